@@ -1,0 +1,130 @@
+//! `--target host`: describe the machine vendor runs on as a [`Target`].
+//!
+//! Input: the running system (`uname -m`, `getconf GNU_LIBC_VERSION` or
+//! `ldd --version`, `python3`, `rpm`, `/etc/os-release`). Output: a
+//! [`Target`] named `host` with one Python and no soname or header maps.
+//!
+//! Invariant: only used when the user asks for it; named targets never look
+//! at the host. Without `rpm` on the host, the rpm version is taken to be
+//! 4.14.3 (EL8's), the oldest vendor supports, so that no newer rpm feature
+//! (such as `^` in versions) is used by accident.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::str::FromStr;
+
+use pep440_rs::Version;
+
+use super::{interpreter_for, parse_glibc, Target, TargetError, TargetFamily};
+
+/// The rpm version assumed when the host has no `rpm`.
+const FALLBACK_RPM_VERSION: &str = "4.14.3";
+
+pub(super) fn detect() -> Result<Target, TargetError> {
+    let arch =
+        command_output("uname", &["-m"]).ok_or_else(|| host_error("`uname -m` did not run"))?;
+    let glibc = detect_glibc()?;
+    let python_text = command_output(
+        "python3",
+        &["-c", "import platform; print(platform.python_version())"],
+    )
+    .ok_or_else(|| {
+        host_error("`python3` did not run\nhint: install python3 or name a target (`--target el9`)")
+    })?;
+    let python = Version::from_str(&python_text)
+        .map_err(|error| host_error(&format!("`python3` reported `{python_text}`: {error}")))?;
+    let rpm_version = command_output("rpm", &["--version"])
+        .and_then(|text| text.rsplit(' ').next().map(str::to_string))
+        .and_then(|text| Version::from_str(&text).ok())
+        .or_else(|| Version::from_str(FALLBACK_RPM_VERSION).ok())
+        .ok_or_else(|| host_error("no rpm version"))?;
+    let dist_tag = command_output("rpm", &["--eval", "%{?dist}"]).unwrap_or_default();
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    Ok(Target {
+        name: "host".to_string(),
+        description: format!("this machine ({arch}, glibc {}.{})", glibc.0, glibc.1),
+        family: family_from_os_release(&os_release),
+        dist_tag,
+        python_interpreter: interpreter_for(&python),
+        pythons: vec![python.clone()],
+        python,
+        arch,
+        glibc,
+        rpm_version,
+        sonames: BTreeMap::new(),
+        headers: BTreeMap::new(),
+        python_devel: BTreeMap::new(),
+    })
+}
+
+fn host_error(message: &str) -> TargetError {
+    TargetError::Host {
+        message: message.to_string(),
+    }
+}
+
+/// Trimmed stdout of a successful command; `None` when it cannot run or fails.
+fn command_output(program: &str, arguments: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(arguments).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn detect_glibc() -> Result<(u32, u32), TargetError> {
+    // `getconf` prints `glibc 2.36`; `ldd --version` starts with
+    // `ldd (Debian GLIBC 2.36-9+deb12u4) 2.36`. Both end in the version.
+    let from_getconf = command_output("getconf", &["GNU_LIBC_VERSION"]);
+    let from_ldd = || {
+        command_output("ldd", &["--version"])
+            .and_then(|text| text.lines().next().map(str::to_string))
+    };
+    let line = from_getconf
+        .or_else(from_ldd)
+        .ok_or_else(|| host_error("cannot find the glibc version (is this a glibc system?)"))?;
+    let version = line.rsplit(' ').next().unwrap_or_default();
+    parse_glibc(version)
+        .ok_or_else(|| host_error(&format!("cannot read a glibc version from `{line}`")))
+}
+
+/// Fedora when `/etc/os-release` says so; every other host is treated as EL,
+/// the conservative choice for naming packages.
+fn family_from_os_release(os_release: &str) -> TargetFamily {
+    let is_fedora = os_release.lines().any(|line| {
+        line.strip_prefix("ID=")
+            .is_some_and(|value| value.trim_matches('"') == "fedora")
+    });
+    if is_fedora {
+        TargetFamily::Fedora
+    } else {
+        TargetFamily::El
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_family_from_os_release() {
+        assert_eq!(
+            family_from_os_release("NAME=\"Fedora Linux\"\nID=fedora\n"),
+            TargetFamily::Fedora
+        );
+        assert_eq!(
+            family_from_os_release("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"),
+            TargetFamily::El
+        );
+    }
+
+    #[test]
+    fn describes_this_machine() {
+        // The test machine is a glibc Linux with python3 (the test tooling needs it).
+        let host = detect().unwrap();
+        assert_eq!(host.name, "host");
+        assert!(host.glibc.0 == 2 && host.glibc.1 >= 17, "{:?}", host.glibc);
+        assert_eq!(host.pythons, vec![host.python.clone()]);
+        assert!(!host.tags().is_empty());
+    }
+}
