@@ -9,5 +9,6 @@
 //! no credentials appear in any URL.
 
 pub mod model;
+pub mod pylock;
 
 pub use model::{Lock, LockOptions, LockedArtifact, LockedDependency, LockedPackage};

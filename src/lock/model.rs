@@ -26,6 +26,9 @@ pub struct Lock {
 pub struct LockOptions {
     /// Target name (`el9`).
     pub target: String,
+    /// The target's `platform_machine` (`x86_64`, `aarch64`); with `python`
+    /// it makes the lock file's `environments` marker.
+    pub arch: String,
     /// Full target Python version (`3.11.9`).
     pub python: Version,
     /// The top-level requirements as written (markers and all), sorted; used
