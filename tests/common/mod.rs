@@ -1,0 +1,30 @@
+//! Shared harness of the hermetic integration tests.
+//!
+//! Input: fixture descriptions (`test-data/index/packages.toml`) and what a
+//! test asks for. Output: a loopback PyPI-like index ([`TestIndex`]), a
+//! throw-away project that runs the real `vendor` binary ([`Project`]), and
+//! a reader of the produced `pylock.toml` ([`PyLock`]).
+//!
+//! ```ignore
+//! let index = TestIndex::start(Scenario::default());
+//! let project = Project::new().requirements("alpha\nweb[redis]\n");
+//! project.lock(&index).assert_success();
+//! assert_eq!(project.pylock().version_of("alpha"), "1.0");
+//! assert_eq!(index.requests().len(), 0);
+//! ```
+//!
+//! Each test binary uses a different part of the harness.
+#![allow(dead_code, unused_imports)]
+
+pub mod dist;
+pub mod index_pages;
+pub mod index_server;
+pub mod project;
+pub mod pylock;
+pub mod scenario;
+
+pub use dist::{normalize_name, ArchiveFile, CoreMetadata, SdistBuilder, WheelBuilder};
+pub use index_server::{RecordedRequest, TestIndex};
+pub use project::{files_under, Outcome, Project, PYTHON, TARGET};
+pub use pylock::{expected_versions, LockedFile, LockedPackage, PyLock};
+pub use scenario::{sha256_hex, Artifact, Location, Scenario, SdistKind};
