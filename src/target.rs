@@ -323,7 +323,8 @@ fn parse_target(name: &str, text: &str, origin: &str) -> Result<Target, TargetEr
         origin: origin.to_string(),
         message,
     };
-    let file: TargetFile = toml::from_str(text).map_err(|error| invalid(error.to_string()))?;
+    let file: TargetFile =
+        toml::from_str(text).map_err(|error| invalid(error.to_string().trim_end().to_string()))?;
     let glibc = parse_glibc(&file.glibc)
         .ok_or_else(|| invalid(format!("`glibc = \"{}\"` is not `MAJOR.MINOR`", file.glibc)))?;
     if !MANYLINUX_ARCHES.contains(&file.arch.as_str()) {

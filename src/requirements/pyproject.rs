@@ -58,8 +58,8 @@ fn parse(text: &str, path: &Path, extras: &[ExtraName]) -> Result<Project, Requi
         message,
         hint: hint.map(str::to_string),
     };
-    let file: PyprojectFile =
-        toml::from_str(text).map_err(|error| invalid(error.to_string(), None))?;
+    let file: PyprojectFile = toml::from_str(text)
+        .map_err(|error| invalid(error.to_string().trim_end().to_string(), None))?;
     let project = file.project.ok_or_else(|| {
         invalid(
             "there is no `[project]` table".to_string(),
