@@ -163,7 +163,7 @@ impl Project {
     }
 
     /// An extra environment variable for every later run.
-    pub fn env(mut self, name: &str, value: &str) -> Self {
+    pub fn set_env(&mut self, name: &str, value: &str) -> &mut Self {
         self.environment.push((name.to_string(), value.to_string()));
         self
     }
@@ -221,13 +221,19 @@ impl Project {
         self.lock_with(index, &[])
     }
 
-    /// [`Self::lock`] with more arguments (later flags win where repeated).
+    /// [`Self::lock`] with more arguments.
     pub fn lock_with(&self, index: &TestIndex, extra: &[&str]) -> Outcome {
-        self.lock_at(&index.url(), extra)
+        self.lock_command(Some(&index.url()), PYTHON, extra)
     }
 
-    /// `vendor lock` against any index URL (e.g. one with credentials).
-    pub fn lock_at(&self, index_url: &str, extra: &[&str]) -> Outcome {
+    /// [`Self::lock`] for another full Python version of the same target.
+    pub fn lock_for_python(&self, index: &TestIndex, python: &str, extra: &[&str]) -> Outcome {
+        self.lock_command(Some(&index.url()), python, extra)
+    }
+
+    /// `vendor lock` against any index URL (e.g. one with credentials), or
+    /// without `--index-url` when `None`.
+    pub fn lock_command(&self, index_url: Option<&str>, python: &str, extra: &[&str]) -> Outcome {
         let mut args = vec![
             "lock",
             "-r",
@@ -235,10 +241,11 @@ impl Project {
             "--target",
             TARGET,
             "--python",
-            PYTHON,
-            "--index-url",
-            index_url,
+            python,
         ];
+        if let Some(index_url) = index_url {
+            args.extend(["--index-url", index_url]);
+        }
         args.extend_from_slice(extra);
         self.run(&args)
     }

@@ -13,11 +13,24 @@ use std::path::Path;
 
 use super::dist::normalize_name;
 
+impl LockedFile {
+    /// The `url`, or the `path` when the file is local.
+    pub fn location(&self) -> &str {
+        self.url
+            .as_deref()
+            .or(self.path.as_deref())
+            .unwrap_or_default()
+    }
+}
+
 /// One `sdist` or `wheels` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LockedFile {
     pub name: String,
-    pub url: String,
+    /// `url` for remote files; PEP 751 allows `path` (relative to the lock
+    /// file) instead, for local files. Exactly one of the two is set.
+    pub url: Option<String>,
+    pub path: Option<String>,
     pub size: Option<u64>,
     /// As written (a TOML datetime or string), normalised through its text.
     pub upload_time: Option<String>,
@@ -71,9 +84,15 @@ fn locked_file(package: &str, value: &toml::Value) -> LockedFile {
             other => other.to_string(),
         })
     };
+    let (url, path) = (text("url"), text("path"));
+    assert!(
+        url.is_some() != path.is_some(),
+        "`{package}`: an artifact needs exactly one of `url` and `path`: {value}"
+    );
     LockedFile {
         name: text("name").unwrap_or_else(|| panic!("`{package}`: artifact without `name`")),
-        url: text("url").unwrap_or_else(|| panic!("`{package}`: artifact without `url`")),
+        url,
+        path,
         size: table
             .get("size")
             .and_then(toml::Value::as_integer)
