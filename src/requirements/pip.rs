@@ -140,12 +140,7 @@ impl Reader {
             let (name, inline_value) = split_option(&word);
             let Some(option) = LineOption::parse(name) else {
                 let (message, hint) = unknown_option(name);
-                return Err(RequirementsError::Unsupported {
-                    origin: origin.clone(),
-                    text: line.to_string(),
-                    message,
-                    hint: Some(hint),
-                });
+                return Err(unsupported_with_hint(origin, line, &message, Some(&hint)));
             };
             let value =
                 if option.takes_value() {
@@ -230,11 +225,20 @@ impl Reader {
 }
 
 fn unsupported(origin: &Origin, text: &str, message: &str) -> RequirementsError {
+    unsupported_with_hint(origin, text, message, None)
+}
+
+fn unsupported_with_hint(
+    origin: &Origin,
+    text: &str,
+    message: &str,
+    hint: Option<&str>,
+) -> RequirementsError {
     RequirementsError::Unsupported {
         origin: origin.clone(),
         text: text.to_string(),
         message: message.to_string(),
-        hint: None,
+        hint: hint.map(str::to_string),
     }
 }
 
@@ -360,29 +364,20 @@ fn parse_hashes(
     while let Some(word) = words.next() {
         let (name, inline_value) = split_option(&word);
         if name != "--hash" {
-            return Err(RequirementsError::Unsupported {
-                origin: origin.clone(),
-                text: line.to_string(),
-                message: format!("`{name}` is not supported after a requirement"),
-                hint: Some(
-                    "only `--hash=sha256:…` may follow a requirement; build settings belong in the package's policy"
-                        .to_string(),
-                ),
-            });
+            return Err(unsupported_with_hint(origin, line, &format!("`{name}` is not supported after a requirement"), Some("only `--hash=sha256:…` may follow a requirement; build settings belong in the package's policy")));
         }
         let value = inline_value
             .or_else(|| words.next())
             .ok_or_else(|| unsupported(origin, line, "`--hash` needs a value"))?;
         let Some(digest) = value.strip_prefix("sha256:") else {
-            return Err(RequirementsError::Unsupported {
-                origin: origin.clone(),
-                text: line.to_string(),
-                message: format!("`--hash={value}`: only sha256 hashes are supported"),
-                hint: Some(
-                    "write `--hash=sha256:<64 hex digits>` (`pip-compile --generate-hashes` does)"
-                        .to_string(),
+            return Err(unsupported_with_hint(
+                origin,
+                line,
+                &format!("`--hash={value}`: only sha256 hashes are supported"),
+                Some(
+                    "write `--hash=sha256:<64 hex digits>` (`pip-compile --generate-hashes` does)",
                 ),
-            });
+            ));
         };
         let digest = Sha256::from_str(digest)
             .map_err(|error| unsupported(origin, line, &error.to_string()))?;
@@ -413,12 +408,7 @@ fn check_constraint(
     } else {
         return Ok(());
     };
-    Err(RequirementsError::Unsupported {
-        origin: origin.clone(),
-        text: line.to_string(),
-        message: message.to_string(),
-        hint: Some(hint),
-    })
+    Err(unsupported_with_hint(origin, line, message, Some(&hint)))
 }
 
 /// A hint for requirements pip users commonly write but PEP 508 forbids.
