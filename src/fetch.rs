@@ -1,1 +1,765 @@
-//! (being written)
+//! The fetch stage: [`Lock`] → every artifact `vendor build` will use, verified, in the cache.
+//!
+//! Input: a lock, the target's [`Tags`], the packages to build from source
+//! and an [`IndexClient`]. Output: a [`FetchReport`] (cache paths, what was
+//! downloaded) and, with `--export DIR`, a folder usable as `--find-links`
+//! and as a PEP 503 index (`DIR/simple/`).
+//!
+//! Invariants:
+//! - the artifacts are, per package, the best wheel for the target, else the
+//!   sdist, plus the sdist of every package named in `from_source`;
+//! - every artifact is checked against the lock's sha256 (by the client, on
+//!   download; the cache is content-addressed, so a cached file is correct);
+//! - failures are collected, not short-circuited: one error lists every
+//!   artifact missing offline, or every download that failed (hash
+//!   mismatches included), after all other downloads finished;
+//! - offline, nothing but the cache is consulted, whatever the client is;
+//! - export files are written to a temp name in the folder and renamed into
+//!   place, so an interrupted export never leaves a half file.
+
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt;
+
+use crate::index::{IndexClient, IndexError};
+use crate::lock::{Lock, LockedArtifact, LockedPackage};
+use crate::name::PackageName;
+use crate::target::Tags;
+
+/// How to fetch.
+#[derive(Clone, Debug, Default)]
+pub struct FetchOptions {
+    /// Only check the cache; never use the network.
+    pub offline: bool,
+    /// Also write the artifacts to this folder (find-links + `simple/` tree).
+    pub export: Option<PathBuf>,
+    /// Downloads in flight at once (at least 1).
+    pub jobs: usize,
+}
+
+/// One artifact, now in the cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchedArtifact {
+    pub package: PackageName,
+    pub filename: String,
+    /// Its path in the cache.
+    pub path: PathBuf,
+    /// False when it was already cached.
+    pub downloaded: bool,
+}
+
+/// What a fetch did; artifacts sorted by package, then file name.
+#[derive(Clone, Debug, Default)]
+pub struct FetchReport {
+    pub artifacts: Vec<FetchedArtifact>,
+    pub downloaded_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{} locked package(s) have no artifact usable on this target: {}\nhint: the lock was made for another target or Python; run `vendor lock` again for this one", .packages.len(), .packages.join(", "))]
+    NoArtifact { packages: Vec<String> },
+
+    #[error("{} artifact(s) are not in the cache:\n{}\nhint: run `vendor fetch` without `--offline` on a machine with network access (or copy a `vendor fetch --export` folder here and lock with `--find-links`)", .artifacts.len(), bullet_list(.artifacts))]
+    Missing { artifacts: Vec<String> },
+
+    #[error("{} artifact(s) could not be fetched:\n{}{}", .failures.len(), describe_failures(.failures), failure_hint(.failures))]
+    Failed { failures: Vec<IndexError> },
+
+    #[error("cannot write the export folder `{path}`: {source}\nhint: pass `--export` a folder you can write to")]
+    Export {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn bullet_list(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|line| format!("  - {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One line per failure: the first line of each error (its hint is shared).
+fn describe_failures(failures: &[IndexError]) -> String {
+    let lines: Vec<String> = failures
+        .iter()
+        .map(|error| {
+            let text = error.to_string();
+            text.lines().next().unwrap_or_default().to_string()
+        })
+        .collect();
+    bullet_list(&lines)
+}
+
+fn failure_hint(failures: &[IndexError]) -> &'static str {
+    if failures
+        .iter()
+        .any(|error| matches!(error, IndexError::HashMismatch { .. }))
+    {
+        "\nhint: a file changed on the index since it was locked; nothing of it was kept. Run `vendor lock --upgrade-package NAME` if the change is legitimate"
+    } else {
+        "\nhint: check the network and the index; `vendor fetch` again resumes where this one stopped"
+    }
+}
+
+/// One artifact to fetch.
+struct Wanted<'a> {
+    package: &'a LockedPackage,
+    artifact: &'a LockedArtifact,
+}
+
+/// Fetch every artifact `vendor build` will use (see the module documentation).
+pub async fn fetch(
+    lock: &Lock,
+    tags: &Tags,
+    from_source: &[PackageName],
+    client: &IndexClient,
+    options: &FetchOptions,
+) -> Result<FetchReport, FetchError> {
+    let wanted = wanted_artifacts(lock, tags, from_source)?;
+    let offline = options.offline || client.is_offline();
+    let cache = client.cache();
+    if offline {
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|item| {
+                cache
+                    .find_artifact(&item.artifact.sha256, item.artifact.filename.as_str())
+                    .is_none()
+            })
+            .map(|item| {
+                format!(
+                    "`{}` {} (`{}`)",
+                    item.package.name, item.package.version, item.artifact.filename
+                )
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(FetchError::Missing { artifacts: missing });
+        }
+    }
+
+    let reporter = client.reporter();
+    reporter.stage_started("downloading", wanted.len() as u64);
+    // `buffered` keeps `wanted`'s order, so results line up with it.
+    let results: Vec<Result<FetchedArtifact, IndexError>> = futures::stream::iter(&wanted)
+        .map(|item| async move {
+            let result = fetch_one(client, item).await;
+            reporter.stage_advanced(item.artifact.filename.as_str());
+            result
+        })
+        .buffered(options.jobs.max(1))
+        .collect()
+        .await;
+    reporter.stage_finished();
+
+    let mut fetched = Vec::new();
+    let mut failures = Vec::new();
+    for result in results {
+        match result {
+            Ok(artifact) => fetched.push(artifact),
+            Err(error) => failures.push(error),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(FetchError::Failed { failures });
+    }
+    if let Some(folder) = &options.export {
+        let files = wanted
+            .iter()
+            .zip(&fetched)
+            .map(|(item, artifact)| ExportedFile {
+                package: item.package.name.clone(),
+                requires_python: item
+                    .package
+                    .requires_python
+                    .as_ref()
+                    .map(ToString::to_string),
+                filename: artifact.filename.clone(),
+                sha256: item.artifact.sha256.to_string(),
+                path: artifact.path.clone(),
+            })
+            .collect();
+        let owned_folder = folder.clone();
+        tokio::task::spawn_blocking(move || export(&owned_folder, files))
+            .await
+            .map_err(|error| FetchError::Export {
+                path: folder.clone(),
+                source: std::io::Error::other(error.to_string()),
+            })??;
+    }
+    let downloaded_bytes = fetched
+        .iter()
+        .filter(|artifact| artifact.downloaded)
+        .filter_map(|artifact| std::fs::metadata(&artifact.path).ok())
+        .map(|metadata| metadata.len())
+        .sum();
+    fetched.sort_by(|left, right| {
+        (&left.package, &left.filename).cmp(&(&right.package, &right.filename))
+    });
+    Ok(FetchReport {
+        artifacts: fetched,
+        downloaded_bytes,
+    })
+}
+
+/// Per package: the preferred artifact, plus the sdist when built from source.
+fn wanted_artifacts<'a>(
+    lock: &'a Lock,
+    tags: &Tags,
+    from_source: &[PackageName],
+) -> Result<Vec<Wanted<'a>>, FetchError> {
+    let mut wanted = Vec::new();
+    let mut unusable = Vec::new();
+    for package in &lock.packages {
+        let Some(preferred) = package.preferred_artifact(tags) else {
+            unusable.push(format!("`{}` {}", package.name, package.version));
+            continue;
+        };
+        wanted.push(Wanted {
+            package,
+            artifact: preferred,
+        });
+        if let Some(sdist) = package
+            .sdist
+            .as_ref()
+            .filter(|sdist| from_source.contains(&package.name) && sdist.sha256 != preferred.sha256)
+        {
+            wanted.push(Wanted {
+                package,
+                artifact: sdist,
+            });
+        }
+    }
+    if unusable.is_empty() {
+        Ok(wanted)
+    } else {
+        Err(FetchError::NoArtifact { packages: unusable })
+    }
+}
+
+async fn fetch_one(client: &IndexClient, item: &Wanted<'_>) -> Result<FetchedArtifact, IndexError> {
+    let artifact = item.artifact;
+    let filename = artifact.filename.as_str();
+    let cached = client.cache().find_artifact(&artifact.sha256, filename);
+    let downloaded = cached.is_none();
+    let path = match cached {
+        Some(path) => path,
+        None => {
+            client
+                .download(&artifact.url, filename, &artifact.sha256)
+                .await?
+        }
+    };
+    Ok(FetchedArtifact {
+        package: item.package.name.clone(),
+        filename: filename.to_string(),
+        path,
+        downloaded,
+    })
+}
+
+/// What [`export`] writes for one artifact.
+struct ExportedFile {
+    package: PackageName,
+    requires_python: Option<String>,
+    filename: String,
+    sha256: String,
+    path: PathBuf,
+}
+
+/// Write the artifacts flat into `folder`, plus `simple/index.html` and
+/// `simple/<name>/index.html` (PEP 503, links with `#sha256=`).
+fn export(folder: &Path, files: Vec<ExportedFile>) -> Result<(), FetchError> {
+    let error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| FetchError::Export { path, source }
+    };
+    std::fs::create_dir_all(folder).map_err(error(folder))?;
+    for file in &files {
+        place_file(&file.path, &folder.join(&file.filename)).map_err(error(folder))?;
+    }
+    let mut packages: Vec<&PackageName> = files.iter().map(|file| &file.package).collect();
+    packages.sort();
+    packages.dedup();
+    let simple = folder.join("simple");
+    let root_links: String = packages
+        .iter()
+        .map(|name| format!("    <a href=\"{name}/\">{name}</a><br/>\n"))
+        .collect();
+    write_atomically(
+        &simple.join("index.html"),
+        &html_document("Simple index", &root_links),
+    )
+    .map_err(error(&simple))?;
+    for name in packages {
+        let links: String = files
+            .iter()
+            .filter(|file| &file.package == name)
+            .map(project_link)
+            .collect();
+        let page = simple.join(name.as_ref()).join("index.html");
+        write_atomically(&page, &html_document(&format!("Links for {name}"), &links))
+            .map_err(error(&page))?;
+    }
+    Ok(())
+}
+
+fn project_link(file: &ExportedFile) -> String {
+    let href = percent_encoding::utf8_percent_encode(&file.filename, HREF_ESCAPES);
+    let requires_python = file
+        .requires_python
+        .as_deref()
+        .map(|specifiers| {
+            format!(
+                " data-requires-python=\"{}\"",
+                html_escape::encode_double_quoted_attribute(specifiers)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "    <a href=\"../../{href}#sha256={}\"{requires_python}>{}</a><br/>\n",
+        file.sha256,
+        html_escape::encode_text(&file.filename)
+    )
+}
+
+/// Characters escaped in a file name used as a relative link.
+const HREF_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+fn html_document(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html>\n  <head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>{}</title></head>\n  <body>\n{body}  </body>\n</html>\n",
+        html_escape::encode_text(title)
+    )
+}
+
+/// Hard-link (else copy) `source` to a temp name beside `destination`, then
+/// rename it into place.
+fn place_file(source: &Path, destination: &Path) -> std::io::Result<()> {
+    let folder = destination.parent().unwrap_or(Path::new("."));
+    let temp = tempfile::Builder::new()
+        .prefix(".vendor-export-")
+        .tempfile_in(folder)?
+        .into_temp_path();
+    // The temp name is ours; replace the empty file with a link or a copy.
+    std::fs::remove_file(&temp)?;
+    if std::fs::hard_link(source, &temp).is_err() {
+        std::fs::copy(source, &temp)?;
+    }
+    make_readable(&temp)?;
+    temp.persist(destination).map_err(|error| error.error)?;
+    Ok(())
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let folder = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".vendor-export-")
+        .tempfile_in(folder)?;
+    temp.write_all(text.as_bytes())?;
+    make_readable(temp.path())?;
+    temp.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// Temp files are created private (0600); an export is meant to be served
+/// or shared, so its files are world-readable like any download.
+fn make_readable(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    let _ = path;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+    use std::sync::Arc;
+
+    use pep440_rs::Version;
+    use url::Url;
+
+    use super::*;
+    use crate::cache::Cache;
+    use crate::hash::Sha256;
+    use crate::index::IndexSettings;
+    use crate::lock::LockOptions;
+    use crate::progress::SilentReporter;
+
+    /// Files on disk standing in for an index; artifacts point at them by `file://` URL.
+    struct Fixture {
+        files: tempfile::TempDir,
+        cache: tempfile::TempDir,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self {
+                files: tempfile::tempdir().unwrap(),
+                cache: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        /// An artifact whose bytes are its own name; `corrupt` locks a wrong digest.
+        fn artifact(&self, filename: &str, corrupt: bool) -> LockedArtifact {
+            let path = self.files.path().join(filename);
+            std::fs::write(&path, filename.as_bytes()).unwrap();
+            let digest = match corrupt {
+                true => Sha256::of_bytes(b"something else"),
+                false => Sha256::of_bytes(filename.as_bytes()),
+            };
+            LockedArtifact {
+                filename: filename.parse().unwrap(),
+                url: Url::from_file_path(&path).unwrap(),
+                size: Some(filename.len() as u64),
+                upload_time: None,
+                sha256: digest,
+            }
+        }
+
+        fn client(&self, settings: IndexSettings) -> IndexClient {
+            let cache = Cache::open(self.cache.path()).unwrap();
+            IndexClient::new(settings, cache, Arc::new(SilentReporter)).unwrap()
+        }
+
+        fn offline_client(&self) -> IndexClient {
+            self.client(IndexSettings {
+                no_index: true,
+                offline: true,
+                ..IndexSettings::default()
+            })
+        }
+
+        fn online_client(&self) -> IndexClient {
+            self.client(IndexSettings {
+                no_index: true,
+                ..IndexSettings::default()
+            })
+        }
+    }
+
+    fn package(
+        name: &str,
+        sdist: Option<LockedArtifact>,
+        wheels: Vec<LockedArtifact>,
+    ) -> LockedPackage {
+        LockedPackage {
+            name: PackageName::from_str(name).unwrap(),
+            version: Version::from_str("1.0").unwrap(),
+            index: None,
+            requires_python: Some(">=3.8".parse().unwrap()),
+            sdist,
+            wheels,
+            dependencies: Vec::new(),
+        }
+    }
+
+    fn lock(packages: Vec<LockedPackage>) -> Lock {
+        Lock {
+            packages,
+            options: LockOptions {
+                target: "el9".into(),
+                arch: "x86_64".into(),
+                python: Version::from_str("3.11.9").unwrap(),
+                requirements: Vec::new(),
+                constraints: Vec::new(),
+                index_urls: Vec::new(),
+                find_links: Vec::new(),
+                exclude_newer: None,
+            },
+        }
+    }
+
+    fn tags() -> Tags {
+        Tags::for_cpython((3, 11), &["manylinux_2_17_x86_64".to_string()])
+    }
+
+    fn sample_lock(fixture: &Fixture) -> Lock {
+        lock(vec![
+            package(
+                "alpha",
+                Some(fixture.artifact("alpha-1.0.tar.gz", false)),
+                vec![
+                    fixture.artifact("alpha-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", false),
+                    fixture.artifact("alpha-1.0-py3-none-any.whl", false),
+                ],
+            ),
+            package(
+                "beta",
+                Some(fixture.artifact("beta-1.0.tar.gz", false)),
+                Vec::new(),
+            ),
+            package(
+                "gamma",
+                Some(fixture.artifact("gamma-1.0.tar.gz", false)),
+                vec![fixture.artifact("gamma-1.0-py3-none-any.whl", false)],
+            ),
+        ])
+    }
+
+    fn options(export: Option<PathBuf>) -> FetchOptions {
+        FetchOptions {
+            offline: false,
+            export,
+            jobs: 4,
+        }
+    }
+
+    fn gamma() -> Vec<PackageName> {
+        vec![PackageName::from_str("gamma").unwrap()]
+    }
+
+    #[tokio::test]
+    async fn fetches_what_the_build_uses_once() {
+        let fixture = Fixture::new();
+        let lock = sample_lock(&fixture);
+        let client = fixture.online_client();
+        let report = fetch(&lock, &tags(), &gamma(), &client, &options(None))
+            .await
+            .unwrap();
+        let names: Vec<&str> = report
+            .artifacts
+            .iter()
+            .map(|artifact| artifact.filename.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "alpha-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+                "beta-1.0.tar.gz",
+                "gamma-1.0-py3-none-any.whl",
+                "gamma-1.0.tar.gz",
+            ]
+        );
+        assert!(report.artifacts.iter().all(|artifact| artifact.downloaded));
+        let expected_bytes: u64 = names.iter().map(|name| name.len() as u64).sum();
+        assert_eq!(report.downloaded_bytes, expected_bytes);
+        for artifact in &report.artifacts {
+            assert_eq!(
+                std::fs::read(&artifact.path).unwrap(),
+                artifact.filename.as_bytes()
+            );
+        }
+
+        let again = fetch(&lock, &tags(), &gamma(), &client, &options(None))
+            .await
+            .unwrap();
+        assert!(again.artifacts.iter().all(|artifact| !artifact.downloaded));
+        assert_eq!(again.downloaded_bytes, 0);
+        // Offline now succeeds from the cache alone.
+        let offline = fixture.offline_client();
+        fetch(&lock, &tags(), &gamma(), &offline, &options(None))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn offline_lists_every_missing_artifact() {
+        let fixture = Fixture::new();
+        let lock = sample_lock(&fixture);
+        let client = fixture.offline_client();
+        let error = fetch(&lock, &tags(), &gamma(), &client, &options(None))
+            .await
+            .unwrap_err();
+        let FetchError::Missing { artifacts } = &error else {
+            panic!("{error}")
+        };
+        assert_eq!(artifacts.len(), 4);
+        let message = error.to_string();
+        assert!(
+            message.starts_with("4 artifact(s) are not in the cache"),
+            "{message}"
+        );
+        assert!(
+            message.contains("`beta` 1.0 (`beta-1.0.tar.gz`)"),
+            "{message}"
+        );
+        assert!(message.contains("hint:"));
+        // `options.offline` alone is enough, even with an online client.
+        let online = fixture.online_client();
+        let offline_options = FetchOptions {
+            offline: true,
+            ..options(None)
+        };
+        let error = fetch(&lock, &tags(), &[], &online, &offline_options)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, FetchError::Missing { artifacts } if artifacts.len() == 3));
+    }
+
+    #[tokio::test]
+    async fn reports_every_hash_mismatch_and_keeps_nothing_bad() {
+        let fixture = Fixture::new();
+        let lock = lock(vec![
+            package(
+                "alpha",
+                Some(fixture.artifact("alpha-1.0.tar.gz", true)),
+                Vec::new(),
+            ),
+            package(
+                "beta",
+                Some(fixture.artifact("beta-1.0.tar.gz", false)),
+                Vec::new(),
+            ),
+            package(
+                "gamma",
+                Some(fixture.artifact("gamma-1.0.tar.gz", true)),
+                Vec::new(),
+            ),
+        ]);
+        let client = fixture.online_client();
+        let error = fetch(&lock, &tags(), &[], &client, &options(None))
+            .await
+            .unwrap_err();
+        let FetchError::Failed { failures } = &error else {
+            panic!("{error}")
+        };
+        assert_eq!(failures.len(), 2);
+        assert!(failures
+            .iter()
+            .all(|failure| matches!(failure, IndexError::HashMismatch { .. })));
+        let message = error.to_string();
+        assert!(message.contains("alpha-1.0.tar.gz") && message.contains("gamma-1.0.tar.gz"));
+        assert!(message.contains("hint:"));
+        let cache = client.cache();
+        assert!(cache
+            .find_artifact(&Sha256::of_bytes(b"alpha-1.0.tar.gz"), "alpha-1.0.tar.gz")
+            .is_none());
+        assert!(cache
+            .find_artifact(&Sha256::of_bytes(b"beta-1.0.tar.gz"), "beta-1.0.tar.gz")
+            .is_some());
+    }
+
+    #[tokio::test]
+    async fn refuses_a_lock_without_usable_artifacts() {
+        let fixture = Fixture::new();
+        let lock = lock(vec![package(
+            "winonly",
+            None,
+            vec![fixture.artifact("winonly-1.0-cp311-cp311-win_amd64.whl", false)],
+        )]);
+        let error = fetch(
+            &lock,
+            &tags(),
+            &[],
+            &fixture.online_client(),
+            &options(None),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&error, FetchError::NoArtifact { packages } if packages == &["`winonly` 1.0"])
+        );
+    }
+
+    #[tokio::test]
+    async fn exports_a_find_links_folder_and_a_simple_index() {
+        let fixture = Fixture::new();
+        let lock = sample_lock(&fixture);
+        let export_folder = tempfile::tempdir().unwrap();
+        let export = export_folder.path().join("wheelhouse");
+        let client = fixture.online_client();
+        fetch(
+            &lock,
+            &tags(),
+            &gamma(),
+            &client,
+            &options(Some(export.clone())),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            std::fs::read(export.join("beta-1.0.tar.gz")).unwrap(),
+            b"beta-1.0.tar.gz"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for file in [
+                "beta-1.0.tar.gz",
+                "simple/index.html",
+                "simple/beta/index.html",
+            ] {
+                let mode = std::fs::metadata(export.join(file))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o644, "{file}");
+            }
+        }
+        let root = std::fs::read_to_string(export.join("simple/index.html")).unwrap();
+        assert!(root.contains("<a href=\"gamma/\">gamma</a>"), "{root}");
+        let leftovers = std::fs::read_dir(&export)
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with('.'))
+            .count();
+        assert_eq!(leftovers, 0);
+
+        // The export reads back as find-links and as a file:// index.
+        let gamma_name = PackageName::from_str("gamma").unwrap();
+        for settings in [
+            IndexSettings {
+                no_index: true,
+                find_links: vec![export.display().to_string()],
+                ..IndexSettings::default()
+            },
+            IndexSettings {
+                index_urls: vec![Url::from_directory_path(export.join("simple"))
+                    .unwrap()
+                    .to_string()],
+                offline: true,
+                ..IndexSettings::default()
+            },
+        ] {
+            let reader = fixture.client(settings);
+            let project = reader.project(&gamma_name).await.unwrap();
+            let mut found: Vec<(String, Option<Sha256>)> = project
+                .files
+                .iter()
+                .map(|file| (file.filename.to_string(), file.sha256.clone()))
+                .collect();
+            found.sort();
+            assert_eq!(
+                found,
+                [
+                    (
+                        "gamma-1.0-py3-none-any.whl".to_string(),
+                        Some(Sha256::of_bytes(b"gamma-1.0-py3-none-any.whl"))
+                    ),
+                    (
+                        "gamma-1.0.tar.gz".to_string(),
+                        Some(Sha256::of_bytes(b"gamma-1.0.tar.gz"))
+                    ),
+                ]
+            );
+            if project.files[0].index.is_some() {
+                assert_eq!(
+                    project.files[0]
+                        .requires_python
+                        .as_ref()
+                        .map(ToString::to_string),
+                    Some(">=3.8".to_string())
+                );
+            }
+        }
+    }
+}

@@ -152,16 +152,29 @@ pub fn strip_credentials(url: &Url) -> Url {
     url
 }
 
+/// `url` as written, with any `user:password@` removed (for the lock file,
+/// which must carry no secret but should keep the user's spelling).
+pub fn redact_credentials(url: &str) -> String {
+    userinfo_pattern()
+        .replace_all(url, "${scheme}")
+        .into_owned()
+}
+
+fn userinfo_pattern() -> &'static regex::Regex {
+    use std::sync::OnceLock;
+    static USERINFO: OnceLock<regex::Regex> = OnceLock::new();
+    USERINFO.get_or_init(|| {
+        regex::Regex::new(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+            .expect("the userinfo pattern is valid")
+    })
+}
+
 /// Remove `user:password@` from every URL inside free text (e.g. a message
 /// from a lower layer), so that nothing secret reaches the user's screen.
 pub fn redact(text: &str) -> String {
-    use std::sync::OnceLock;
-    static USERINFO: OnceLock<regex::Regex> = OnceLock::new();
-    let pattern = USERINFO.get_or_init(|| {
-        regex::Regex::new(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
-            .expect("the userinfo pattern is valid")
-    });
-    pattern.replace_all(text, "${scheme}****@").into_owned()
+    userinfo_pattern()
+        .replace_all(text, "${scheme}****@")
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -180,6 +193,14 @@ mod tests {
             "failed: https://****@example.com/simple/ and http://****@h:8/x"
         );
         assert_eq!(redact("no url here @ all"), "no url here @ all");
+        assert_eq!(
+            redact_credentials("https://alice:secret@example.com/simple/"),
+            "https://example.com/simple/"
+        );
+        assert_eq!(
+            redact_credentials("https://example.com/simple"),
+            "https://example.com/simple"
+        );
         let login = Login {
             username: "alice".into(),
             password: Some("secret".into()),

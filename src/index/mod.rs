@@ -43,7 +43,7 @@ use pep440_rs::VersionSpecifiers;
 use tokio::sync::OnceCell;
 use url::Url;
 
-pub use credentials::{redact, strip_credentials};
+pub use credentials::{redact, redact_credentials, strip_credentials};
 pub use error::IndexError;
 pub use http::HttpOptions;
 pub use metadata::CoreMetadata;
@@ -265,6 +265,11 @@ impl IndexClient {
 
     pub fn cache(&self) -> &Cache {
         &self.inner.cache
+    }
+
+    /// Where progress and warnings go.
+    pub fn reporter(&self) -> &dyn Reporter {
+        &*self.inner.reporter
     }
 
     pub fn is_offline(&self) -> bool {
