@@ -1,14 +1,151 @@
 //! The lock stage: requirements + target + index → [`Lock`].
 //!
-//! Input: [`crate::requirements::RequirementsInput`], a [`crate::target::Target`]
-//! and an [`crate::index::IndexClient`]. Output: a [`Lock`], written as
-//! `pylock.toml` (PEP 751) by [`pylock`].
+//! Input: a [`LockRequest`] (requirements with their origins, the target,
+//! options, the previous lock) and an [`IndexClient`]. Output: a [`Lock`],
+//! written as `pylock.toml` (PEP 751) by [`pylock`].
 //!
 //! Invariants: packages are sorted by name, wheels by file name; every
 //! artifact carries a sha256; only wheels usable on the target are listed;
-//! no credentials appear in any URL.
+//! no credentials appear in any URL; pins from the previous lock are kept
+//! while the requirements still allow them, unless an upgrade is asked for.
 
+mod candidates;
 pub mod model;
+mod package;
 pub mod pylock;
+pub mod resolve;
+
+use std::collections::BTreeMap;
+
+use pep440_rs::Version;
+use tokio::runtime::Handle;
+
+use crate::filename::DistFilename;
+use crate::index::{IndexClient, IndexFile};
+use crate::name::PackageName;
+use crate::requirements::SourcedRequirement;
+use crate::target::Target;
 
 pub use model::{Lock, LockOptions, LockedArtifact, LockedDependency, LockedPackage};
+pub use resolve::{Resolution, ResolveError};
+
+/// Which existing pins may move.
+#[derive(Clone, Debug, Default)]
+pub enum Upgrade {
+    /// Keep every pin the requirements still allow.
+    #[default]
+    Nothing,
+    /// Ignore the previous lock.
+    Everything,
+    /// Move only these packages.
+    Packages(Vec<PackageName>),
+}
+
+/// Everything `vendor lock` needs besides the index.
+pub struct LockRequest<'a> {
+    pub requirements: &'a [SourcedRequirement],
+    pub constraints: &'a [SourcedRequirement],
+    pub target: &'a Target,
+    pub options: LockOptions,
+    pub previous: Option<&'a Lock>,
+    pub upgrade: Upgrade,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("the index gives no sha256 for `{filename}` (package `{package}`), so it cannot be locked\nhint: use an index that publishes sha256 hashes (PEP 503 `#sha256=` or PEP 691 `hashes`)")]
+    MissingHash {
+        package: PackageName,
+        filename: String,
+    },
+}
+
+/// Resolve the request and turn the resolution into a lock. Blocks; call
+/// from a blocking thread.
+pub fn lock(
+    request: &LockRequest<'_>,
+    client: &IndexClient,
+    runtime: &Handle,
+) -> Result<Lock, LockError> {
+    let preferences = preferences(request.previous, &request.upgrade);
+    let resolve_request = resolve::ResolveRequest {
+        requirements: request.requirements,
+        constraints: request.constraints,
+        target: request.target,
+        preferences: &preferences,
+    };
+    let resolution = resolve::resolve(&resolve_request, client, runtime)?;
+    to_lock(resolution, request.options.clone())
+}
+
+fn preferences(previous: Option<&Lock>, upgrade: &Upgrade) -> BTreeMap<PackageName, Version> {
+    let Some(previous) = previous else {
+        return BTreeMap::new();
+    };
+    previous
+        .packages
+        .iter()
+        .filter(|package| match upgrade {
+            Upgrade::Nothing => true,
+            Upgrade::Everything => false,
+            Upgrade::Packages(names) => !names.contains(&package.name),
+        })
+        .map(|package| (package.name.clone(), package.version.clone()))
+        .collect()
+}
+
+fn to_lock(resolution: Resolution, options: LockOptions) -> Result<Lock, LockError> {
+    let mut packages = Vec::with_capacity(resolution.packages.len());
+    for (name, resolved) in resolution.packages {
+        let mut sdists = Vec::new();
+        let mut wheels = Vec::new();
+        for file in &resolved.files {
+            let artifact = to_artifact(&name, file)?;
+            match &file.filename {
+                DistFilename::Wheel(_) => wheels.push(artifact),
+                DistFilename::Sdist(_) => sdists.push(artifact),
+            }
+        }
+        wheels.sort_by(|left, right| left.filename.as_str().cmp(right.filename.as_str()));
+        // Several sdists of one version (`.zip` and `.tar.gz`) are rare; keep
+        // the one with the smallest name for determinism, preferring `.tar.gz`.
+        sdists.sort_by_key(|artifact| {
+            let name = artifact.filename.as_str().to_string();
+            (!name.ends_with(".tar.gz"), name)
+        });
+        let dependencies = resolved
+            .dependencies
+            .into_iter()
+            .map(|(name, extras)| LockedDependency {
+                name,
+                extras: extras.into_iter().collect(),
+            })
+            .collect();
+        packages.push(LockedPackage {
+            index: resolved.files.iter().find_map(|file| file.index.clone()),
+            requires_python: resolved.metadata.requires_python.clone(),
+            name,
+            version: resolved.version,
+            sdist: sdists.into_iter().next(),
+            wheels,
+            dependencies,
+        });
+    }
+    Ok(Lock { packages, options })
+}
+
+fn to_artifact(package: &PackageName, file: &IndexFile) -> Result<LockedArtifact, LockError> {
+    let sha256 = file.sha256.clone().ok_or_else(|| LockError::MissingHash {
+        package: package.clone(),
+        filename: file.filename.to_string(),
+    })?;
+    Ok(LockedArtifact {
+        filename: file.filename.clone(),
+        url: file.url.clone(),
+        size: file.size,
+        upload_time: file.upload_time,
+        sha256,
+    })
+}

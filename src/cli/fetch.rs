@@ -1,0 +1,86 @@
+//! `vendor fetch`: download every artifact the build will use, verified
+//! against the lock; `--offline` only checks the cache.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::project::Project;
+use super::Outcome;
+use vendor::fetch::{fetch, FetchOptions};
+use vendor::index::{IndexClient, IndexSettings};
+use vendor::lock::pylock;
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The lock file to fetch for.
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
+    /// Never use the network; list everything the cache lacks.
+    #[arg(long)]
+    offline: bool,
+    /// Also write the artifacts to DIR as a `--find-links` folder with a PEP 503 `simple/` tree.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+    /// Parallel downloads (default: 4 per core).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+}
+
+pub fn run(project: &Project, arguments: FetchArgs) -> anyhow::Result<Outcome> {
+    let lock_path = project.lock_path(arguments.lock.as_deref());
+    let lock = pylock::read(&lock_path)?;
+    let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
+    let from_source = project
+        .config
+        .as_ref()
+        .map(|config| config.build.from_source.clone())
+        .unwrap_or_default();
+    let settings = IndexSettings {
+        index_urls: lock.options.index_urls.clone(),
+        no_index: lock.options.index_urls.is_empty(),
+        find_links: lock.options.find_links.clone(),
+        offline: arguments.offline,
+        exclude_newer: lock.options.exclude_newer,
+    };
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let options = FetchOptions {
+        offline: arguments.offline,
+        export: arguments.export.map(|dir| project.path(&dir)),
+        jobs: arguments.jobs.unwrap_or(cores * 4).max(1),
+    };
+
+    let reporter = project.reporter();
+    let runtime = project.runtime()?;
+    let report = runtime.block_on(async {
+        let client =
+            IndexClient::new(settings, project.cache()?, Project::dyn_reporter(&reporter))?;
+        let report = fetch(&lock, &target.tags(), &from_source, &client, &options).await?;
+        anyhow::Ok(report)
+    })?;
+
+    if !project.quiet {
+        let downloaded = report.artifacts.iter().filter(|artifact| artifact.downloaded).count();
+        eprintln!(
+            "fetched {} artifacts ({} downloaded, {}), all sha256 verified",
+            report.artifacts.len(),
+            downloaded,
+            human_bytes(report.downloaded_bytes)
+        );
+        if let Some(dir) = &options.export {
+            eprintln!("exported to {} (usable as `--find-links`)", dir.display());
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}

@@ -1,0 +1,292 @@
+//! `vendor lock`: merge flags, `vendor.toml` and requirement-file options,
+//! resolve, and write `pylock.toml` only when it changes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use pep440_rs::Version;
+
+use super::project::Project;
+use super::{Outcome, UsageError};
+use vendor::index::{IndexClient, IndexSettings};
+use vendor::lock::{pylock, Lock, LockOptions, LockRequest, Upgrade};
+use vendor::name::{ExtraName, PackageName};
+use vendor::requirements::{read_requirements, RequirementsInput};
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Requirement files or `pyproject.toml` (repeatable); default: `vendor.toml`'s list, else `requirements.in`.
+    #[arg(short = 'r', long = "requirements", value_name = "FILE")]
+    requirements: Vec<PathBuf>,
+    /// Constraint files (repeatable).
+    #[arg(short = 'c', long = "constraints", value_name = "FILE")]
+    constraints: Vec<PathBuf>,
+    /// Optional dependencies of a `pyproject.toml` to include (repeatable).
+    #[arg(long = "extra", value_name = "NAME")]
+    extras: Vec<ExtraName>,
+    /// Target platform: a file in `policies/targets/` (`el8`, `el9`, `el10`, `fedora-43`) or `host`.
+    #[arg(long, value_name = "NAME")]
+    target: Option<String>,
+    /// Full target Python version (`3.11.9`); markers use `python_full_version`.
+    #[arg(long, value_name = "VERSION")]
+    python: Option<Version>,
+    /// The package index (PEP 503/691 simple API).
+    #[arg(long, value_name = "URL")]
+    index_url: Option<String>,
+    /// More indexes, consulted when the first has no such project.
+    #[arg(long, value_name = "URL")]
+    extra_index_url: Vec<String>,
+    /// Folders (or HTML pages) of wheels and sdists to use besides the index.
+    #[arg(short = 'f', long, value_name = "DIR")]
+    find_links: Vec<String>,
+    /// Use no index, only `--find-links`.
+    #[arg(long)]
+    no_index: bool,
+    /// Ignore files uploaded after this time (RFC 3339, or a date meaning its midnight UTC).
+    #[arg(long, value_name = "DATE")]
+    exclude_newer: Option<String>,
+    /// Never use the network; the cache must hold every index page needed.
+    #[arg(long)]
+    offline: bool,
+    /// Fail (exit 1) instead of writing when the lock would change.
+    #[arg(long)]
+    locked: bool,
+    /// Ignore every existing pin.
+    #[arg(long, conflicts_with = "upgrade_package")]
+    upgrade: bool,
+    /// Let this package move off its pin (repeatable).
+    #[arg(short = 'P', long, value_name = "NAME")]
+    upgrade_package: Vec<PackageName>,
+    /// The lock file to write (`pylock.toml` or `pylock.<name>.toml`).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
+    let output = project.lock_path(arguments.output.as_deref());
+    check_lock_file_name(&output)?;
+    let input = read_inputs(project, &arguments)?;
+    let target = project.target(arguments.target.as_deref(), arguments.python.as_ref())?;
+    let settings = index_settings(project, &arguments, &input)?;
+    let options = LockOptions {
+        target: target.name.clone(),
+        arch: target.arch.clone(),
+        python: target.python.clone(),
+        requirements: sorted_strings(input.requirements.iter().map(|r| r.requirement.to_string())),
+        constraints: sorted_strings(input.constraints.iter().map(|r| r.requirement.to_string())),
+        index_urls: settings
+            .index_urls
+            .iter()
+            .map(|url| vendor::index::redact_credentials(url))
+            .collect(),
+        find_links: settings.find_links.clone(),
+        exclude_newer: settings.exclude_newer,
+    };
+    let previous = read_previous(&output, arguments.locked)?;
+    let upgrade = if arguments.upgrade {
+        Upgrade::Everything
+    } else if !arguments.upgrade_package.is_empty() {
+        Upgrade::Packages(arguments.upgrade_package.clone())
+    } else {
+        Upgrade::Nothing
+    };
+
+    let reporter = project.reporter();
+    let runtime = project.runtime()?;
+    let client = {
+        let _guard = runtime.enter();
+        IndexClient::new(settings, project.cache()?, Project::dyn_reporter(&reporter))?
+    };
+    let request = LockRequest {
+        requirements: &input.requirements,
+        constraints: &input.constraints,
+        target: &target,
+        options,
+        previous: previous.as_ref(),
+        upgrade,
+    };
+    let lock = {
+        let _spinner = reporter.spinner(&format!(
+            "resolving for {} / CPython {} / {}",
+            target.name, target.python, target.arch
+        ));
+        vendor::lock::lock(&request, &client, runtime.handle())?
+    };
+    drop(runtime);
+
+    let summary = format!(
+        "{} packages for {} / CPython {} / {}",
+        lock.packages.len(),
+        target.name,
+        target.python,
+        target.arch
+    );
+    if arguments.locked {
+        return Ok(check_locked(&output, previous.as_ref(), &lock, &summary));
+    }
+    let written = pylock::write_if_changed(&output, &lock)?;
+    if !project.quiet {
+        let state = if written { "wrote" } else { "unchanged:" };
+        eprintln!("locked {summary}; {state} {}", output.display());
+    }
+    Ok(Outcome::Success)
+}
+
+fn check_lock_file_name(output: &Path) -> anyhow::Result<()> {
+    let file_name = output.file_name().and_then(|name| name.to_str()).unwrap_or("");
+    if pylock::is_valid_lock_file_name(file_name) {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "`{}` is not a PEP 751 lock file name\nhint: name it `pylock.toml` or `pylock.<name>.toml`",
+        output.display()
+    ))
+    .into())
+}
+
+/// Requirement files from the flags, else `vendor.toml`, else the usual names.
+fn requirement_paths(project: &Project, arguments: &LockArgs) -> anyhow::Result<Vec<PathBuf>> {
+    if !arguments.requirements.is_empty() {
+        return Ok(arguments.requirements.iter().map(|path| project.path(path)).collect());
+    }
+    if let Some(config) = &project.config {
+        if !config.app.requirements.is_empty() {
+            return Ok(config.app.requirements.clone());
+        }
+    }
+    for candidate in ["requirements.in", "requirements.txt", "pyproject.toml"] {
+        let path = project.dir.join(candidate);
+        if path.is_file() {
+            return Ok(vec![path]);
+        }
+    }
+    Err(UsageError(format!(
+        "no requirements to lock in `{}`\nhint: pass `-r requirements.in`, or list files under `[app] requirements` in `vendor.toml`",
+        project.dir.display()
+    ))
+    .into())
+}
+
+fn read_inputs(project: &Project, arguments: &LockArgs) -> anyhow::Result<RequirementsInput> {
+    let mut input = read_requirements(&requirement_paths(project, arguments)?, &arguments.extras)?;
+    if !arguments.constraints.is_empty() {
+        let paths: Vec<PathBuf> = arguments.constraints.iter().map(|path| project.path(path)).collect();
+        let constraints = read_requirements(&paths, &[])?;
+        input.constraints.extend(constraints.requirements);
+        input.constraints.extend(constraints.constraints);
+    }
+    Ok(input)
+}
+
+/// Flags win over requirement-file options, which win over `vendor.toml`.
+fn index_settings(
+    project: &Project,
+    arguments: &LockArgs,
+    input: &RequirementsInput,
+) -> anyhow::Result<IndexSettings> {
+    let configured = project.config.as_ref().map(|config| &config.index);
+    let primary = arguments
+        .index_url
+        .clone()
+        .or_else(|| input.index_url.clone())
+        .or_else(|| configured.and_then(|index| index.index_url.clone()));
+    let mut index_urls: Vec<String> = primary.into_iter().collect();
+    index_urls.extend(arguments.extra_index_url.iter().cloned());
+    index_urls.extend(input.extra_index_urls.iter().cloned());
+    if let Some(index) = configured {
+        index_urls.extend(index.extra_index_urls.iter().cloned());
+    }
+    let mut find_links: Vec<String> = arguments
+        .find_links
+        .iter()
+        .map(|location| absolute_location(project, location))
+        .collect();
+    find_links.extend(input.find_links.iter().cloned());
+    if let Some(index) = configured {
+        find_links.extend(index.find_links.iter().map(|location| absolute_location(project, location)));
+    }
+    dedup_in_order(&mut index_urls);
+    dedup_in_order(&mut find_links);
+    let exclude_newer = match &arguments.exclude_newer {
+        Some(raw) => Some(parse_exclude_newer(raw)?),
+        None => configured.and_then(|index| index.exclude_newer),
+    };
+    Ok(IndexSettings {
+        index_urls,
+        no_index: arguments.no_index || input.no_index,
+        find_links,
+        offline: arguments.offline,
+        exclude_newer,
+    })
+}
+
+/// A find-links entry that is a relative path is relative to the project.
+fn absolute_location(project: &Project, location: &str) -> String {
+    if location.contains("://") {
+        location.to_string()
+    } else {
+        project.path(Path::new(location)).display().to_string()
+    }
+}
+
+fn dedup_in_order(values: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    values.retain(|value| seen.insert(value.clone()));
+}
+
+/// `2026-11-01T00:00:00Z` or `2026-11-01` (midnight UTC).
+fn parse_exclude_newer(raw: &str) -> anyhow::Result<jiff::Timestamp> {
+    vendor::config::parse_exclude_newer(raw).map_err(|reason| {
+        UsageError(format!(
+            "`--exclude-newer {raw}`: {reason}\nhint: write `2026-11-01` or `2026-11-01T00:00:00Z`"
+        ))
+        .into()
+    })
+}
+
+fn read_previous(output: &Path, locked: bool) -> anyhow::Result<Option<Lock>> {
+    if !output.is_file() {
+        return Ok(None);
+    }
+    match pylock::read(output) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(error) if locked => Err(error).context("`--locked` needs a readable lock file"),
+        // A damaged lock is replaced by a fresh resolution.
+        Err(error) => {
+            tracing::warn!("ignoring the existing lock: {error}");
+            Ok(None)
+        }
+    }
+}
+
+fn check_locked(output: &Path, previous: Option<&Lock>, lock: &Lock, summary: &str) -> Outcome {
+    let Some(previous) = previous else {
+        eprintln!(
+            "error: `{}` does not exist, but `--locked` was given\nhint: run `vendor lock` and commit the file",
+            output.display()
+        );
+        return Outcome::Failure;
+    };
+    let current_text = fs_err::read_to_string(output).unwrap_or_default();
+    if current_text == pylock::render_at(lock, output) {
+        eprintln!("lock is up to date: {summary}");
+        return Outcome::Success;
+    }
+    eprintln!(
+        "error: `{}` is out of date with the requirements:",
+        output.display()
+    );
+    for line in pylock::diff(previous, lock) {
+        eprintln!("  {line}");
+    }
+    eprintln!("hint: run `vendor lock` (without `--locked`) and commit the result");
+    Outcome::Failure
+}
+
+fn sorted_strings(values: impl Iterator<Item = String>) -> Vec<String> {
+    let mut values: Vec<String> = values.collect();
+    values.sort();
+    values.dedup();
+    values
+}

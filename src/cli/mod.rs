@@ -1,0 +1,112 @@
+//! Command-line interface: options → one library call → output.
+//!
+//! Input: parsed arguments and `vendor.toml`. Output: text on stdout/stderr
+//! and an exit code. Invariant: no pipeline logic lives here; flags are
+//! merged with `vendor.toml` (flags win) and handed to the library.
+
+mod fetch;
+mod lock;
+pub mod logging;
+mod project;
+mod reporter;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Turn a Python application's requirements into RPMs a fleet installs with dnf.
+#[derive(Debug, Parser)]
+#[command(name = "vendor", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalOptions {
+    /// The project folder (holds `vendor.toml`); defaults to the current folder.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// The cache folder.
+    #[arg(long, global = true, env = "VENDOR_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail (repeat for debug logs).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Do not draw progress bars.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+impl GlobalOptions {
+    pub fn verbosity(&self) -> i8 {
+        if self.quiet {
+            -1
+        } else {
+            self.verbose as i8
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve the requirements for a target and write `pylock.toml`.
+    Lock(lock::LockArgs),
+    /// Download every artifact the build needs into the cache, verified.
+    Fetch(fetch::FetchArgs),
+}
+
+/// How a command that ran ended.
+pub enum Outcome {
+    Success,
+    /// A failure already reported to the user (e.g. `--locked` found changes).
+    Failure,
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Success => ExitCode::SUCCESS,
+            Self::Failure => ExitCode::from(1),
+        }
+    }
+}
+
+/// An error in how the command was called: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let project = project::Project::open(&cli.global)?;
+    match cli.command {
+        Command::Lock(arguments) => lock::run(&project, arguments),
+        Command::Fetch(arguments) => fetch::run(&project, arguments),
+    }
+}
+
+/// `error: <message>` followed by causes not already part of the message.
+pub fn render_error(error: &anyhow::Error) -> String {
+    let mut text = format!("error: {error}");
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!("\n  caused by: {cause}"));
+        }
+    }
+    text
+}
+
+pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
+    if error.downcast_ref::<UsageError>().is_some() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,110 @@
+//! The project a command works on: its folder, `vendor.toml`, the cache,
+//! the progress reporter and the async runtime, built once per command.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use pep440_rs::Version;
+
+use super::reporter::TerminalReporter;
+use super::GlobalOptions;
+use vendor::cache::Cache;
+use vendor::config::{load_project_config, ProjectConfig};
+use vendor::progress::Reporter;
+use vendor::target::Target;
+
+/// The target used when neither the flags nor `vendor.toml` name one.
+const DEFAULT_TARGET: &str = "el9";
+
+pub struct Project {
+    pub dir: PathBuf,
+    pub config: Option<ProjectConfig>,
+    cache_dir: PathBuf,
+    pub quiet: bool,
+    show_progress: bool,
+}
+
+impl Project {
+    pub fn open(global: &GlobalOptions) -> anyhow::Result<Self> {
+        let dir = match &global.project {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().context("cannot read the current folder")?,
+        };
+        if !dir.is_dir() {
+            return Err(super::UsageError(format!(
+                "the project folder `{}` does not exist\nhint: pass an existing folder to `--project`",
+                dir.display()
+            ))
+            .into());
+        }
+        let config = load_project_config(&dir)?;
+        Ok(Self {
+            cache_dir: global.cache_dir.clone().unwrap_or_else(Cache::default_root),
+            config,
+            quiet: global.quiet,
+            show_progress: !global.no_progress && !global.quiet,
+            dir,
+        })
+    }
+
+    /// Resolve a path given relative to the project folder.
+    pub fn path(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.dir.join(path)
+        }
+    }
+
+    pub fn cache(&self) -> anyhow::Result<Cache> {
+        Ok(Cache::open(&self.cache_dir)?)
+    }
+
+    pub fn reporter(&self) -> Arc<TerminalReporter> {
+        Arc::new(TerminalReporter::new(self.show_progress, self.quiet))
+    }
+
+    pub fn runtime(&self) -> anyhow::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")
+    }
+
+    /// The target from the flag, else `vendor.toml`, else the default; the
+    /// Python likewise, else the target's default.
+    pub fn target(
+        &self,
+        name: Option<&str>,
+        python: Option<&Version>,
+    ) -> anyhow::Result<Target> {
+        let configured = self.config.as_ref().map(|config| &config.target);
+        let name = name
+            .map(str::to_string)
+            .or_else(|| configured.and_then(|target| target.name.clone()))
+            .unwrap_or_else(|| DEFAULT_TARGET.to_string());
+        let target = if name == "host" {
+            Target::host()?
+        } else {
+            Target::load(&name, Some(&self.dir))?
+        };
+        let python = python
+            .cloned()
+            .or_else(|| configured.and_then(|target| target.python.clone()));
+        Ok(match python {
+            Some(python) => target.with_python(python)?,
+            None => target,
+        })
+    }
+
+    /// The lock file path: the flag, else `pylock.toml` in the project.
+    pub fn lock_path(&self, flag: Option<&Path>) -> PathBuf {
+        self.path(flag.unwrap_or(Path::new("pylock.toml")))
+    }
+
+    /// `Some(reporter)` as a trait object for library calls.
+    pub fn dyn_reporter(reporter: &Arc<TerminalReporter>) -> Arc<dyn Reporter> {
+        reporter.clone()
+    }
+}

@@ -1,0 +1,117 @@
+//! The `indicatif` implementation of [`Reporter`]: one overall bar per
+//! stage and one bar per download; hidden when stderr is not a terminal or
+//! with `--no-progress`. Warnings are always printed (unless `-q`).
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use vendor::progress::{Reporter, TaskId};
+
+pub struct TerminalReporter {
+    multi: MultiProgress,
+    stage: Mutex<Option<ProgressBar>>,
+    tasks: Mutex<HashMap<TaskId, ProgressBar>>,
+    quiet: bool,
+}
+
+impl TerminalReporter {
+    pub fn new(show_progress: bool, quiet: bool) -> Self {
+        let target = if show_progress && std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr_with_hz(10)
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        Self {
+            multi: MultiProgress::with_draw_target(target),
+            stage: Mutex::new(None),
+            tasks: Mutex::new(HashMap::new()),
+            quiet,
+        }
+    }
+
+    /// A spinner for work without a known size (resolution); finished by
+    /// the returned guard's drop.
+    pub fn spinner(&self, message: &str) -> SpinnerGuard {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        SpinnerGuard(bar)
+    }
+
+    /// Print a line above the bars.
+    pub fn println(&self, line: &str) {
+        if self.multi.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            let _ = self.multi.println(line);
+        }
+    }
+}
+
+pub struct SpinnerGuard(ProgressBar);
+
+impl Drop for SpinnerGuard {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Reporter for TerminalReporter {
+    fn stage_started(&self, stage: &str, total: u64) {
+        let bar = self.multi.add(ProgressBar::new(total));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {wide_msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(stage.to_string());
+        *self.stage.lock().expect("reporter lock") = Some(bar);
+    }
+
+    fn stage_advanced(&self, label: &str) {
+        if let Some(bar) = self.stage.lock().expect("reporter lock").as_ref() {
+            bar.set_message(label.to_string());
+            bar.inc(1);
+        }
+    }
+
+    fn stage_finished(&self) {
+        if let Some(bar) = self.stage.lock().expect("reporter lock").take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn task_started(&self, id: TaskId, label: &str, total_bytes: Option<u64>) {
+        let bar = self.multi.add(ProgressBar::new(total_bytes.unwrap_or(0)));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>12} {wide_msg} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12}")
+                .expect("valid template"),
+        );
+        bar.set_prefix("downloading");
+        bar.set_message(label.to_string());
+        self.tasks.lock().expect("reporter lock").insert(id, bar);
+    }
+
+    fn task_progress(&self, id: TaskId, done_bytes: u64) {
+        if let Some(bar) = self.tasks.lock().expect("reporter lock").get(&id) {
+            bar.set_position(done_bytes);
+        }
+    }
+
+    fn task_finished(&self, id: TaskId) {
+        if let Some(bar) = self.tasks.lock().expect("reporter lock").remove(&id) {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        if !self.quiet {
+            self.println(&format!("warning: {message}"));
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Which versions of a project can be installed on the target, and which
+//! one to pick from a range.
+//!
+//! Input: every file the index lists for a project, the target's tags and
+//! Python. Output: a [`VersionMap`] from version to its usable files.
+//!
+//! Invariants: a version is a candidate only if at least one of its files is
+//! usable on the target (a wheel with a compatible tag or an sdist) and that
+//! file's `requires-python` admits the target Python; wheels for other
+//! platforms never appear. Yanked files stay listed but are only chosen for
+//! an exact `==` pin (PEP 592). Pre-releases are chosen only when the
+//! package is pinned to one explicitly or has no final release at all
+//! (uv's default `if-necessary-or-explicit`).
+
+use std::collections::BTreeMap;
+
+use pep440_rs::Version;
+use pubgrub::Ranges;
+
+use crate::filename::DistFilename;
+use crate::index::{IndexFile, ProjectFiles};
+use crate::target::Tags;
+
+/// The usable files of each version of one project.
+#[derive(Debug, Default)]
+pub struct VersionMap {
+    versions: BTreeMap<Version, Vec<IndexFile>>,
+    has_final_release: bool,
+}
+
+/// How the caller wants pre-releases and yanked files treated.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChoicePolicy<'a> {
+    /// A requirement on this package names a pre-release.
+    pub explicit_prerelease: bool,
+    /// An exact `==` pin: yanked files of exactly this version may be used.
+    pub exact_pin: Option<&'a Version>,
+    /// The version an existing lock holds; kept when still in range.
+    pub preference: Option<&'a Version>,
+}
+
+impl VersionMap {
+    /// Keep the files usable on the target, grouped by version.
+    pub fn from_project(project: &ProjectFiles, tags: &Tags, python: &Version) -> Self {
+        let mut versions: BTreeMap<Version, Vec<IndexFile>> = BTreeMap::new();
+        for file in &project.files {
+            let usable_format = match &file.filename {
+                DistFilename::Wheel(wheel) => tags.is_compatible(wheel),
+                DistFilename::Sdist(_) => true,
+            };
+            let python_ok = file
+                .requires_python
+                .as_ref()
+                .is_none_or(|specifiers| specifiers.contains(python));
+            if usable_format && python_ok {
+                versions
+                    .entry(file.filename.version().clone())
+                    .or_default()
+                    .push(file.clone());
+            }
+        }
+        let has_final_release = versions.keys().any(|version| !version.any_prerelease());
+        Self {
+            versions,
+            has_final_release,
+        }
+    }
+
+    /// The version to try next: the preference if it is allowed, else the
+    /// highest allowed version in `range`.
+    pub fn choose(&self, range: &Ranges<Version>, policy: ChoicePolicy<'_>) -> Option<Version> {
+        if let Some(preferred) = policy.preference {
+            if range.contains(preferred) && self.is_allowed(preferred, policy) {
+                return Some(preferred.clone());
+            }
+        }
+        self.versions
+            .keys()
+            .rev()
+            .find(|version| range.contains(*version) && self.is_allowed(version, policy))
+            .cloned()
+    }
+
+    fn is_allowed(&self, version: &Version, policy: ChoicePolicy<'_>) -> bool {
+        let Some(files) = self.versions.get(version) else {
+            return false;
+        };
+        let prerelease_ok =
+            !version.any_prerelease() || policy.explicit_prerelease || !self.has_final_release;
+        let pinned_exactly = policy.exact_pin == Some(version);
+        let has_live_file = files.iter().any(|file| file.yanked.is_none());
+        prerelease_ok && (has_live_file || pinned_exactly)
+    }
+
+    /// The usable files of `version`, yanked ones dropped unless nothing else is left.
+    pub fn files(&self, version: &Version) -> Vec<&IndexFile> {
+        let files = self.versions.get(version).map(Vec::as_slice).unwrap_or(&[]);
+        let live: Vec<&IndexFile> = files.iter().filter(|file| file.yanked.is_none()).collect();
+        if live.is_empty() {
+            files.iter().collect()
+        } else {
+            live
+        }
+    }
+
+    /// The file whose metadata describes `version`: the best wheel (wheels
+    /// carry exact metadata and often PEP 658), else the sdist.
+    pub fn metadata_file(&self, version: &Version, tags: &Tags) -> Option<&IndexFile> {
+        let files = self.files(version);
+        let best_wheel = files
+            .iter()
+            .filter_map(|file| match &file.filename {
+                DistFilename::Wheel(wheel) => Some((tags.priority(wheel)?, *file)),
+                DistFilename::Sdist(_) => None,
+            })
+            .max_by_key(|(priority, _)| *priority)
+            .map(|(_, file)| file);
+        best_wheel.or_else(|| files.first().copied())
+    }
+}

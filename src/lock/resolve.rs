@@ -1,0 +1,510 @@
+//! Dependency resolution with PubGrub over PEP 440 versions.
+//!
+//! Input: a [`ResolveRequest`] (top-level requirements with their origin,
+//! constraints, the target, pins to keep) and an [`IndexClient`].
+//! Output: a [`Resolution`]: one version per package with its usable files
+//! and dependency edges, or a readable explanation of why none exists.
+//!
+//! Invariants: markers are evaluated for the target's marker environment,
+//! never the build host's; the resolver runs on a blocking thread and waits
+//! on the async index client through a runtime handle, while dependencies it
+//! discovers are prefetched concurrently on the runtime.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use pep440_rs::{Operator, Version};
+use pep508_rs::{MarkerEnvironment, Requirement, VersionOrUrl};
+use pubgrub::{
+    DefaultStringReporter, Dependencies, DependencyConstraints, DependencyProvider,
+    PackageResolutionStatistics, PubGrubError, Ranges, Reporter,
+};
+use tokio::runtime::Handle;
+
+use super::candidates::{ChoicePolicy, VersionMap};
+use super::package::ResolverPackage;
+use crate::index::{CoreMetadata, IndexClient, IndexError, IndexFile};
+use crate::name::{ExtraName, PackageName};
+use crate::requirements::SourcedRequirement;
+use crate::target::{Tags, Target};
+
+/// What to resolve.
+pub struct ResolveRequest<'a> {
+    pub requirements: &'a [SourcedRequirement],
+    pub constraints: &'a [SourcedRequirement],
+    pub target: &'a Target,
+    /// Versions from an existing lock, kept while the requirements allow them.
+    pub preferences: &'a BTreeMap<PackageName, Version>,
+}
+
+/// One version per package.
+#[derive(Debug)]
+pub struct Resolution {
+    pub packages: BTreeMap<PackageName, ResolvedPackage>,
+}
+
+#[derive(Debug)]
+pub struct ResolvedPackage {
+    pub version: Version,
+    /// Files of this version usable on the target (yanked ones only when pinned).
+    pub files: Vec<IndexFile>,
+    pub metadata: Arc<CoreMetadata>,
+    /// Dependency name → extras requested of it.
+    pub dependencies: BTreeMap<PackageName, BTreeSet<ExtraName>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no set of versions satisfies the requirements:\n{explanation}\nhint: relax one of the requirements named above")]
+    NoSolution { explanation: String },
+    #[error("package `{name}` was not found on any index{requested_by}\nhint: check the spelling, or add the index or folder that has it with `--index-url` / `--find-links`")]
+    NotFound { name: PackageName, requested_by: String },
+    #[error("`{requirement}` ({origin}) is a direct URL requirement; vendor cannot lock those yet\nhint: publish the artifact to an index or a `--find-links` folder and require it by name")]
+    DirectUrl { requirement: String, origin: String },
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("the metadata of `{filename}` names version `{found}`, but the index lists `{expected}`\nhint: the index serves inconsistent data for this file")]
+    MetadataMismatch {
+        filename: String,
+        found: Version,
+        expected: Version,
+    },
+}
+
+/// Resolve `request`. Blocks the calling thread; must not be called from
+/// inside an async task (use `spawn_blocking`).
+pub fn resolve(
+    request: &ResolveRequest<'_>,
+    client: &IndexClient,
+    runtime: &Handle,
+) -> Result<Resolution, ResolveError> {
+    let provider = Provider::new(request, client.clone(), runtime.clone())?;
+    let root_version = Version::new([0]);
+    match pubgrub::resolve(&provider, ResolverPackage::Root, root_version) {
+        Ok(selection) => provider.into_resolution(selection.into_iter().collect()),
+        Err(PubGrubError::NoSolution(mut tree)) => {
+            tree.collapse_no_versions();
+            Err(ResolveError::NoSolution {
+                explanation: DefaultStringReporter::report(&tree),
+            })
+        }
+        Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
+        | Err(PubGrubError::ErrorChoosingVersion { source, .. })
+        | Err(PubGrubError::ErrorInShouldCancel(source)) => Err(source),
+    }
+}
+
+/// The PubGrub dependency provider. Single-threaded (PubGrub calls it from
+/// one thread), so interior mutability uses `RefCell`.
+struct Provider<'a> {
+    request: &'a ResolveRequest<'a>,
+    client: IndexClient,
+    runtime: Handle,
+    tags: Arc<Tags>,
+    environment: MarkerEnvironment,
+    constraints: HashMap<PackageName, Ranges<Version>>,
+    explicit_prerelease: HashSet<PackageName>,
+    exact_pins: HashMap<PackageName, Version>,
+    version_maps: RefCell<HashMap<PackageName, Arc<VersionMap>>>,
+    metadata: RefCell<HashMap<(PackageName, Version), Arc<CoreMetadata>>>,
+    discovery_order: RefCell<HashMap<ResolverPackage, usize>>,
+    requested_by: RefCell<HashMap<PackageName, String>>,
+}
+
+type Constraints = DependencyConstraints<ResolverPackage, Ranges<Version>>;
+
+impl<'a> Provider<'a> {
+    fn new(
+        request: &'a ResolveRequest<'a>,
+        client: IndexClient,
+        runtime: Handle,
+    ) -> Result<Self, ResolveError> {
+        let environment = request.target.marker_environment();
+        let mut constraints: HashMap<PackageName, Ranges<Version>> = HashMap::new();
+        for sourced in request.constraints {
+            let requirement = &sourced.requirement;
+            if !requirement.marker.evaluate(&environment, &[]) {
+                continue;
+            }
+            let range = requirement_range(sourced)?;
+            constraints
+                .entry(requirement.name.clone())
+                .and_modify(|existing| *existing = existing.intersection(&range))
+                .or_insert(range);
+        }
+        let mut explicit_prerelease = HashSet::new();
+        let mut exact_pins = HashMap::new();
+        for sourced in request.requirements.iter().chain(request.constraints) {
+            let requirement = &sourced.requirement;
+            let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url
+            else {
+                continue;
+            };
+            for specifier in specifiers.iter() {
+                if specifier.any_prerelease() {
+                    explicit_prerelease.insert(requirement.name.clone());
+                }
+                if matches!(specifier.operator(), Operator::Equal | Operator::ExactEqual) {
+                    exact_pins.insert(requirement.name.clone(), specifier.version().clone());
+                }
+            }
+        }
+        Ok(Self {
+            request,
+            client,
+            runtime,
+            tags: Arc::new(request.target.tags()),
+            environment,
+            constraints,
+            explicit_prerelease,
+            exact_pins,
+            version_maps: RefCell::default(),
+            metadata: RefCell::default(),
+            discovery_order: RefCell::default(),
+            requested_by: RefCell::default(),
+        })
+    }
+
+    fn choice_policy<'p>(&'p self, name: &PackageName) -> ChoicePolicy<'p> {
+        ChoicePolicy {
+            explicit_prerelease: self.explicit_prerelease.contains(name),
+            exact_pin: self.exact_pins.get(name),
+            preference: self.request.preferences.get(name),
+        }
+    }
+
+    /// The project's candidate versions, fetched once.
+    fn version_map(&self, name: &PackageName) -> Result<Arc<VersionMap>, ResolveError> {
+        if let Some(map) = self.version_maps.borrow().get(name) {
+            return Ok(map.clone());
+        }
+        let project = self.runtime.block_on(self.client.project(name))?;
+        if project.files.is_empty() {
+            let requested_by = self
+                .requested_by
+                .borrow()
+                .get(name)
+                .map(|parent| format!(" (required by {parent})"))
+                .unwrap_or_default();
+            return Err(ResolveError::NotFound {
+                name: name.clone(),
+                requested_by,
+            });
+        }
+        let map = Arc::new(VersionMap::from_project(
+            &project,
+            &self.tags,
+            &self.request.target.python,
+        ));
+        self.version_maps
+            .borrow_mut()
+            .insert(name.clone(), map.clone());
+        Ok(map)
+    }
+
+    fn package_metadata(
+        &self,
+        name: &PackageName,
+        version: &Version,
+    ) -> Result<Option<Arc<CoreMetadata>>, ResolveError> {
+        let key = (name.clone(), version.clone());
+        if let Some(metadata) = self.metadata.borrow().get(&key) {
+            return Ok(Some(metadata.clone()));
+        }
+        let map = self.version_map(name)?;
+        let Some(file) = map.metadata_file(version, &self.tags) else {
+            return Ok(None);
+        };
+        let metadata = self.runtime.block_on(self.client.metadata(file))?;
+        if &metadata.version != version {
+            return Err(ResolveError::MetadataMismatch {
+                filename: file.filename.to_string(),
+                found: metadata.version.clone(),
+                expected: version.clone(),
+            });
+        }
+        self.metadata.borrow_mut().insert(key, metadata.clone());
+        Ok(Some(metadata))
+    }
+
+    /// Add `requirement` (evaluated under `extras`) to `constraints`,
+    /// expanding extras into virtual packages.
+    fn add_requirement(
+        &self,
+        constraints: &mut Constraints,
+        sourced_range: Ranges<Version>,
+        requirement: &Requirement,
+        parent: &ResolverPackage,
+    ) {
+        let name = &requirement.name;
+        let range = match self.constraints.get(name) {
+            Some(constraint) => sourced_range.intersection(constraint),
+            None => sourced_range,
+        };
+        let mut targets = vec![ResolverPackage::Base(name.clone())];
+        targets.extend(
+            requirement
+                .extras
+                .iter()
+                .map(|extra| ResolverPackage::Extra(name.clone(), extra.clone())),
+        );
+        for package in targets {
+            self.note_discovery(&package, parent);
+            constraints
+                .entry(package)
+                .and_modify(|existing| *existing = existing.intersection(&range))
+                .or_insert_with(|| range.clone());
+        }
+    }
+
+    fn note_discovery(&self, package: &ResolverPackage, parent: &ResolverPackage) {
+        let mut order = self.discovery_order.borrow_mut();
+        let next = order.len();
+        order.entry(package.clone()).or_insert(next);
+        if let Some(name) = package.name() {
+            self.requested_by
+                .borrow_mut()
+                .entry(name.clone())
+                .or_insert_with(|| parent.to_string());
+        }
+    }
+
+    fn root_dependencies(&self) -> Result<Constraints, ResolveError> {
+        let mut constraints = Constraints::default();
+        for sourced in self.request.requirements {
+            if !sourced.requirement.marker.evaluate(&self.environment, &[]) {
+                continue;
+            }
+            let range = requirement_range(sourced)?;
+            self.add_requirement(
+                &mut constraints,
+                range,
+                &sourced.requirement,
+                &ResolverPackage::Root,
+            );
+        }
+        Ok(constraints)
+    }
+
+    /// Requirements of `name` active for `extra` (or the base package when
+    /// `extra` is `None`), as `(requirement, range)` pairs.
+    fn active_requirements<'m>(
+        &self,
+        metadata: &'m CoreMetadata,
+        extra: Option<&ExtraName>,
+    ) -> Vec<&'m Requirement> {
+        metadata
+            .requires_dist
+            .iter()
+            .filter(|requirement| match extra {
+                None => requirement.marker.evaluate(&self.environment, &[]),
+                Some(extra) => {
+                    requirement
+                        .marker
+                        .evaluate(&self.environment, std::slice::from_ref(extra))
+                        && !requirement.marker.evaluate(&self.environment, &[])
+                }
+            })
+            .collect()
+    }
+
+    fn package_dependencies(
+        &self,
+        package: &ResolverPackage,
+        name: &PackageName,
+        extra: Option<&ExtraName>,
+        version: &Version,
+    ) -> Result<Dependencies<ResolverPackage, Ranges<Version>, String>, ResolveError> {
+        let Some(metadata) = self.package_metadata(name, version)? else {
+            return Ok(Dependencies::Unavailable(
+                "has no file usable on the target".to_string(),
+            ));
+        };
+        let python = &self.request.target.python;
+        if let Some(requires_python) = &metadata.requires_python {
+            if !requires_python.contains(python) {
+                return Ok(Dependencies::Unavailable(format!(
+                    "requires Python {requires_python} (the target has {python})"
+                )));
+            }
+        }
+        let mut constraints = Constraints::default();
+        if extra.is_some() {
+            constraints.insert(
+                ResolverPackage::Base(name.clone()),
+                Ranges::singleton(version.clone()),
+            );
+        }
+        for requirement in self.active_requirements(&metadata, extra) {
+            if &requirement.name == name && requirement.extras.is_empty() {
+                continue;
+            }
+            let range = match &requirement.version_or_url {
+                None => Ranges::full(),
+                Some(VersionOrUrl::VersionSpecifier(specifiers)) => Ranges::from(specifiers.clone()),
+                Some(VersionOrUrl::Url(_)) => {
+                    return Ok(Dependencies::Unavailable(format!(
+                        "depends on a direct URL (`{requirement}`)"
+                    )))
+                }
+            };
+            self.add_requirement(&mut constraints, range, requirement, package);
+        }
+        self.prefetch(&constraints);
+        Ok(Dependencies::Available(constraints))
+    }
+
+    /// Start fetching the project pages and the likely version's metadata of
+    /// every dependency, so that later blocking calls find them ready.
+    fn prefetch(&self, constraints: &Constraints) {
+        for (package, range) in constraints {
+            let ResolverPackage::Base(name) = package else {
+                continue;
+            };
+            if self.version_maps.borrow().contains_key(name) {
+                continue;
+            }
+            let client = self.client.clone();
+            let tags = self.tags.clone();
+            let python = self.request.target.python.clone();
+            let name = name.clone();
+            let range = range.clone();
+            let explicit_prerelease = self.explicit_prerelease.contains(&name);
+            let preference = self.request.preferences.get(&name).cloned();
+            self.runtime.spawn(async move {
+                let Ok(project) = client.project(&name).await else {
+                    return;
+                };
+                let map = VersionMap::from_project(&project, &tags, &python);
+                let policy = ChoicePolicy {
+                    explicit_prerelease,
+                    exact_pin: None,
+                    preference: preference.as_ref(),
+                };
+                if let Some(version) = map.choose(&range, policy) {
+                    if let Some(file) = map.metadata_file(&version, &tags) {
+                        let _ = client.metadata(file).await;
+                    }
+                }
+            });
+        }
+    }
+
+    fn into_resolution(
+        self,
+        selection: BTreeMap<ResolverPackage, Version>,
+    ) -> Result<Resolution, ResolveError> {
+        let mut packages = BTreeMap::new();
+        for (package, version) in &selection {
+            let ResolverPackage::Base(name) = package else {
+                continue;
+            };
+            let metadata = self
+                .package_metadata(name, version)?
+                .expect("a selected version has metadata");
+            let active_extras = selection.keys().filter_map(|selected| match selected {
+                ResolverPackage::Extra(extra_of, extra) if extra_of == name => Some(extra),
+                _ => None,
+            });
+            let mut requirements = self.active_requirements(&metadata, None);
+            for extra in active_extras {
+                requirements.extend(self.active_requirements(&metadata, Some(extra)));
+            }
+            let mut dependencies: BTreeMap<PackageName, BTreeSet<ExtraName>> = BTreeMap::new();
+            for requirement in requirements {
+                if &requirement.name == name {
+                    continue;
+                }
+                dependencies
+                    .entry(requirement.name.clone())
+                    .or_default()
+                    .extend(requirement.extras.iter().cloned());
+            }
+            let map = self.version_map(name)?;
+            packages.insert(
+                name.clone(),
+                ResolvedPackage {
+                    version: version.clone(),
+                    files: map.files(version).into_iter().cloned().collect(),
+                    metadata,
+                    dependencies,
+                },
+            );
+        }
+        Ok(Resolution { packages })
+    }
+}
+
+/// The version range a top-level requirement or constraint allows.
+fn requirement_range(sourced: &SourcedRequirement) -> Result<Ranges<Version>, ResolveError> {
+    match &sourced.requirement.version_or_url {
+        None => Ok(Ranges::full()),
+        Some(VersionOrUrl::VersionSpecifier(specifiers)) => Ok(Ranges::from(specifiers.clone())),
+        Some(VersionOrUrl::Url(_)) => Err(ResolveError::DirectUrl {
+            requirement: sourced.requirement.to_string(),
+            origin: sourced.origin.to_string(),
+        }),
+    }
+}
+
+impl DependencyProvider for Provider<'_> {
+    type P = ResolverPackage;
+    type V = Version;
+    type VS = Ranges<Version>;
+    type M = String;
+    type Err = ResolveError;
+    /// Pinned packages first, then the most conflicted, then breadth-first
+    /// in discovery order (earlier requirements decide first, as in uv).
+    type Priority = (bool, u32, Reverse<usize>);
+
+    fn prioritize(
+        &self,
+        package: &ResolverPackage,
+        range: &Ranges<Version>,
+        statistics: &PackageResolutionStatistics,
+    ) -> Self::Priority {
+        let order = self
+            .discovery_order
+            .borrow()
+            .get(package)
+            .copied()
+            .unwrap_or(usize::MAX);
+        (
+            range.as_singleton().is_some(),
+            statistics.conflict_count(),
+            Reverse(order),
+        )
+    }
+
+    fn choose_version(
+        &self,
+        package: &ResolverPackage,
+        range: &Ranges<Version>,
+    ) -> Result<Option<Version>, ResolveError> {
+        let Some(name) = package.name() else {
+            return Ok(Some(Version::new([0])));
+        };
+        let map = self.version_map(name)?;
+        Ok(map.choose(range, self.choice_policy(name)))
+    }
+
+    fn get_dependencies(
+        &self,
+        package: &ResolverPackage,
+        version: &Version,
+    ) -> Result<Dependencies<ResolverPackage, Ranges<Version>, String>, ResolveError> {
+        match package {
+            ResolverPackage::Root => {
+                let constraints = self.root_dependencies()?;
+                self.prefetch(&constraints);
+                Ok(Dependencies::Available(constraints))
+            }
+            ResolverPackage::Base(name) => self.package_dependencies(package, name, None, version),
+            ResolverPackage::Extra(name, extra) => {
+                self.package_dependencies(package, name, Some(extra), version)
+            }
+        }
+    }
+}
