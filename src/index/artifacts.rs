@@ -13,9 +13,10 @@
 //! place only when their sha256 matches, so a mismatch leaves nothing
 //! behind; an artifact already in the cache causes no request at all.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, MutexGuard, PoisonError};
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -117,23 +118,7 @@ impl IndexClient {
         wheel: &WheelFilename,
     ) -> Result<Option<String>, IndexError> {
         let host = file.url.host_str().unwrap_or_default().to_string();
-        let refuses_ranges = |client: &Self| {
-            client
-                .inner
-                .no_range_hosts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains(&host)
-        };
-        let remember_refusal = |client: &Self| {
-            client
-                .inner
-                .no_range_hosts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(host.clone());
-        };
-        if refuses_ranges(self) {
+        if self.no_range_hosts().contains(&host) {
             return Ok(None);
         }
         let tail = match file.size {
@@ -144,7 +129,7 @@ impl IndexClient {
             None => ByteRange::Suffix(RANGE_CHUNK),
         };
         let Some(part) = self.inner.http.get_range(&file.url, tail).await? else {
-            remember_refusal(self);
+            self.no_range_hosts().insert(host);
             return Ok(None);
         };
         let Some(length) = part.total.or(file.size) else {
@@ -165,7 +150,7 @@ impl IndexClient {
                     let (start, end) = sparse.range_for_miss(start, length, RANGE_CHUNK);
                     let range = ByteRange::Span { start, end };
                     let Some(part) = self.inner.http.get_range(&file.url, range).await? else {
-                        remember_refusal(self);
+                        self.no_range_hosts().insert(host);
                         return Ok(None);
                     };
                     sparse.insert(part.start, part.body);
@@ -173,6 +158,14 @@ impl IndexClient {
             }
         }
         Ok(None)
+    }
+
+    /// Hosts that answered a range request with the whole file.
+    fn no_range_hosts(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.inner
+            .no_range_hosts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     async fn sdist_metadata(

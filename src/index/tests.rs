@@ -752,3 +752,31 @@ async fn real_pypi_six() {
     assert_eq!(std::fs::metadata(path).unwrap().len(), wheel.size.unwrap());
     setup.reporter.assert_tasks_balanced();
 }
+
+/// The resolver `block_on`s these futures from other threads and
+/// `tokio::spawn`s prefetches: the client must be shareable and every
+/// future `Send`. (Compiling is the test; the futures are never polled.)
+#[test]
+fn client_and_futures_can_cross_threads() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    fn sendable<T: Send>(_: T) {}
+    shareable::<IndexClient>();
+    let setup = client_with(
+        IndexSettings {
+            no_index: true,
+            offline: true,
+            ..IndexSettings::default()
+        },
+        None,
+    );
+    let file = super::simple::new_index_file(
+        "demo-1.0.tar.gz",
+        Url::parse("https://example.com/demo-1.0.tar.gz").unwrap(),
+        None,
+    )
+    .unwrap();
+    let digest = Sha256::of_bytes(b"");
+    sendable(setup.client.project(&name("demo")));
+    sendable(setup.client.metadata(&file));
+    sendable(setup.client.download(&file.url, "demo-1.0.tar.gz", &digest));
+}
