@@ -229,20 +229,36 @@ fn describe_difference(ours: &Pins, theirs: &Pins) -> String {
     lines.join("\n")
 }
 
-/// The lock's `requires-python` must admit the target Python. The copy that
-/// uv installs from is relaxed to the target's minor series, because uv
-/// checks it against a real interpreter and this machine has CPython 3.11
-/// but not necessarily 3.11.9 (uv may not download one here).
-fn relaxed_copy_for_uv(lock_path: &Path, lock: &toml::Table, folder: &Path) -> PathBuf {
-    let target_python: Version = PYTHON.parse().unwrap();
-    if let Some(requires_python) = lock.get("requires-python").and_then(toml::Value::as_str) {
-        let specifiers: pep440_rs::VersionSpecifiers = requires_python
+fn lock_requires_python(lock: &toml::Table) -> Option<pep440_rs::VersionSpecifiers> {
+    let requires_python = lock.get("requires-python").and_then(toml::Value::as_str)?;
+    Some(
+        requires_python
             .parse()
-            .unwrap_or_else(|error| panic!("bad requires-python `{requires_python}`: {error}"));
-        assert!(
-            specifiers.contains(&target_python),
-            "requires-python `{requires_python}` excludes the target Python {PYTHON}"
-        );
+            .unwrap_or_else(|error| panic!("bad requires-python `{requires_python}`: {error}")),
+    )
+}
+
+/// The lock uv should install from: ours as is when the venv's interpreter
+/// satisfies its `requires-python` (uv checks that against a real
+/// interpreter), else a copy with that one value relaxed to the target's
+/// minor series, since this machine may lack CPython 3.11.9 exactly and uv
+/// may not download one here.
+fn lock_for_uv(
+    lock_path: &Path,
+    lock: &toml::Table,
+    interpreter: &Version,
+    work: &Path,
+) -> PathBuf {
+    let Some(specifiers) = lock_requires_python(lock) else {
+        return lock_path.to_path_buf();
+    };
+    let target_python: Version = PYTHON.parse().unwrap();
+    assert!(
+        specifiers.contains(&target_python),
+        "requires-python `{specifiers}` excludes the target Python {PYTHON}"
+    );
+    if specifiers.contains(interpreter) {
+        return lock_path.to_path_buf();
     }
     // Edit the text, not a re-serialisation, so uv reads our exact bytes
     // except for this one value.
@@ -250,17 +266,17 @@ fn relaxed_copy_for_uv(lock_path: &Path, lock: &toml::Table, folder: &Path) -> P
         .unwrap()
         .parse()
         .expect("pylock.toml parsed once already");
-    if document.contains_key("requires-python") {
-        document["requires-python"] = toml_edit::value(">=3.11");
-    }
-    fs_err::create_dir_all(folder).unwrap();
+    document["requires-python"] = toml_edit::value(">=3.11");
+    let folder = work.join("for-uv");
+    fs_err::create_dir_all(&folder).unwrap();
     // uv recognises a PEP 751 lock by its file name.
     let copy = folder.join("pylock.toml");
     fs_err::write(&copy, document.to_string()).unwrap();
     copy
 }
 
-fn uv_dry_run_install(lock_for_uv: &Path, work: &Path, cache_dir: &Path) -> Pins {
+/// A fresh venv for uv to plan an install into, and its Python version.
+fn make_venv(work: &Path, cache_dir: &Path) -> (PathBuf, Version) {
     let venv = work.join("venv");
     run(
         uv_command(cache_dir)
@@ -269,8 +285,21 @@ fn uv_dry_run_install(lock_for_uv: &Path, work: &Path, cache_dir: &Path) -> Pins
         "uv venv",
     );
     let output = run(
+        Command::new(venv.join("bin/python"))
+            .args(["-c", "import platform; print(platform.python_version())"]),
+        "the venv's python",
+    );
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let version = version
+        .parse()
+        .unwrap_or_else(|error| panic!("the venv's python reports `{version}`: {error}"));
+    (venv, version)
+}
+
+fn uv_dry_run_install(lock_for_uv: &Path, venv: &Path, cache_dir: &Path) -> Pins {
+    let output = run(
         uv_command(cache_dir)
-            .env("VIRTUAL_ENV", &venv)
+            .env("VIRTUAL_ENV", venv)
             .args([
                 "pip",
                 "install",
@@ -314,8 +343,9 @@ fn lock_matches_uv_and_uv_accepts_the_lock() {
         theirs.len()
     );
 
-    let lock_for_uv = relaxed_copy_for_uv(&lock_path, &lock, &temp.path().join("for-uv"));
-    let planned = uv_dry_run_install(&lock_for_uv, temp.path(), &uv_cache);
+    let (venv, interpreter) = make_venv(temp.path(), &uv_cache);
+    let lock_for_uv = lock_for_uv(&lock_path, &lock, &interpreter, temp.path());
+    let planned = uv_dry_run_install(&lock_for_uv, &venv, &uv_cache);
     let difference = describe_difference(&ours, &planned);
     assert!(
         difference.is_empty(),
