@@ -12,9 +12,9 @@
 //! - an entry that exists is complete: readers never see half a file.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use fs_err as fs;
 use tempfile::NamedTempFile;
 
 use crate::hash::{Sha256, Sha256Hasher};
@@ -124,17 +124,12 @@ impl Cache {
         filename: &str,
         expected: &Sha256,
     ) -> Result<PathBuf, CacheError> {
-        let actual =
-            Sha256::of_reader(
-                fs::File::open(temp.path()).map_err(|source| CacheError::Write {
-                    path: temp.path().to_path_buf(),
-                    source: source.into(),
-                })?,
-            )
-            .map_err(|source| CacheError::Write {
-                path: temp.path().to_path_buf(),
-                source,
-            })?;
+        let read_error = |source| CacheError::Write {
+            path: temp.path().to_path_buf(),
+            source,
+        };
+        let actual = Sha256::of_reader(std::fs::File::open(temp.path()).map_err(read_error)?)
+            .map_err(read_error)?;
         if &actual != expected {
             return Err(CacheError::HashMismatch {
                 filename: filename.to_string(),
@@ -210,7 +205,11 @@ impl Cache {
         if let Some(parent) = destination.parent() {
             std::fs::create_dir_all(parent).map_err(write_error)?;
         }
-        temp.as_file().sync_all().map_err(write_error)?;
+        // Temp files are created 0600; cache entries are shared, read-only data.
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(write_error)?;
         temp.persist(&destination)
             .map_err(|error| write_error(error.error))?;
         Ok(destination)

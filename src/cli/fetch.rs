@@ -60,7 +60,11 @@ pub fn run(project: &Project, arguments: FetchArgs) -> anyhow::Result<Outcome> {
     })?;
 
     if !project.quiet {
-        let downloaded = report.artifacts.iter().filter(|artifact| artifact.downloaded).count();
+        let downloaded = report
+            .artifacts
+            .iter()
+            .filter(|artifact| artifact.downloaded)
+            .count();
         eprintln!(
             "fetched {} artifacts ({} downloaded, {}), all sha256 verified",
             report.artifacts.len(),

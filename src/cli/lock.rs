@@ -69,20 +69,6 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
     let input = read_inputs(project, &arguments)?;
     let target = project.target(arguments.target.as_deref(), arguments.python.as_ref())?;
     let settings = index_settings(project, &arguments, &input)?;
-    let options = LockOptions {
-        target: target.name.clone(),
-        arch: target.arch.clone(),
-        python: target.python.clone(),
-        requirements: sorted_strings(input.requirements.iter().map(|r| r.requirement.to_string())),
-        constraints: sorted_strings(input.constraints.iter().map(|r| r.requirement.to_string())),
-        index_urls: settings
-            .index_urls
-            .iter()
-            .map(|url| vendor::index::redact_credentials(url))
-            .collect(),
-        find_links: settings.find_links.clone(),
-        exclude_newer: settings.exclude_newer,
-    };
     let previous = read_previous(&output, arguments.locked)?;
     let upgrade = if arguments.upgrade {
         Upgrade::Everything
@@ -96,7 +82,25 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
     let runtime = project.runtime()?;
     let client = {
         let _guard = runtime.enter();
-        IndexClient::new(settings, project.cache()?, Project::dyn_reporter(&reporter))?
+        IndexClient::new(
+            settings.clone(),
+            project.cache()?,
+            Project::dyn_reporter(&reporter),
+        )?
+    };
+    let options = LockOptions {
+        target: target.name.clone(),
+        arch: target.arch.clone(),
+        python: target.python.clone(),
+        requirements: sorted_strings(input.requirements.iter().map(|r| r.requirement.to_string())),
+        constraints: sorted_strings(input.constraints.iter().map(|r| r.requirement.to_string())),
+        index_urls: client.index_urls(),
+        find_links: settings
+            .find_links
+            .iter()
+            .map(|location| vendor::index::redact_credentials(location))
+            .collect(),
+        exclude_newer: settings.exclude_newer,
     };
     let request = LockRequest {
         requirements: &input.requirements,
@@ -134,7 +138,10 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
 }
 
 fn check_lock_file_name(output: &Path) -> anyhow::Result<()> {
-    let file_name = output.file_name().and_then(|name| name.to_str()).unwrap_or("");
+    let file_name = output
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("");
     if pylock::is_valid_lock_file_name(file_name) {
         return Ok(());
     }
@@ -148,7 +155,11 @@ fn check_lock_file_name(output: &Path) -> anyhow::Result<()> {
 /// Requirement files from the flags, else `vendor.toml`, else the usual names.
 fn requirement_paths(project: &Project, arguments: &LockArgs) -> anyhow::Result<Vec<PathBuf>> {
     if !arguments.requirements.is_empty() {
-        return Ok(arguments.requirements.iter().map(|path| project.path(path)).collect());
+        return Ok(arguments
+            .requirements
+            .iter()
+            .map(|path| project.path(path))
+            .collect());
     }
     if let Some(config) = &project.config {
         if !config.app.requirements.is_empty() {
@@ -171,7 +182,11 @@ fn requirement_paths(project: &Project, arguments: &LockArgs) -> anyhow::Result<
 fn read_inputs(project: &Project, arguments: &LockArgs) -> anyhow::Result<RequirementsInput> {
     let mut input = read_requirements(&requirement_paths(project, arguments)?, &arguments.extras)?;
     if !arguments.constraints.is_empty() {
-        let paths: Vec<PathBuf> = arguments.constraints.iter().map(|path| project.path(path)).collect();
+        let paths: Vec<PathBuf> = arguments
+            .constraints
+            .iter()
+            .map(|path| project.path(path))
+            .collect();
         let constraints = read_requirements(&paths, &[])?;
         input.constraints.extend(constraints.requirements);
         input.constraints.extend(constraints.constraints);
@@ -204,7 +219,12 @@ fn index_settings(
         .collect();
     find_links.extend(input.find_links.iter().cloned());
     if let Some(index) = configured {
-        find_links.extend(index.find_links.iter().map(|location| absolute_location(project, location)));
+        find_links.extend(
+            index
+                .find_links
+                .iter()
+                .map(|location| absolute_location(project, location)),
+        );
     }
     dedup_in_order(&mut index_urls);
     dedup_in_order(&mut find_links);

@@ -74,11 +74,7 @@ impl Project {
 
     /// The target from the flag, else `vendor.toml`, else the default; the
     /// Python likewise, else the target's default.
-    pub fn target(
-        &self,
-        name: Option<&str>,
-        python: Option<&Version>,
-    ) -> anyhow::Result<Target> {
+    pub fn target(&self, name: Option<&str>, python: Option<&Version>) -> anyhow::Result<Target> {
         let configured = self.config.as_ref().map(|config| &config.target);
         let name = name
             .map(str::to_string)

@@ -37,7 +37,9 @@ impl TerminalReporter {
     /// the returned guard's drop.
     pub fn spinner(&self, message: &str) -> SpinnerGuard {
         let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
+        );
         bar.set_message(message.to_string());
         bar.enable_steady_tick(Duration::from_millis(100));
         SpinnerGuard(bar)
@@ -89,8 +91,10 @@ impl Reporter for TerminalReporter {
     fn task_started(&self, id: TaskId, label: &str, total_bytes: Option<u64>) {
         let bar = self.multi.add(ProgressBar::new(total_bytes.unwrap_or(0)));
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>12} {wide_msg} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12}")
-                .expect("valid template"),
+            ProgressStyle::with_template(
+                "{prefix:>12} {wide_msg} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12}",
+            )
+            .expect("valid template"),
         );
         bar.set_prefix("downloading");
         bar.set_message(label.to_string());

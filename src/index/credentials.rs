@@ -117,7 +117,7 @@ impl Credentials {
         let host = url.host_str()?.to_ascii_lowercase();
         let port = url.port_or_known_default();
         let matches = |(entry_host, entry_port, _): &&(String, Option<u16>, Login)| {
-            *entry_host == host && entry_port.map_or(true, |entry_port| Some(entry_port) == port)
+            *entry_host == host && entry_port.is_none_or(|entry_port| Some(entry_port) == port)
         };
         // A login written into an index URL is more specific than netrc;
         // among URL logins, the one with an explicit matching port wins.

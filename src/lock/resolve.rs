@@ -60,7 +60,10 @@ pub enum ResolveError {
     #[error("no set of versions satisfies the requirements:\n{explanation}\nhint: relax one of the requirements named above")]
     NoSolution { explanation: String },
     #[error("package `{name}` was not found on any index{requested_by}\nhint: check the spelling, or add the index or folder that has it with `--index-url` / `--find-links`")]
-    NotFound { name: PackageName, requested_by: String },
+    NotFound {
+        name: PackageName,
+        requested_by: String,
+    },
     #[error("`{requirement}` ({origin}) is a direct URL requirement; vendor cannot lock those yet\nhint: publish the artifact to an index or a `--find-links` folder and require it by name")]
     DirectUrl { requirement: String, origin: String },
     #[error(transparent)]
@@ -343,7 +346,9 @@ impl<'a> Provider<'a> {
             }
             let range = match &requirement.version_or_url {
                 None => Ranges::full(),
-                Some(VersionOrUrl::VersionSpecifier(specifiers)) => Ranges::from(specifiers.clone()),
+                Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+                    Ranges::from(specifiers.clone())
+                }
                 Some(VersionOrUrl::Url(_)) => {
                     return Ok(Dependencies::Unavailable(format!(
                         "depends on a direct URL (`{requirement}`)"
