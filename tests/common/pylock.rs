@@ -81,6 +81,7 @@ fn locked_file(package: &str, value: &toml::Value) -> LockedFile {
     let text = |key: &str| -> Option<String> {
         table.get(key).map(|value| match value {
             toml::Value::String(text) => text.clone(),
+            toml::Value::Datetime(datetime) => datetime.to_string(),
             other => other.to_string(),
         })
     };
