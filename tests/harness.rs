@@ -58,6 +58,13 @@ fn get(url: &str, headers: &[(&str, &str)]) -> Fetched {
     })
 }
 
+/// A PEP 691 page, parsed.
+fn get_json(url: &str) -> serde_json::Value {
+    let page = get(url, &[("Accept", JSON)]);
+    assert_eq!(page.status, 200, "{url}");
+    serde_json::from_str(&page.text()).expect("JSON body")
+}
+
 const JSON: &str = "application/vnd.pypi.simple.v1+json";
 const UV_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
@@ -271,8 +278,7 @@ fn serves_json_when_asked() {
     );
     assert_eq!(latest["dist-info-metadata"], latest["core-metadata"]);
 
-    let modern = get(&format!("{}/modern/", index.url()), &[("Accept", JSON)]);
-    let json: serde_json::Value = serde_json::from_str(&modern.text()).unwrap();
+    let json = get_json(&format!("{}/modern/", index.url()));
     let requires: Vec<&str> = json["files"]
         .as_array()
         .unwrap()
@@ -281,12 +287,10 @@ fn serves_json_when_asked() {
         .collect();
     assert_eq!(requires, [">=3.8", ">=3.8", ">=3.12", ">=3.12"]);
 
-    let beta = get(&format!("{}/beta/", index.url()), &[("Accept", JSON)]);
-    let json: serde_json::Value = serde_json::from_str(&beta.text()).unwrap();
+    let json = get_json(&format!("{}/beta/", index.url()));
     assert_eq!(json["files"][0]["core-metadata"], false);
 
-    let root = get(&format!("{}/", index.url()), &[("Accept", JSON)]);
-    let json: serde_json::Value = serde_json::from_str(&root.text()).unwrap();
+    let json = get_json(&format!("{}/", index.url()));
     let names: Vec<&str> = json["projects"]
         .as_array()
         .unwrap()

@@ -31,6 +31,19 @@ fn mixed_versions() -> std::collections::BTreeMap<String, String> {
     ])
 }
 
+/// `alpha` + `gamma` after backtracking off alpha 2.0.
+fn backtracked_versions() -> std::collections::BTreeMap<String, String> {
+    expected_versions(&[("alpha", "1.0"), ("beta", "1.5"), ("gamma", "1.0")])
+}
+
+/// Lock `requirements` in a new project (expecting success) and read the result.
+#[track_caller]
+fn lock_in_new_project(index: &TestIndex, requirements: &str) -> PyLock {
+    let project = Project::new().requirements(requirements);
+    project.lock(index).assert_success();
+    project.pylock()
+}
+
 fn timestamp(text: &str) -> jiff::Timestamp {
     text.parse()
         .unwrap_or_else(|error| panic!("`{text}` is not an RFC 3339 time: {error}"))
@@ -103,14 +116,8 @@ fn file_state(path: &Path) -> (Vec<u8>, std::time::SystemTime, u64) {
 #[test]
 fn backtracks_to_an_older_version_when_the_newest_conflicts() {
     let index = TestIndex::start(Scenario::default());
-    let project = Project::new().requirements("alpha\ngamma\n");
-    project.lock(&index).assert_success();
-
-    let lock = project.pylock();
-    assert_eq!(
-        lock.versions(),
-        expected_versions(&[("alpha", "1.0"), ("beta", "1.5"), ("gamma", "1.0")])
-    );
+    let lock = lock_in_new_project(&index, "alpha\ngamma\n");
+    assert_eq!(lock.versions(), backtracked_versions());
     let alpha = lock.package("alpha");
     assert_eq!(
         alpha.sdist().expect("alpha has an sdist").name,
@@ -128,9 +135,7 @@ fn backtracks_to_an_older_version_when_the_newest_conflicts() {
 #[test]
 fn extras_pull_in_their_dependencies_only_when_requested() {
     let index = TestIndex::start(Scenario::default());
-    let project = Project::new().requirements("web[redis]\n");
-    project.lock(&index).assert_success();
-    let lock = project.pylock();
+    let lock = lock_in_new_project(&index, "web[redis]\n");
     assert_eq!(
         lock.versions(),
         expected_versions(&[
@@ -147,10 +152,8 @@ fn extras_pull_in_their_dependencies_only_when_requested() {
         ["zope_shim-1.0-py3-none-any.whl"]
     );
 
-    let plain = Project::new().requirements("web\n");
-    plain.lock(&index).assert_success();
     assert_eq!(
-        plain.pylock().versions(),
+        lock_in_new_project(&index, "web\n").versions(),
         expected_versions(&[("web", "1.0"), ("webcore", "1.2"), ("zope-shim", "1.0")])
     );
 }
@@ -187,9 +190,7 @@ fn markers_are_evaluated_for_the_target_python_and_machine_not_the_host() {
 #[test]
 fn requires_python_skips_versions_for_newer_pythons() {
     let index = TestIndex::start(Scenario::default());
-    let project = Project::new().requirements("modern\n");
-    project.lock(&index).assert_success();
-    let lock = project.pylock();
+    let lock = lock_in_new_project(&index, "modern\n");
     assert_eq!(lock.versions(), expected_versions(&[("modern", "1.0")]));
     let modern = lock.package("modern");
     assert_eq!(modern.sdist().unwrap().name, "modern-1.0.tar.gz");
@@ -199,9 +200,7 @@ fn requires_python_skips_versions_for_newer_pythons() {
 #[test]
 fn platform_wheels_are_filtered_for_the_target() {
     let index = TestIndex::start(Scenario::default());
-    let project = Project::new().requirements("fastext\nstableabi\n");
-    project.lock(&index).assert_success();
-    let lock = project.pylock();
+    let lock = lock_in_new_project(&index, "fastext\nstableabi\n");
     // fastext 1.1 has only a cp312 wheel and no sdist: unusable on 3.11.
     assert_eq!(
         lock.versions(),
@@ -226,17 +225,12 @@ fn platform_wheels_are_filtered_for_the_target() {
 #[test]
 fn yanked_versions_are_skipped_unless_pinned_exactly() {
     let index = TestIndex::start(Scenario::default());
-    let project = Project::new().requirements("shaky\n");
-    project.lock(&index).assert_success();
     assert_eq!(
-        project.pylock().versions(),
+        lock_in_new_project(&index, "shaky\n").versions(),
         expected_versions(&[("shaky", "1.0")])
     );
-
-    let pinned = Project::new().requirements("shaky==1.1\n");
-    pinned.lock(&index).assert_success();
     assert_eq!(
-        pinned.pylock().versions(),
+        lock_in_new_project(&index, "shaky==1.1\n").versions(),
         expected_versions(&[("shaky", "1.1")])
     );
 
@@ -250,9 +244,7 @@ fn yanked_versions_are_skipped_unless_pinned_exactly() {
 #[test]
 fn sdist_only_package_is_locked_from_its_static_pkg_info() {
     let index = TestIndex::start(Scenario::default());
-    let project = Project::new().requirements("pgdriver\n");
-    project.lock(&index).assert_success();
-    let lock = project.pylock();
+    let lock = lock_in_new_project(&index, "pgdriver\n");
     // tzshim is only named in PKG-INFO's Requires-Dist.
     assert_eq!(
         lock.versions(),
@@ -395,13 +387,8 @@ fn html_index_without_ranges_or_metadata_files_still_locks() {
             .without_range()
             .relative_urls(),
     );
-    let project = Project::new().requirements("alpha\ngamma\n");
-    project.lock(&index).assert_success();
-    let lock = project.pylock();
-    assert_eq!(
-        lock.versions(),
-        expected_versions(&[("alpha", "1.0"), ("beta", "1.5"), ("gamma", "1.0")])
-    );
+    let lock = lock_in_new_project(&index, "alpha\ngamma\n");
+    assert_eq!(lock.versions(), backtracked_versions());
     // Relative hrefs are resolved against the page into absolute URLs.
     for file in lock.packages().iter().flat_map(|package| package.files()) {
         assert_identifies_fixture(&file, &index);
@@ -544,10 +531,7 @@ fn an_index_that_fails_twice_then_recovers_still_works() {
     index.fail_first("/simple/gamma/", 2, 503);
     let mut project = Project::new().requirements("alpha\ngamma\n");
     project.lock(&index).assert_success();
-    assert_eq!(
-        project.pylock().versions(),
-        expected_versions(&[("alpha", "1.0"), ("beta", "1.5"), ("gamma", "1.0")])
-    );
+    assert_eq!(project.pylock().versions(), backtracked_versions());
     assert!(index.requests_to("/simple/alpha/") >= 3);
     assert!(index.requests_to("/simple/gamma/") >= 3);
 
@@ -623,10 +607,7 @@ fn credentials_in_the_index_url_never_reach_the_lock_or_the_output() {
     let outcome = project.lock_command(Some(&url), common::PYTHON, &["-v"]);
     outcome.assert_success().assert_not_mentions(SECRET);
     let lock = project.pylock();
-    assert_eq!(
-        lock.versions(),
-        expected_versions(&[("alpha", "1.0"), ("beta", "1.5"), ("gamma", "1.0")])
-    );
+    assert_eq!(lock.versions(), backtracked_versions());
     assert!(!lock.text.contains(SECRET), "{}", lock.text);
     assert!(!lock.text.contains("deploy@"), "{}", lock.text);
     assert!(

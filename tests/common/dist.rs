@@ -177,15 +177,14 @@ impl WheelBuilder {
         self
     }
 
-    /// A file relative to the wheel's root (`pkg/__init__.py`).
-    pub fn file(mut self, path: &str, contents: impl Into<Vec<u8>>) -> Self {
-        self.files.push(ArchiveFile::new(path, contents));
-        self
+    /// A file relative to the wheel's root (`pkg/__init__.py`), mode 0644.
+    pub fn file(self, path: &str, contents: impl Into<Vec<u8>>) -> Self {
+        self.add(ArchiveFile::new(path, contents))
     }
 
-    pub fn file_with_mode(mut self, path: &str, contents: impl Into<Vec<u8>>, mode: u32) -> Self {
-        self.files
-            .push(ArchiveFile::with_mode(path, contents, mode));
+    /// A file with its path relative to the wheel's root and any mode.
+    pub fn add(mut self, file: ArchiveFile) -> Self {
+        self.files.push(file);
         self
     }
 
@@ -198,7 +197,7 @@ impl WheelBuilder {
         mode: u32,
     ) -> Self {
         let full_path = format!("{}/{scheme}/{path}", self.data_dir());
-        self.file_with_mode(&full_path, contents, mode)
+        self.add(ArchiveFile::with_mode(full_path, contents, mode))
     }
 
     /// An extra file in the `.dist-info` folder (`entry_points.txt`, `LICENSE`).
@@ -346,15 +345,14 @@ impl SdistBuilder {
         self
     }
 
-    /// A file relative to the sdist's top folder.
-    pub fn file(mut self, path: &str, contents: impl Into<Vec<u8>>) -> Self {
-        self.files.push(ArchiveFile::new(path, contents));
-        self
+    /// A file relative to the sdist's top folder, mode 0644.
+    pub fn file(self, path: &str, contents: impl Into<Vec<u8>>) -> Self {
+        self.add(ArchiveFile::new(path, contents))
     }
 
-    pub fn file_with_mode(mut self, path: &str, contents: impl Into<Vec<u8>>, mode: u32) -> Self {
-        self.files
-            .push(ArchiveFile::with_mode(path, contents, mode));
+    /// A file with its path relative to the top folder and any mode.
+    pub fn add(mut self, file: ArchiveFile) -> Self {
+        self.files.push(file);
         self
     }
 
