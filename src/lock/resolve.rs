@@ -90,13 +90,28 @@ pub fn resolve(
         Err(PubGrubError::NoSolution(mut tree)) => {
             tree.collapse_no_versions();
             Err(ResolveError::NoSolution {
-                explanation: DefaultStringReporter::report(&tree),
+                explanation: readable_explanation(&DefaultStringReporter::report(&tree)),
             })
         }
         Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
         | Err(PubGrubError::ErrorChoosingVersion { source, .. })
         | Err(PubGrubError::ErrorInShouldCancel(source)) => Err(source),
     }
+}
+
+/// PubGrub names the root with its placeholder version (`your requirements
+/// 0`); say it as a person would.
+fn readable_explanation(report: &str) -> String {
+    report
+        .replace(
+            "your requirements 0 depends on",
+            "your requirements depend on",
+        )
+        .replace(
+            "your requirements 0 is forbidden",
+            "your requirements cannot all be met",
+        )
+        .replace("your requirements 0", "your requirements")
 }
 
 /// The PubGrub dependency provider. Single-threaded (PubGrub calls it from
