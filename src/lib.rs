@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod filename;
 pub mod hash;
 pub mod index;
+pub mod install;
 pub mod lock;
 pub mod name;
 pub mod progress;

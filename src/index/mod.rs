@@ -46,7 +46,7 @@ use url::Url;
 pub use credentials::{redact, redact_credentials, strip_credentials};
 pub use error::IndexError;
 pub use http::HttpOptions;
-pub use metadata::CoreMetadata;
+pub use metadata::{CoreMetadata, Headers};
 
 use crate::cache::Cache;
 use crate::filename::DistFilename;
