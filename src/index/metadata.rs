@@ -39,7 +39,9 @@ impl Headers {
     pub fn parse(text: &str) -> Self {
         let mut headers: Vec<(String, String)> = Vec::new();
         for line in text.lines() {
-            if line.trim().is_empty() {
+            // Only a truly empty line ends the headers: a line of blanks is a
+            // continuation (MarkupSafe's multi-line `License` has them).
+            if line.is_empty() {
                 break;
             }
             if line.starts_with([' ', '\t']) {

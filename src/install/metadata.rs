@@ -187,6 +187,22 @@ Description: Six is a compatibility library\nHome-page: https://github.com/benja
     }
 
     #[test]
+    fn keeps_reading_after_blank_continuation_lines() {
+        let text = "Metadata-Version: 2.1\nName: MarkupSafe\nVersion: 3.0.2\n\
+License: Copyright 2010 Pallets\n        \n        Redistribution and use\n\
+Project-URL: Source, https://github.com/pallets/markupsafe/\nRequires-Python: >=3.9\n\n\
+# MarkupSafe\n";
+        let metadata = WheelMetadata::parse(text).unwrap();
+        assert_eq!(metadata.license, None);
+        assert_eq!(
+            metadata.url(),
+            Some("https://github.com/pallets/markupsafe/")
+        );
+        assert_eq!(metadata.requires_python.unwrap().to_string(), ">=3.9");
+        assert_eq!(metadata.description.as_deref(), Some("# MarkupSafe"));
+    }
+
+    #[test]
     fn checks_the_wheel_version() {
         assert!(
             parse_wheel_file("Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")

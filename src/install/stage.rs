@@ -22,7 +22,7 @@ use super::layout::{Category, InstallScheme};
 use super::record::{render_record, FileHasher, InstalledRow};
 use super::scripts::{render_launcher, rewrite_script};
 use super::{FileKind, InstallOptions};
-use crate::hash::{Sha256, Sha256Hasher};
+use crate::hash::Sha256;
 
 /// Where a planned file's bytes come from.
 enum Source {
@@ -426,17 +426,8 @@ fn refuse_paths_below_links(
 }
 
 fn hash_file(path: &Path) -> Result<(Sha256, u64), InstallError> {
-    let mut file = File::open(path).map_err(io_error("read", path))?;
-    let mut hasher = Sha256Hasher::default();
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let read = std::io::Read::read(&mut file, &mut buffer).map_err(io_error("read", path))?;
-        if read == 0 {
-            break;
-        }
-        size += read as u64;
-        hasher.update(&buffer[..read]);
-    }
-    Ok((hasher.finish(), size))
+    let file = File::open(path).map_err(io_error("read", path))?;
+    let size = file.metadata().map_err(io_error("read", path))?.len();
+    let sha256 = Sha256::of_reader(file).map_err(io_error("read", path))?;
+    Ok((sha256, size))
 }
