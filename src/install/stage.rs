@@ -148,11 +148,17 @@ impl Stager<'_, '_> {
         let installer = format!("{}\n", self.options.installer).into_bytes();
         plan.insert(
             dist_info_file("INSTALLER"),
-            generated(Source::Generated(installer), "INSTALLER".into()),
+            generated(
+                Source::Generated(installer),
+                format!("{}/INSTALLER (written by the installer)", layout.dist_info),
+            ),
         );
         plan.insert(
             dist_info_file("RECORD"),
-            generated(Source::Record, "RECORD".into()),
+            generated(
+                Source::Record,
+                format!("{}/RECORD (written by the installer)", layout.dist_info),
+            ),
         );
         let installer_entry = format!("{}/INSTALLER", layout.dist_info);
         for entry in self.archive.entries.values() {

@@ -792,7 +792,19 @@ fn refuses_duplicate_entries() {
         refuse_bytes(&builder.filename(), &bytes, "pkg/dup_1.py"),
         Refusal::Duplicate
     );
-    // A data file landing on a module.
+    // A data file landing on a module, or on a file the installer writes.
+    let builder = six().file(
+        "six-1.16.0.data/data/lib/python3.11/site-packages/six-1.16.0.dist-info/RECORD",
+        b"forged",
+    );
+    let reason = refuse(
+        &builder,
+        "six-1.16.0.data/data/lib/python3.11/site-packages/six-1.16.0.dist-info/RECORD",
+    );
+    assert!(
+        reason.to_string().contains("written by the installer"),
+        "{reason}"
+    );
     let builder = six().file("six-1.16.0.data/purelib/six.py", b"again");
     let reason = refuse(&builder, "six-1.16.0.data/purelib/six.py");
     assert!(matches!(reason, Refusal::SamePathAs { .. }), "{reason}");
