@@ -14,6 +14,7 @@ pub mod index;
 pub mod install;
 pub mod lock;
 pub mod name;
+pub mod package;
 pub mod progress;
 pub mod requirements;
 pub mod target;

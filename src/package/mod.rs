@@ -1,0 +1,14 @@
+//! Packaging: verified wheels → RPMs and a dnf repository.
+//!
+//! Input: installed file trees and the lock's metadata. Output: RPM files and
+//! `repodata/`. The rules this module reproduces are in
+//! `shared/RPM-RULES.md`; each submodule implements one part of them:
+//! - [`version`]: PEP 440 versions → RPM EVRs (`~`, `^` or `.post`, epoch);
+//! - [`dependency`]: RPM dependencies, PEP 440 specifiers → RPM expressions,
+//!   `rpmlib()` features.
+//!
+//! Invariant: these rule modules are pure (bytes and values in, values out);
+//! writing RPMs and repository metadata lives in sibling modules.
+
+pub mod dependency;
+pub mod version;
