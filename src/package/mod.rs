@@ -5,10 +5,12 @@
 //! `shared/RPM-RULES.md`; each submodule implements one part of them:
 //! - [`version`]: PEP 440 versions → RPM EVRs (`~`, `^` or `.post`, epoch);
 //! - [`dependency`]: RPM dependencies, PEP 440 specifiers → RPM expressions,
-//!   `rpmlib()` features.
+//!   `rpmlib()` features;
+//! - [`elf`]: rpm's `elfdeps` rules for ELF files and whole payloads.
 //!
 //! Invariant: these rule modules are pure (bytes and values in, values out);
 //! writing RPMs and repository metadata lives in sibling modules.
 
 pub mod dependency;
+pub mod elf;
 pub mod version;

@@ -1,0 +1,451 @@
+//! ELF dependency extraction on real files compiled here with `gcc`, checked
+//! against rpm's own generator (`/usr/lib/rpm/elfdeps`) file by file, and
+//! payload rules (bundled manylinux `.libs/` libraries) on a compiled
+//! extension-module layout.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use tempfile::TempDir;
+use vendor::package::elf::{
+    dependency_soname, elf_dependencies, payload_dependencies, ElfFileInfo,
+};
+
+const ELFDEPS: &str = "/usr/lib/rpm/elfdeps";
+
+/// A scratch directory where C sources are compiled.
+struct Workshop {
+    directory: TempDir,
+}
+
+impl Workshop {
+    fn new() -> Self {
+        Self {
+            directory: TempDir::new().unwrap(),
+        }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.directory.path().join(relative)
+    }
+
+    fn write(&self, relative: &str, contents: &str) -> PathBuf {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Runs `gcc` in the workshop with `arguments`, producing `output`, and
+    /// makes it executable as vendor writes `.so` files (rpm < 4.17 and
+    /// elfdeps only generate Requires for executable files).
+    fn gcc(&self, output: &str, arguments: &[&str]) -> PathBuf {
+        let output_path = self.path(output);
+        std::fs::create_dir_all(output_path.parent().unwrap()).unwrap();
+        let result = Command::new("gcc")
+            .current_dir(self.directory.path())
+            .args(arguments)
+            .arg("-o")
+            .arg(&output_path)
+            .output()
+            .expect("gcc is installed (a test requirement)");
+        assert!(
+            result.status.success(),
+            "gcc {arguments:?} failed:\n{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        std::fs::set_permissions(&output_path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        output_path
+    }
+}
+
+/// What rpm's elfdeps prints for `path` with `flag` (`--requires` / `--provides`).
+fn elfdeps(path: &Path, flag: &str) -> BTreeSet<String> {
+    let mut child = Command::new(ELFDEPS)
+        .arg(flag)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("rpm's elfdeps is installed (a test requirement)");
+    writeln!(child.stdin.take().unwrap(), "{}", path.display()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn ours(path: &Path) -> ElfFileInfo {
+    let bytes = std::fs::read(path).unwrap();
+    let name = path.file_name().unwrap().to_str().unwrap();
+    elf_dependencies(&bytes, name)
+        .unwrap()
+        .expect("an ELF file")
+}
+
+/// Our Requires and Provides for `path` equal elfdeps'; returns ours.
+fn assert_same_as_elfdeps(path: &Path) -> ElfFileInfo {
+    let info = ours(path);
+    assert_eq!(
+        info.dependencies.requires,
+        elfdeps(path, "--requires"),
+        "requires of {}",
+        path.display()
+    );
+    assert_eq!(
+        info.dependencies.provides,
+        elfdeps(path, "--provides"),
+        "provides of {}",
+        path.display()
+    );
+    info
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|item| item.to_string()).collect()
+}
+
+const LIBFOO_C: &str = r#"
+#include <string.h>
+#include <stdio.h>
+size_t foo_length(const char *text) { return strlen(text); }
+int foo_print(const char *text) { return puts(text); }
+"#;
+
+const LIBFOO_MAP: &str =
+    "FOO_1.0 { global: foo_length; local: *; };\nFOO_1.1 { global: foo_print; } FOO_1.0;\n";
+
+#[test]
+fn library_with_soname_version_script_and_versioned_libc_symbols() {
+    let workshop = Workshop::new();
+    workshop.write("foo.c", LIBFOO_C);
+    workshop.write("foo.map", LIBFOO_MAP);
+    let library = workshop.gcc(
+        "libfoo.so.1.0.0",
+        &[
+            "-shared",
+            "-fPIC",
+            "foo.c",
+            "-Wl,-soname,libfoo.so.1",
+            "-Wl,--version-script=foo.map",
+        ],
+    );
+    let info = assert_same_as_elfdeps(&library);
+    assert_eq!(
+        info.dependencies.provides,
+        set(&[
+            "libfoo.so.1()(64bit)",
+            "libfoo.so.1(FOO_1.0)(64bit)",
+            "libfoo.so.1(FOO_1.1)(64bit)"
+        ])
+    );
+    let requires = &info.dependencies.requires;
+    assert!(requires.contains("libc.so.6()(64bit)"), "{requires:?}");
+    assert!(
+        requires
+            .iter()
+            .any(|requirement| requirement.starts_with("libc.so.6(GLIBC_2.")),
+        "a versioned glibc symbol: {requires:?}"
+    );
+    assert!(requires.contains("rtld(GNU_HASH)"), "{requires:?}");
+    assert_eq!(info.soname.as_deref(), Some("libfoo.so.1"));
+    assert!(info.is_shared_library && info.is_64bit);
+}
+
+#[test]
+fn unversioned_needed_library() {
+    let workshop = Workshop::new();
+    // Declared by hand so the test needs no zlib headers.
+    workshop.write(
+        "usez.c",
+        "const char *zlibVersion(void);\nconst char *version(void) { return zlibVersion(); }\n",
+    );
+    let library = workshop.gcc(
+        "libusez.so",
+        &[
+            "-shared",
+            "-fPIC",
+            "usez.c",
+            "-Wl,--no-as-needed",
+            "-l:libz.so.1",
+            "-Wl,--hash-style=both",
+        ],
+    );
+    let info = assert_same_as_elfdeps(&library);
+    assert!(
+        info.dependencies.requires.contains("libz.so.1()(64bit)"),
+        "{:?}",
+        info.dependencies.requires
+    );
+    assert!(info.needed.contains(&"libz.so.1".to_string()));
+    // `DT_HASH` is present beside `DT_GNU_HASH`: no rtld requirement.
+    assert!(!info.dependencies.requires.contains("rtld(GNU_HASH)"));
+    // No soname: rpm provides the file name.
+    assert_eq!(info.soname, None);
+    assert_eq!(info.dependencies.provides, set(&["libusez.so()(64bit)"]));
+}
+
+#[test]
+fn extension_module_provides_nothing() {
+    let workshop = Workshop::new();
+    workshop.write(
+        "x.c",
+        "#include <math.h>\ndouble root(double value) { return sqrt(value) + cbrt(value); }\n",
+    );
+    let module = workshop.gcc(
+        "_x.cpython-311-x86_64-linux-gnu.so",
+        &["-shared", "-fPIC", "x.c", "-Wl,--no-as-needed", "-lm"],
+    );
+    let info = assert_same_as_elfdeps(&module);
+    assert!(info.dependencies.provides.is_empty());
+    assert!(info.dependencies.requires.contains("libm.so.6()(64bit)"));
+    assert!(info.is_shared_library);
+}
+
+#[test]
+fn executables_require_but_do_not_provide() {
+    let workshop = Workshop::new();
+    workshop.write(
+        "main.c",
+        "#include <stdio.h>\nint main(void) { return puts(\"hello\") < 0; }\n",
+    );
+    for (output, position) in [("pie-tool", "-pie"), ("plain-tool", "-no-pie")] {
+        let executable = workshop.gcc(output, &["main.c", position]);
+        let info = assert_same_as_elfdeps(&executable);
+        assert!(!info.is_shared_library, "{output}");
+        assert!(info.dependencies.provides.is_empty(), "{output}");
+        assert!(
+            info.dependencies.requires.contains("libc.so.6()(64bit)"),
+            "{output}"
+        );
+    }
+}
+
+#[test]
+fn thirty_two_bit_files_have_no_marker() {
+    let workshop = Workshop::new();
+    workshop.write("f.c", "int f(void) { return 1; }\n");
+    workshop.write("f.map", "FOO_1 { global: f; local: *; };\n");
+    workshop.write("g.c", "int f(void);\nint g(void) { return f(); }\n");
+    let base = ["-m32", "-shared", "-fPIC", "-nostdlib"];
+    let library = workshop.gcc(
+        "libf32.so.1",
+        &[
+            &base[..],
+            &[
+                "f.c",
+                "-Wl,-soname,libf32.so.1",
+                "-Wl,--version-script=f.map",
+            ],
+        ]
+        .concat(),
+    );
+    let user = workshop.gcc(
+        "libg32.so.1",
+        &[
+            &base[..],
+            &["g.c", "-L.", "-l:libf32.so.1", "-Wl,-soname,libg32.so.1"],
+        ]
+        .concat(),
+    );
+    let library_info = assert_same_as_elfdeps(&library);
+    assert!(!library_info.is_64bit);
+    assert_eq!(
+        library_info.dependencies.provides,
+        set(&["libf32.so.1", "libf32.so.1(FOO_1)"])
+    );
+    let user_info = assert_same_as_elfdeps(&user);
+    assert_eq!(
+        user_info.dependencies.requires,
+        set(&["libf32.so.1", "libf32.so.1(FOO_1)", "rtld(GNU_HASH)"])
+    );
+}
+
+#[test]
+fn files_that_are_not_loadable_elf_are_ignored() {
+    let workshop = Workshop::new();
+    workshop.write("o.c", "int f(void) { return 1; }\n");
+    let object = workshop.gcc("o.o", &["-c", "-fPIC", "o.c"]);
+    let bytes = std::fs::read(object).unwrap();
+    assert_eq!(elf_dependencies(&bytes, "o.o").unwrap(), None);
+    assert_eq!(
+        elf_dependencies(b"#!/usr/bin/python\n", "tool").unwrap(),
+        None
+    );
+}
+
+const SITE: &str = "lib/python3.11/site-packages";
+const BUNDLED_JPEG: &str = "libjpeg-1a2b3c4d.so.62.3.0";
+
+/// A manylinux-like wheel layout: an extension module finding a
+/// hash-renamed libjpeg through `RPATH=$ORIGIN/../pkg.libs`, libjpeg itself
+/// needing the system's libz, and a standalone library nothing uses.
+fn compile_manylinux_payload(workshop: &Workshop) -> Vec<(String, PathBuf)> {
+    workshop.write(
+        "jpeg.c",
+        "const char *zlibVersion(void);\nint jpeg_start(void) { return zlibVersion()[0]; }\n",
+    );
+    workshop.write(
+        "jpeg.map",
+        "LIBJPEG_6.2 { global: jpeg_start; local: *; };\n",
+    );
+    workshop.write(
+        "ext.c",
+        "int jpeg_start(void);\nint decode(void) { return jpeg_start(); }\n",
+    );
+    workshop.write("plugin.c", "int plugin(void) { return 2; }\n");
+    let jpeg_path = format!("{SITE}/pkg.libs/{BUNDLED_JPEG}");
+    workshop.gcc(
+        &jpeg_path,
+        &[
+            "-shared",
+            "-fPIC",
+            "jpeg.c",
+            &format!("-Wl,-soname,{BUNDLED_JPEG}"),
+            "-Wl,--version-script=jpeg.map",
+            "-Wl,--no-as-needed",
+            "-l:libz.so.1",
+        ],
+    );
+    let extension_path = format!("{SITE}/pkg/_imaging.cpython-311-x86_64-linux-gnu.so");
+    workshop.gcc(
+        &extension_path,
+        &[
+            "-shared",
+            "-fPIC",
+            "ext.c",
+            &format!("-L{SITE}/pkg.libs"),
+            &format!("-l:{BUNDLED_JPEG}"),
+            "-Wl,-rpath,$ORIGIN/../pkg.libs",
+            "-Wl,--disable-new-dtags",
+        ],
+    );
+    let plugin_path = format!("{SITE}/pkg/libplugin.so.2");
+    workshop.gcc(
+        &plugin_path,
+        &["-shared", "-fPIC", "plugin.c", "-Wl,-soname,libplugin.so.2"],
+    );
+    let init_path = format!("{SITE}/pkg/__init__.py");
+    workshop.write(&init_path, "from ._imaging import *\n");
+    [jpeg_path, extension_path, plugin_path, init_path]
+        .into_iter()
+        .map(|path| (path.clone(), workshop.path(&path)))
+        .collect()
+}
+
+#[test]
+fn bundled_manylinux_library_is_neither_required_nor_provided() {
+    let workshop = Workshop::new();
+    let files = compile_manylinux_payload(&workshop);
+    let payload = payload_dependencies(&files).unwrap();
+
+    let extension = &payload.files[&format!("{SITE}/pkg/_imaging.cpython-311-x86_64-linux-gnu.so")];
+    assert_eq!(extension.rpath, ["$ORIGIN/../pkg.libs"]);
+    assert!(
+        extension
+            .dependencies
+            .requires
+            .contains(&format!("{BUNDLED_JPEG}(LIBJPEG_6.2)(64bit)")),
+        "the extension needs the bundled library's version: {:?}",
+        extension.dependencies.requires
+    );
+
+    // rpm's own view of each file, minus the bundled library, is the payload's.
+    let elfdeps_requires: BTreeSet<String> = files
+        .iter()
+        .filter(|(path, _)| !path.ends_with(".py"))
+        .flat_map(|(_, disk)| elfdeps(disk, "--requires"))
+        .filter(|requirement| dependency_soname(requirement) != BUNDLED_JPEG)
+        .collect();
+    assert_eq!(payload.dependencies.requires, elfdeps_requires);
+    assert!(payload.dependencies.requires.contains("libz.so.1()(64bit)"));
+    assert!(!payload
+        .dependencies
+        .requires
+        .iter()
+        .any(|requirement| requirement.contains("libjpeg")));
+
+    assert_eq!(
+        payload.dependencies.provides,
+        set(&["libplugin.so.2()(64bit)"])
+    );
+    assert_eq!(payload.bundled.len(), 1, "{:?}", payload.bundled);
+    let bundled = &payload.bundled[0];
+    assert_eq!(bundled.path, format!("{SITE}/pkg.libs/{BUNDLED_JPEG}"));
+    assert_eq!(bundled.soname, BUNDLED_JPEG);
+    assert_eq!(
+        bundled.used_by,
+        [format!(
+            "{SITE}/pkg/_imaging.cpython-311-x86_64-linux-gnu.so"
+        )]
+    );
+    assert!(payload.unreadable.is_empty());
+    assert_eq!(payload.files.len(), 3, "the Python file is not ELF");
+}
+
+#[test]
+fn payload_lists_broken_elf_files_instead_of_failing() {
+    let workshop = Workshop::new();
+    let broken = workshop.write("broken.so", "\x7fELF\x02\x01\x01 truncated");
+    let files = vec![("pkg/broken.so".to_string(), broken)];
+    let payload = payload_dependencies(&files).unwrap();
+    assert_eq!(payload.unreadable.len(), 1);
+    assert_eq!(payload.unreadable[0].path, "pkg/broken.so");
+    assert!(payload.dependencies.requires.is_empty());
+
+    let missing = vec![("pkg/gone.so".to_string(), workshop.path("gone.so"))];
+    let error = payload_dependencies(&missing).unwrap_err();
+    assert!(error.to_string().starts_with("cannot read `"), "{error}");
+}
+
+/// Real-world files of the build host (distribution-built binaries and
+/// libraries): our reading agrees with elfdeps on every one of them.
+/// elfdeps only generates Requires for executable files, so Requires are
+/// compared on those only.
+#[test]
+fn agrees_with_elfdeps_on_the_hosts_own_binaries() {
+    let mut compared = 0;
+    for directory in ["/usr/bin", "/usr/lib/x86_64-linux-gnu", "/usr/lib/rpm"] {
+        let Ok(entries) = std::fs::read_dir(directory) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+        paths.sort();
+        for path in paths.into_iter().filter(|path| path.is_file()).take(150) {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let name = path
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap_or_default()
+                .to_string();
+            let Ok(Some(info)) = elf_dependencies(&bytes, &name) else {
+                continue;
+            };
+            let executable = std::fs::metadata(&path).unwrap().permissions().mode() & 0o111 != 0;
+            if executable {
+                assert_eq!(
+                    info.dependencies.requires,
+                    elfdeps(&path, "--requires"),
+                    "requires of {}",
+                    path.display()
+                );
+            }
+            assert_eq!(
+                info.dependencies.provides,
+                elfdeps(&path, "--provides"),
+                "provides of {}",
+                path.display()
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 50, "only {compared} ELF files found on the host");
+}
