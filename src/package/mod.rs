@@ -13,4 +13,6 @@
 
 pub mod dependency;
 pub mod elf;
+pub mod repodata;
+pub mod rpm_writer;
 pub mod version;

@@ -1,0 +1,112 @@
+//! The real RPM tools, driven from integration tests: `rpm`, `dnf` and
+//! `createrepo_c` (a cross-check only, never used by `vendor` itself).
+//!
+//! Include it with `mod rpm_tools;` from a test crate.
+//!
+//! `dnf` on Debian 12 (dnf 4.14, as root) works with an `--installroot` when
+//! told everything the host cannot tell it: the release (`--releasever`, no
+//! `system-release` package exists), no host repositories
+//! (`--setopt=reposdir=/dev/null`), the repositories by path
+//! (`--repofrompath NAME,DIR` plus `--repo NAME` for each), no GPG check (our
+//! RPMs are unsigned), no weak dependencies and no plugins. Its cache and
+//! rpmdb live inside the install root: Debian's rpm keeps its database at
+//! `%_dbpath` = `~/.rpmdb`, under the root for `rpm --root` and dnf alike.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The release dnf assumes for the install root (EL9-like).
+pub const RELEASEVER: &str = "9";
+
+/// Run a command, assert it succeeded, return its stdout.
+pub fn run(command: &mut Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    assert_success(command, &output);
+    String::from_utf8(output.stdout).expect("tool output is UTF-8")
+}
+
+fn assert_success(command: &Command, output: &Output) {
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `rpm ARGS…`, asserting success.
+pub fn rpm(args: &[&str]) -> String {
+    run(Command::new("rpm").args(args))
+}
+
+/// `rpm -qp --requires` / `--provides` / … of one RPM file, one per line.
+pub fn rpm_query_lines(rpm_file: &Path, query: &str) -> Vec<String> {
+    rpm(&["-qp", query, rpm_file.to_str().unwrap()])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A `dnf` command working on `installroot` with only `repositories`
+/// (name, folder) enabled. Add the subcommand and its arguments.
+pub fn dnf(installroot: &Path, repositories: &[(&str, &Path)]) -> Command {
+    let mut command = Command::new("dnf");
+    command
+        .arg("--quiet")
+        .arg("--assumeyes")
+        .arg("--installroot")
+        .arg(installroot)
+        .args(["--releasever", RELEASEVER])
+        .args(["--forcearch", "x86_64"])
+        .arg("--setopt=reposdir=/dev/null")
+        .arg("--setopt=install_weak_deps=False")
+        .arg("--setopt=gpgcheck=False")
+        .arg("--nogpgcheck")
+        .arg("--noplugins");
+    for (name, folder) in repositories {
+        command
+            .arg("--repofrompath")
+            .arg(format!("{name},{}", folder.display()))
+            .args(["--repo", name]);
+    }
+    command
+}
+
+/// `dnf repoquery ARGS…` against `repositories` in a throw-away root.
+pub fn dnf_repoquery(repositories: &[(&str, &Path)], args: &[&str]) -> Vec<String> {
+    let root = tempfile::tempdir().unwrap();
+    let output = run(dnf(root.path(), repositories).arg("repoquery").args(args));
+    output.lines().map(str::to_owned).collect()
+}
+
+/// Run `createrepo_c` on `folder` (writes `folder/repodata/`).
+pub fn createrepo_c(folder: &Path) {
+    run(Command::new("createrepo_c")
+        .args(["--quiet", "--no-database", "--simple-md-filenames"])
+        .arg(folder));
+}
+
+/// The `href` of `kind` (`primary`, `filelists`, `other`) in `repomd.xml`.
+pub fn repomd_location(repo: &Path, kind: &str) -> PathBuf {
+    let repomd = fs_err::read_to_string(repo.join("repodata/repomd.xml")).unwrap();
+    let location = regex::Regex::new(r#"<location href="([^"]+)""#).unwrap();
+    let data = repomd
+        .split("<data type=\"")
+        .find(|data| data.starts_with(&format!("{kind}\"")))
+        .unwrap_or_else(|| panic!("no {kind} in {}", repo.display()));
+    repo.join(&location.captures(data).unwrap()[1])
+}
+
+/// Decompressed text of a `*.xml.gz` metadata file.
+pub fn gunzip(path: &Path) -> String {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(fs_err::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
