@@ -1,18 +1,25 @@
-//! ELF dependency extraction on real files compiled here with `gcc`, checked
-//! against rpm's own generator (`/usr/lib/rpm/elfdeps`) file by file, and
-//! payload rules (bundled manylinux `.libs/` libraries) on a compiled
-//! extension-module layout.
+//! The packaging rules checked against rpm itself: converted specifiers
+//! select the same versions under rpm's comparison as PEP 440 does; ELF
+//! dependency extraction on real files compiled here with `gcc` equals rpm's
+//! own generator (`/usr/lib/rpm/elfdeps`) file by file; payload rules
+//! (bundled manylinux `.libs/` libraries) on a compiled extension-module
+//! layout.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::str::FromStr;
 
+use pep440_rs::{Operator, Version, VersionSpecifiers};
 use tempfile::TempDir;
+use vendor::name::PackageName;
+use vendor::package::dependency::python_dist_requires;
 use vendor::package::elf::{
     dependency_soname, elf_dependencies, payload_dependencies, ElfFileInfo,
 };
+use vendor::package::version::{rpm_dependency_version, RpmVersionStyle};
 
 const ELFDEPS: &str = "/usr/lib/rpm/elfdeps";
 
@@ -448,4 +455,170 @@ fn agrees_with_elfdeps_on_the_hosts_own_binaries() {
         }
     }
     assert!(compared > 50, "only {compared} ELF files found on the host");
+}
+
+/// Versions a `python3dist()` Provides could carry, around the specifiers'
+/// boundaries. None has fewer release segments than a `.*` prefix below
+/// (pep440_rs would then compare only the common prefix).
+const CANDIDATES: [&str; 24] = [
+    "1.0",
+    "1.9",
+    "1.9.post1",
+    "2.0.dev1",
+    "2.0a1",
+    "2.0rc1",
+    "2.0",
+    "2.0+local",
+    "2.0.post1.dev1",
+    "2.0.post1",
+    "2.0.0.1",
+    "2.0.1",
+    "2.4",
+    "2.4.7",
+    "2.4.8rc1",
+    "2.4.8",
+    "2.4.8+local",
+    "2.4.8.post1",
+    "2.4.9",
+    "2.5.dev1",
+    "2.5",
+    "2.5.1",
+    "3.0",
+    "1!1.0",
+];
+
+const SPECIFIERS: [&str; 18] = [
+    "==2.0",
+    "==2.4.8",
+    "==2.4.*",
+    "==2.0.*",
+    "~=2.4.8",
+    "~=2.4",
+    "!=2.4.8",
+    "!=2.4.*",
+    "!=2.0.*",
+    "<2.0",
+    "<2.0rc1",
+    "<2.4.8.post1",
+    "<=2.0",
+    ">2.0",
+    ">2.0.post1",
+    ">=2.0",
+    ">=2.0,<2.5,!=2.4.7",
+    ">=1!1.0",
+];
+
+/// The converted dependency as a Lua boolean over `rpm.vercmp`, for the
+/// candidate EVR `candidate` (`name` stands for the dependency's name).
+fn lua_condition(dependency: &str, name: &str, candidate: &str) -> String {
+    let spaced = dependency
+        .replace(name, "N")
+        .replace('(', " ( ")
+        .replace(')', " ) ");
+    let tokens: Vec<&str> = spaced.split_whitespace().collect();
+    let mut lua = String::new();
+    let mut index = 0;
+    while index < tokens.len() {
+        match tokens[index] {
+            "(" | ")" => lua.push_str(tokens[index]),
+            "with" => lua.push_str(" and "),
+            "or" => lua.push_str(" or "),
+            "N" => {
+                let operator = match tokens[index + 1] {
+                    "=" => "==",
+                    other => other,
+                };
+                let version = tokens[index + 2];
+                lua.push_str(&format!(
+                    "(rpm.vercmp(\"{candidate}\", \"{version}\") {operator} 0)"
+                ));
+                index += 2;
+            }
+            other => panic!("unexpected token `{other}` in `{dependency}`"),
+        }
+        index += 1;
+    }
+    lua
+}
+
+/// Pairs where the expected answer is not pep440_rs' `contains`:
+/// - the (Fedora) conversion is only an approximation: `.*` and `~=` bounds
+///   are written `>= V` / `< V'`, which leave out pre-releases of `V` and let
+///   in pre-releases of `V'` (RPM-RULES keeps Fedora's form);
+/// - `<V` where V has a pre, dev or post part is converted to a plain `< V`
+///   (RPM-RULES), so pre-releases of V's own release sort as usual; PEP 440
+///   tools disagree among themselves there (pep440_rs 0.7 refuses
+///   `2.0.dev1` for `<2.0rc1`, `packaging` accepts it).
+fn not_comparable(specifiers: &VersionSpecifiers, candidate: &Version) -> bool {
+    specifiers
+        .iter()
+        .any(|specifier| match specifier.operator() {
+            Operator::EqualStar | Operator::NotEqualStar | Operator::TildeEqual => {
+                candidate.any_prerelease()
+            }
+            Operator::LessThan => {
+                (specifier.version().any_prerelease() || specifier.version().is_post())
+                    && candidate.any_prerelease()
+                    && specifier.version().release() == candidate.release()
+            }
+            _ => false,
+        })
+}
+
+#[test]
+fn converted_specifiers_select_what_pep440_selects_under_rpm_comparison() {
+    let name = PackageName::from_str("foo").unwrap();
+    let dependency_name = "a-python3dist(foo)";
+    for style in [
+        RpmVersionStyle { caret: true },
+        RpmVersionStyle { caret: false },
+    ] {
+        let mut cases = Vec::new();
+        let mut conditions = String::new();
+        for text in SPECIFIERS {
+            let specifiers = VersionSpecifiers::from_str(text).unwrap();
+            let dependencies = python_dist_requires("a", &name, &[], &specifiers, style).unwrap();
+            let dependency = dependencies[0].to_string();
+            for candidate in CANDIDATES {
+                let candidate = Version::from_str(candidate).unwrap();
+                if not_comparable(&specifiers, &candidate) {
+                    continue;
+                }
+                let provided = rpm_dependency_version(&candidate, style).to_string();
+                let condition = lua_condition(&dependency, dependency_name, &provided);
+                conditions.push_str(&format!("print(tostring({condition}) .. \"\\n\") "));
+                cases.push((
+                    text,
+                    dependency.clone(),
+                    candidate.clone(),
+                    provided,
+                    specifiers.contains(&candidate),
+                ));
+            }
+        }
+        let output = Command::new("rpm")
+            .arg("--eval")
+            .arg(format!("%{{lua: {conditions}}}"))
+            .output()
+            .expect("rpm is installed (a test requirement)");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let answers: Vec<bool> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(|line| line == "true")
+            .collect();
+        assert_eq!(answers.len(), cases.len());
+        for ((specifier, dependency, candidate, provided, pep440), rpm) in cases.iter().zip(answers)
+        {
+            assert_eq!(
+                rpm, *pep440,
+                "`{specifier}` → `{dependency}`: {candidate} (provided as {provided}) ({style:?})"
+            );
+        }
+    }
 }
