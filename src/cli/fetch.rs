@@ -69,22 +69,11 @@ pub fn run(project: &Project, arguments: FetchArgs) -> anyhow::Result<Outcome> {
             "fetched {} artifacts ({} downloaded, {}), all sha256 verified",
             report.artifacts.len(),
             downloaded,
-            human_bytes(report.downloaded_bytes)
+            super::build::human_size(report.downloaded_bytes)
         );
         if let Some(dir) = &options.export {
             eprintln!("exported to {} (usable as `--find-links`)", dir.display());
         }
     }
     Ok(Outcome::Success)
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }

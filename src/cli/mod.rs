@@ -4,6 +4,7 @@
 //! and an exit code. Invariant: no pipeline logic lives here; flags are
 //! merged with `vendor.toml` (flags win) and handed to the library.
 
+mod build;
 mod fetch;
 mod lock;
 pub mod logging;
@@ -60,6 +61,8 @@ pub enum Command {
     Lock(lock::LockArgs),
     /// Download every artifact the build needs into the cache, verified.
     Fetch(fetch::FetchArgs),
+    /// Package every locked wheel as an RPM, plus `<app>-venv`, `<app>-deps` and a dnf repository.
+    Build(build::BuildArgs),
 }
 
 /// How a command that ran ended.
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Lock(arguments) => lock::run(&project, arguments),
         Command::Fetch(arguments) => fetch::run(&project, arguments),
+        Command::Build(arguments) => build::run(&project, arguments),
     }
 }
 

@@ -13,6 +13,9 @@
 
 pub mod dependency;
 pub mod elf;
+pub mod pipeline;
 pub mod repodata;
 pub mod rpm_writer;
+pub mod spec;
+pub mod venv;
 pub mod version;

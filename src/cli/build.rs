@@ -1,0 +1,184 @@
+//! `vendor build`: make sure every wheel is cached (fetching what is
+//! missing unless `--offline`), package them, and print a summary table.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::project::Project;
+use super::{Outcome, UsageError};
+use vendor::fetch::{fetch, FetchOptions};
+use vendor::index::{IndexClient, IndexSettings};
+use vendor::lock::{pylock, Lock};
+use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
+use vendor::target::Target;
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The lock file to build.
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
+    /// Where the repositories go; RPMs land in `<out>/<target>/`.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    out: PathBuf,
+    /// Packages built in parallel (default: the number of cores).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Never use the network; every artifact must be cached.
+    #[arg(long)]
+    offline: bool,
+}
+
+pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
+    let lock_path = project.lock_path(arguments.lock.as_deref());
+    let lock = pylock::read(&lock_path)?;
+    let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
+    let Some(config) = &project.config else {
+        return Err(UsageError(format!(
+            "`vendor build` needs the app's name from `{}`\nhint: create it with `[app]` `name = \"mysite\"`",
+            project.dir.join("vendor.toml").display()
+        ))
+        .into());
+    };
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let reporter = project.reporter();
+    ensure_fetched(project, &lock, &target, arguments.offline, cores)?;
+    let options = PackageOptions {
+        app: config.app.name.clone(),
+        prefix: config.app.prefix_or_default().into(),
+        output_dir: project.path(&arguments.out).join(&target.name),
+        jobs: arguments.jobs.unwrap_or(cores).max(1),
+        release: "1".to_string(),
+    };
+    let report = package_lock(
+        &lock,
+        &target,
+        &project.cache()?,
+        &options,
+        reporter.as_ref(),
+    )?;
+    if !project.quiet {
+        print_summary(&report);
+    }
+    Ok(Outcome::Success)
+}
+
+/// Fetch every artifact the build uses; with `--offline` this only checks.
+fn ensure_fetched(
+    project: &Project,
+    lock: &Lock,
+    target: &Target,
+    offline: bool,
+    cores: usize,
+) -> anyhow::Result<()> {
+    let settings = IndexSettings {
+        index_urls: lock.options.index_urls.clone(),
+        no_index: lock.options.index_urls.is_empty(),
+        find_links: lock.options.find_links.clone(),
+        offline,
+        exclude_newer: lock.options.exclude_newer,
+    };
+    let options = FetchOptions {
+        offline,
+        export: None,
+        jobs: cores * 4,
+    };
+    let reporter = project.reporter();
+    let from_source = project
+        .config
+        .as_ref()
+        .map(|config| config.build.from_source.clone())
+        .unwrap_or_default();
+    project.runtime()?.block_on(async {
+        let client =
+            IndexClient::new(settings, project.cache()?, Project::dyn_reporter(&reporter))?;
+        fetch(lock, &target.tags(), &from_source, &client, &options).await?;
+        anyhow::Ok(())
+    })
+}
+
+fn print_summary(report: &PackageReport) {
+    let rows: Vec<[String; 6]> = report
+        .rpms
+        .iter()
+        .map(|rpm| {
+            let bundled = bundled_column(&rpm.bundled);
+            [
+                rpm.package
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| rpm.rpm_name.clone()),
+                rpm.version.clone(),
+                rpm.file_name.clone(),
+                rpm.arch.clone(),
+                if bundled.is_empty() {
+                    "-".to_string()
+                } else {
+                    bundled
+                },
+                human_size(rpm.size),
+            ]
+        })
+        .collect();
+    let header = [
+        "package",
+        "version",
+        "rpm",
+        "arch",
+        "bundled libraries",
+        "size",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", line(&header.map(str::to_string)));
+    for row in &rows {
+        println!("{}", line(row));
+    }
+    let total: u64 = report.rpms.iter().map(|rpm| rpm.size).sum();
+    eprintln!(
+        "built {} RPMs ({}) and a repository in {}",
+        report.rpms.len(),
+        human_size(total),
+        report.output_dir.display()
+    );
+}
+
+/// Bundled sonames, shortened to the first few for a readable table.
+fn bundled_column(bundled: &[vendor::package::elf::BundledLibrary]) -> String {
+    const SHOWN: usize = 3;
+    let mut names: Vec<&str> = bundled
+        .iter()
+        .map(|library| library.soname.as_str())
+        .collect();
+    if names.len() > SHOWN {
+        let more = names.len() - SHOWN;
+        names.truncate(SHOWN);
+        return format!("{}, … ({more} more)", names.join(", "));
+    }
+    names.join(", ")
+}
+
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}

@@ -1,0 +1,410 @@
+//! The packaging stage: a lock whose artifacts are cached → one RPM per
+//! package, `<app>-venv`, `<app>-deps` and `repodata/` in one output folder.
+//!
+//! Input: a [`Lock`], the [`Target`] it was resolved for, the [`Cache`]
+//! holding its wheels, and [`PackageOptions`]. Output: a [`PackageReport`].
+//!
+//! Invariants: each wheel's sha256 is checked against the lock before it is
+//! unpacked; the output folder is replaced as a whole (everything is written
+//! to a sibling folder that is renamed into place), so a killed build leaves
+//! either the old complete output or the new one, never a mix or a half RPM;
+//! the same lock and cache give byte-identical RPMs and repodata.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::elf::BundledLibrary;
+use super::repodata::{write_repodata, RepodataError, RepodataSummary};
+use super::rpm_writer::{write_rpm, RpmSpec, RpmWriteError, WrittenRpm};
+use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
+use super::venv::{deps_rpm_spec, venv_rpm_spec};
+use super::version::{RpmEvr, RpmVersionStyle};
+use crate::cache::Cache;
+use crate::hash::Sha256;
+use crate::install::{find_interpreter, install_wheel, InstallError, InstallOptions};
+use crate::lock::{Lock, LockedArtifact, LockedPackage};
+use crate::name::{ExtraName, PackageName};
+use crate::progress::Reporter;
+use crate::target::Target;
+
+/// How to package.
+#[derive(Clone, Debug)]
+pub struct PackageOptions {
+    pub app: String,
+    pub prefix: PathBuf,
+    /// The folder that becomes the repository (`dist/el9`).
+    pub output_dir: PathBuf,
+    pub jobs: usize,
+    /// `1` → `1.el9`.
+    pub release: String,
+}
+
+/// One RPM written, for the summary table.
+#[derive(Clone, Debug)]
+pub struct PackagedRpm {
+    /// The Python package, or `None` for the venv and meta packages.
+    pub package: Option<PackageName>,
+    /// The Python version, or the RPM version for the venv and meta packages.
+    pub version: String,
+    pub rpm_name: String,
+    pub evr: RpmEvr,
+    pub file_name: String,
+    pub arch: String,
+    pub bundled: Vec<BundledLibrary>,
+    pub size: u64,
+}
+
+#[derive(Debug)]
+pub struct PackageReport {
+    /// Sorted by file name.
+    pub rpms: Vec<PackagedRpm>,
+    pub repodata: RepodataSummary,
+    pub output_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{} locked packages have no wheel usable on `{target}`: {}\nhint: building from sdist is not supported yet; pin versions that publish wheels for the target", names.len(), names.join(", "))]
+    NoWheel { target: String, names: Vec<String> },
+    #[error("{} wheels are not in the cache: {}\nhint: run `vendor fetch` first", names.len(), names.join(", "))]
+    NotFetched { names: Vec<String> },
+    #[error("`{filename}` in the cache has sha256 {actual}, but the lock says {expected}\nhint: the cache entry is damaged; delete `{}` and run `vendor fetch`", path.display())]
+    HashMismatch {
+        filename: String,
+        path: PathBuf,
+        expected: Sha256,
+        actual: Sha256,
+    },
+    #[error("{0}")]
+    Install(#[from] InstallError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Write(#[from] RpmWriteError),
+    #[error(transparent)]
+    Repodata(#[from] RepodataError),
+    #[error("cannot prepare the output folder `{}`: {source}", path.display())]
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("packaging failed for {} packages:\n{}", failures.len(), failures.join("\n"))]
+    Several { failures: Vec<String> },
+}
+
+/// One unit of work: a locked package and its cached wheel.
+struct WheelJob<'a> {
+    package: &'a LockedPackage,
+    wheel: &'a LockedArtifact,
+    path: PathBuf,
+    extras: BTreeSet<ExtraName>,
+}
+
+/// Package every locked package's wheel, then the venv and meta packages,
+/// then the repository metadata, and move the result into place.
+pub fn package_lock(
+    lock: &Lock,
+    target: &Target,
+    cache: &Cache,
+    options: &PackageOptions,
+    reporter: &dyn Reporter,
+) -> Result<PackageReport, PackageError> {
+    let context = PackageContext {
+        app: options.app.clone(),
+        prefix: options.prefix.clone(),
+        style: RpmVersionStyle::for_rpm(&target.rpm_version),
+        release: format!("{}{}", options.release, target.dist_tag),
+        build_time: lock_build_time(lock),
+        target: target.clone(),
+    };
+    let jobs = plan_jobs(lock, target, cache)?;
+    let interpreter = find_interpreter(context.python_minor())?;
+    let staging = new_output_dir(&options.output_dir)?;
+
+    reporter.stage_started("packaging", jobs.len() as u64 + 2);
+    let results = run_parallel(&jobs, options.jobs, |job| {
+        let outcome = package_wheel(&context, job, &interpreter, staging.path());
+        reporter.stage_advanced(job.package.name.as_ref());
+        outcome
+    });
+    let mut rpms = Vec::new();
+    let mut failures = Vec::new();
+    for result in results {
+        match result {
+            Ok(rpm) => rpms.push(rpm),
+            Err(error) => failures.push(format!("- {error}")),
+        }
+    }
+    if !failures.is_empty() {
+        reporter.stage_finished();
+        return Err(PackageError::Several { failures });
+    }
+    let venv_spec = venv_rpm_spec(&context);
+    let venv = write_rpm(&venv_spec, staging.path())?;
+    rpms.push(packaged(
+        None,
+        venv_spec.version.clone(),
+        &venv_spec,
+        venv,
+        Vec::new(),
+    ));
+    reporter.stage_advanced("venv");
+    let members: Vec<(String, RpmEvr)> = rpms
+        .iter()
+        .map(|rpm| (rpm.rpm_name.clone(), rpm.evr.clone()))
+        .collect();
+    let deps_spec = deps_rpm_spec(&context, &members);
+    let deps = write_rpm(&deps_spec, staging.path())?;
+    rpms.push(packaged(
+        None,
+        deps_spec.version.clone(),
+        &deps_spec,
+        deps,
+        Vec::new(),
+    ));
+    reporter.stage_advanced("deps");
+    rpms.sort_by(|left, right| left.file_name.cmp(&right.file_name));
+    let repodata = write_repodata(staging.path())?;
+    reporter.stage_finished();
+
+    replace_output(staging, &options.output_dir)?;
+    Ok(PackageReport {
+        repodata: RepodataSummary {
+            repomd_path: options.output_dir.join("repodata/repomd.xml"),
+            ..repodata
+        },
+        rpms,
+        output_dir: options.output_dir.clone(),
+    })
+}
+
+/// The newest upload time in the lock: a build time that only changes when
+/// the lock does.
+fn lock_build_time(lock: &Lock) -> u64 {
+    lock.packages
+        .iter()
+        .flat_map(|package| package.wheels.iter().chain(&package.sdist))
+        .filter_map(|artifact| artifact.upload_time)
+        .map(|time| time.as_second().max(0) as u64)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Pick each package's wheel, check it is cached, and collect the extras
+/// the lock activates; report every problem at once.
+fn plan_jobs<'a>(
+    lock: &'a Lock,
+    target: &Target,
+    cache: &Cache,
+) -> Result<Vec<WheelJob<'a>>, PackageError> {
+    let tags = target.tags();
+    let extras = active_extras(lock);
+    let mut jobs = Vec::new();
+    let mut without_wheel = Vec::new();
+    let mut not_fetched = Vec::new();
+    for package in &lock.packages {
+        let Some(wheel) = package.best_wheel(&tags) else {
+            without_wheel.push(format!("`{}` {}", package.name, package.version));
+            continue;
+        };
+        let filename = wheel.filename.as_str();
+        let Some(path) = cache.find_artifact(&wheel.sha256, filename) else {
+            not_fetched.push(format!("`{filename}`"));
+            continue;
+        };
+        jobs.push(WheelJob {
+            package,
+            wheel,
+            path,
+            extras: extras.get(&package.name).cloned().unwrap_or_default(),
+        });
+    }
+    if !without_wheel.is_empty() {
+        return Err(PackageError::NoWheel {
+            target: target.name.clone(),
+            names: without_wheel,
+        });
+    }
+    if !not_fetched.is_empty() {
+        return Err(PackageError::NotFetched { names: not_fetched });
+    }
+    Ok(jobs)
+}
+
+/// Extras requested of each package, by the top-level requirements or by
+/// dependency edges.
+fn active_extras(lock: &Lock) -> BTreeMap<PackageName, BTreeSet<ExtraName>> {
+    let mut extras: BTreeMap<PackageName, BTreeSet<ExtraName>> = BTreeMap::new();
+    for raw in &lock.options.requirements {
+        if let Ok(requirement) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(raw) {
+            extras
+                .entry(requirement.name)
+                .or_default()
+                .extend(requirement.extras);
+        }
+    }
+    for dependency in lock
+        .packages
+        .iter()
+        .flat_map(|package| &package.dependencies)
+    {
+        extras
+            .entry(dependency.name.clone())
+            .or_default()
+            .extend(dependency.extras.iter().cloned());
+    }
+    extras
+}
+
+fn package_wheel(
+    context: &PackageContext,
+    job: &WheelJob<'_>,
+    interpreter: &Path,
+    output_dir: &Path,
+) -> Result<PackagedRpm, PackageError> {
+    verify_sha256(job)?;
+    let staging =
+        tempfile::tempdir_in(output_dir.parent().unwrap_or(output_dir)).map_err(|source| {
+            PackageError::Output {
+                path: output_dir.to_path_buf(),
+                source,
+            }
+        })?;
+    let installed = install_wheel(
+        &job.path,
+        &context.scheme(),
+        staging.path(),
+        &InstallOptions {
+            installer: "rpm".to_string(),
+            compile_bytecode: Some(interpreter.to_path_buf()),
+        },
+    )?;
+    let wheel_rpm = wheel_rpm_spec(context, &installed, &job.extras)?;
+    let written = write_rpm(&wheel_rpm.spec, output_dir)?;
+    Ok(packaged(
+        Some(job.package.name.clone()),
+        job.package.version.to_string(),
+        &wheel_rpm.spec,
+        written,
+        wheel_rpm.bundled,
+    ))
+}
+
+fn verify_sha256(job: &WheelJob<'_>) -> Result<(), PackageError> {
+    let read_error = |source| PackageError::Output {
+        path: job.path.clone(),
+        source,
+    };
+    let file = std::fs::File::open(&job.path).map_err(read_error)?;
+    let actual = Sha256::of_reader(file).map_err(read_error)?;
+    if actual != job.wheel.sha256 {
+        return Err(PackageError::HashMismatch {
+            filename: job.wheel.filename.to_string(),
+            path: job.path.clone(),
+            expected: job.wheel.sha256.clone(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Run `work` over `items` on up to `jobs` threads; results in item order.
+fn run_parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(index) else {
+                    break;
+                };
+                let result = work(item);
+                results.lock().expect("no worker panicked")[index] = Some(result);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("no worker panicked")
+        .into_iter()
+        .map(|result| result.expect("every item was processed"))
+        .collect()
+}
+
+fn packaged(
+    package: Option<PackageName>,
+    version: String,
+    spec: &RpmSpec,
+    written: WrittenRpm,
+    bundled: Vec<BundledLibrary>,
+) -> PackagedRpm {
+    PackagedRpm {
+        package,
+        version,
+        rpm_name: spec.name.clone(),
+        evr: RpmEvr {
+            epoch: spec.epoch,
+            version: spec.version.clone(),
+            release: Some(spec.release.clone()),
+        },
+        file_name: written
+            .path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        arch: spec.arch.clone(),
+        bundled,
+        size: written.size,
+    }
+}
+
+/// A fresh sibling of the output folder to build into.
+fn new_output_dir(output_dir: &Path) -> Result<tempfile::TempDir, PackageError> {
+    let parent = output_dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|source| PackageError::Output {
+        path: parent.to_path_buf(),
+        source,
+    })?;
+    let name = output_dir
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dist".to_string());
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}.new-"))
+        .tempdir_in(parent)
+        .map_err(|source| PackageError::Output {
+            path: parent.to_path_buf(),
+            source,
+        })
+}
+
+/// Swap the finished folder in: the old output is renamed aside, the new
+/// one renamed into place, then the old one removed.
+fn replace_output(staging: tempfile::TempDir, output_dir: &Path) -> Result<(), PackageError> {
+    let output_error = |source| PackageError::Output {
+        path: output_dir.to_path_buf(),
+        source,
+    };
+    let new_dir = staging.keep();
+    std::fs::set_permissions(
+        &new_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .map_err(output_error)?;
+    let old_dir = output_dir.with_extension("old");
+    if output_dir.exists() {
+        let _ = std::fs::remove_dir_all(&old_dir);
+        std::fs::rename(output_dir, &old_dir).map_err(output_error)?;
+    }
+    std::fs::rename(&new_dir, output_dir).map_err(output_error)?;
+    let _ = std::fs::remove_dir_all(&old_dir);
+    Ok(())
+}
