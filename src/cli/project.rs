@@ -65,11 +65,12 @@ impl Project {
         Arc::new(TerminalReporter::new(self.show_progress, self.quiet))
     }
 
-    pub fn runtime(&self) -> anyhow::Result<tokio::runtime::Runtime> {
-        tokio::runtime::Builder::new_multi_thread()
+    pub fn runtime(&self) -> anyhow::Result<CommandRuntime> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
-            .context("cannot start the async runtime")
+            .context("cannot start the async runtime")?;
+        Ok(CommandRuntime(Some(runtime)))
     }
 
     /// The target from the flag, else `vendor.toml`, else the default; the
@@ -102,5 +103,27 @@ impl Project {
     /// `Some(reporter)` as a trait object for library calls.
     pub fn dyn_reporter(reporter: &Arc<TerminalReporter>) -> Arc<dyn Reporter> {
         reporter.clone()
+    }
+}
+
+/// The async runtime of one command. Dropping it does not wait for
+/// leftover background work: an unneeded prefetch can be stuck in a
+/// blocking DNS lookup (glibc retries a lost reply after 5 s), and the
+/// command's result is already complete by then.
+pub struct CommandRuntime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for CommandRuntime {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("the runtime lives until drop")
+    }
+}
+
+impl Drop for CommandRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
     }
 }

@@ -130,6 +130,7 @@ impl Http {
                 .user_agent(concat!("vendor/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(options.connect_timeout)
                 .read_timeout(options.read_timeout)
+                .dns_resolver(Arc::new(super::dns::CachingResolver::default()))
                 .build()
                 .map_err(|error| IndexError::Client {
                     reason: error_chain(&error),

@@ -23,6 +23,7 @@
 
 mod artifacts;
 mod credentials;
+mod dns;
 mod egg_info;
 mod error;
 mod find_links;
