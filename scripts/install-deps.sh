@@ -18,8 +18,9 @@ UV_VENV="$TOOLS_DIR/venv"
 APT_PACKAGES=(
     # RPM tooling: build, lint, repository metadata, install tests
     rpm rpmlint createrepo-c dnf
-    # compilers and the interpreter used for build environments
-    build-essential pkg-config python3 python3-venv curl
+    # compilers, the interpreter used for build environments and its headers
+    # (the build tests compile C extensions against them)
+    build-essential pkg-config python3 python3-venv python3-dev curl
     # headers of the system libraries native wheels link (Pillow, psycopg2,
     # mysqlclient, lxml)
     libjpeg62-turbo-dev zlib1g-dev libfreetype-dev libpq-dev

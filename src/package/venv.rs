@@ -37,7 +37,8 @@ pub fn venv_rpm_spec(context: &PackageContext) -> RpmSpec {
         context.app
     );
     spec.description = format!(
-        "The virtual environment under {prefix} that the {} Python packages install into. \
+        // Separate lines: rpmlint refuses description lines over 79 characters.
+        "The virtual environment under {prefix}\nthat the {} Python packages install into.\n\
          Its interpreter is the system's {interpreter}.",
         context.app
     );
@@ -92,8 +93,8 @@ pub fn deps_rpm_spec(context: &PackageContext, members: &[(String, RpmEvr)]) -> 
     );
     spec.summary = format!("All locked Python dependencies of {}", context.app);
     spec.description = format!(
-        "Installs the {} virtual environment and every Python package of its lock \
-         at exactly the locked version.",
+        "Installs the {} virtual environment and every Python package\n\
+         of its lock at exactly the locked version.",
         context.app
     );
     spec.license = "MIT".to_string();

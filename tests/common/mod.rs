@@ -21,6 +21,7 @@ pub mod index_pages;
 pub mod index_server;
 pub mod project;
 pub mod pylock;
+pub mod rpm_fixtures;
 pub mod scenario;
 
 pub use dist::{normalize_name, ArchiveFile, CoreMetadata, SdistBuilder, WheelBuilder};

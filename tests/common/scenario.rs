@@ -138,6 +138,9 @@ impl Default for ServerOptions {
 pub struct Scenario {
     pub projects: Vec<ProjectSpec>,
     pub options: ServerOptions,
+    /// Files built by a test itself (any content), served after the
+    /// generated ones.
+    pub prebuilt: Vec<Artifact>,
 }
 
 impl Default for Scenario {
@@ -155,6 +158,7 @@ impl Scenario {
         Self {
             projects: Vec::new(),
             options: ServerOptions::default(),
+            prebuilt: Vec::new(),
         }
     }
 
@@ -164,12 +168,20 @@ impl Scenario {
         Self {
             projects: file.project,
             options: ServerOptions::default(),
+            prebuilt: Vec::new(),
         }
     }
 
     /// Add the projects of another description (same schema).
     pub fn with_projects(mut self, text: &str) -> Self {
         self.projects.extend(Self::from_toml(text).projects);
+        self
+    }
+
+    /// Serve a file a test built itself (e.g. a wheel with a compiled
+    /// extension) on the index.
+    pub fn with_artifact(mut self, artifact: Artifact) -> Self {
+        self.prebuilt.push(artifact);
         self
     }
 
@@ -203,6 +215,7 @@ impl Scenario {
                     .iter()
                     .flat_map(move |version| generate_version(&project.name, version))
             })
+            .chain(self.prebuilt.iter().cloned())
             .collect()
     }
 }
