@@ -7,11 +7,9 @@ use clap::Args;
 
 use super::project::Project;
 use super::{Outcome, UsageError};
-use vendor::fetch::{fetch, FetchOptions};
-use vendor::index::{IndexClient, IndexSettings};
-use vendor::lock::{pylock, Lock};
+use vendor::fetch::FetchOptions;
+use vendor::lock::pylock;
 use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
-use vendor::target::Target;
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -42,7 +40,13 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
     };
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let reporter = project.reporter();
-    ensure_fetched(project, &lock, &target, arguments.offline, cores)?;
+    // With `--offline` this only checks that everything is cached.
+    let fetch_options = FetchOptions {
+        offline: arguments.offline,
+        export: None,
+        jobs: cores * 4,
+    };
+    super::fetch::fetch_lock(project, &lock, &target, &fetch_options)?;
     let options = PackageOptions {
         app: config.app.name.clone(),
         prefix: config.app.prefix_or_default().into(),
@@ -61,40 +65,6 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         print_summary(&report);
     }
     Ok(Outcome::Success)
-}
-
-/// Fetch every artifact the build uses; with `--offline` this only checks.
-fn ensure_fetched(
-    project: &Project,
-    lock: &Lock,
-    target: &Target,
-    offline: bool,
-    cores: usize,
-) -> anyhow::Result<()> {
-    let settings = IndexSettings {
-        index_urls: lock.options.index_urls.clone(),
-        no_index: lock.options.index_urls.is_empty(),
-        find_links: lock.options.find_links.clone(),
-        offline,
-        exclude_newer: lock.options.exclude_newer,
-    };
-    let options = FetchOptions {
-        offline,
-        export: None,
-        jobs: cores * 4,
-    };
-    let reporter = project.reporter();
-    let from_source = project
-        .config
-        .as_ref()
-        .map(|config| config.build.from_source.clone())
-        .unwrap_or_default();
-    project.runtime()?.block_on(async {
-        let client =
-            IndexClient::new(settings, project.cache()?, Project::dyn_reporter(&reporter))?;
-        fetch(lock, &target.tags(), &from_source, &client, &options).await?;
-        anyhow::Ok(())
-    })
 }
 
 fn print_summary(report: &PackageReport) {

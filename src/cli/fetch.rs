@@ -7,9 +7,10 @@ use clap::Args;
 
 use super::project::Project;
 use super::Outcome;
-use vendor::fetch::{fetch, FetchOptions};
+use vendor::fetch::{fetch, FetchOptions, FetchReport};
 use vendor::index::{IndexClient, IndexSettings};
-use vendor::lock::pylock;
+use vendor::lock::{pylock, Lock};
+use vendor::target::Target;
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
@@ -31,33 +32,13 @@ pub fn run(project: &Project, arguments: FetchArgs) -> anyhow::Result<Outcome> {
     let lock_path = project.lock_path(arguments.lock.as_deref());
     let lock = pylock::read(&lock_path)?;
     let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
-    let from_source = project
-        .config
-        .as_ref()
-        .map(|config| config.build.from_source.clone())
-        .unwrap_or_default();
-    let settings = IndexSettings {
-        index_urls: lock.options.index_urls.clone(),
-        no_index: lock.options.index_urls.is_empty(),
-        find_links: lock.options.find_links.clone(),
-        offline: arguments.offline,
-        exclude_newer: lock.options.exclude_newer,
-    };
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let options = FetchOptions {
         offline: arguments.offline,
         export: arguments.export.map(|dir| project.path(&dir)),
         jobs: arguments.jobs.unwrap_or(cores * 4).max(1),
     };
-
-    let reporter = project.reporter();
-    let runtime = project.runtime()?;
-    let report = runtime.block_on(async {
-        let client =
-            IndexClient::new(settings, project.cache()?, Project::dyn_reporter(&reporter))?;
-        let report = fetch(&lock, &target.tags(), &from_source, &client, &options).await?;
-        anyhow::Ok(report)
-    })?;
+    let report = fetch_lock(project, &lock, &target, &options)?;
 
     if !project.quiet {
         let downloaded = report
@@ -76,4 +57,33 @@ pub fn run(project: &Project, arguments: FetchArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
+}
+
+/// Fetch what `vendor build` will use from the indexes the lock names;
+/// shared by `vendor fetch` and `vendor build`.
+pub fn fetch_lock(
+    project: &Project,
+    lock: &Lock,
+    target: &Target,
+    options: &FetchOptions,
+) -> anyhow::Result<FetchReport> {
+    let settings = IndexSettings {
+        index_urls: lock.options.index_urls.clone(),
+        no_index: lock.options.index_urls.is_empty(),
+        find_links: lock.options.find_links.clone(),
+        offline: options.offline,
+        exclude_newer: lock.options.exclude_newer,
+    };
+    let from_source = project
+        .config
+        .as_ref()
+        .map(|config| config.build.from_source.clone())
+        .unwrap_or_default();
+    let reporter = project.reporter();
+    project.runtime()?.block_on(async {
+        let client =
+            IndexClient::new(settings, project.cache()?, Project::dyn_reporter(&reporter))?;
+        let report = fetch(lock, &target.tags(), &from_source, &client, options).await?;
+        anyhow::Ok(report)
+    })
 }
