@@ -15,6 +15,7 @@ pub mod install;
 pub mod lock;
 pub mod name;
 pub mod package;
+pub mod policy;
 pub mod progress;
 pub mod requirements;
 pub mod target;
