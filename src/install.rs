@@ -20,6 +20,8 @@
 //! - Nothing here knows about RPM: build environments and verification use
 //!   the same code.
 
+pub mod environment;
+
 mod archive;
 mod bytecode;
 mod contents;
@@ -130,6 +132,50 @@ pub fn install_wheel(
     staging_dir: &Path,
     options: &InstallOptions,
 ) -> Result<InstalledWheel, InstallError> {
+    let prefix_relative = scheme.checked_prefix_relative()?;
+    let destination = Destination {
+        private_parent: staging_dir,
+        private_relative: &prefix_relative,
+        final_root: &staging_dir.join(&prefix_relative),
+    };
+    install_to(wheel_path, scheme, options, &destination)
+}
+
+/// Install `wheel_path` into the environment at `scheme.prefix` on this very
+/// host (build and verification environments): files land at their real
+/// paths, so launchers and scripts point at the environment's interpreter.
+/// The private directory lives inside the prefix, keeping the final renames
+/// on one file system.
+pub fn install_wheel_in_place(
+    wheel_path: &Path,
+    scheme: &InstallScheme,
+    options: &InstallOptions,
+) -> Result<InstalledWheel, InstallError> {
+    scheme.checked_prefix_relative()?;
+    let destination = Destination {
+        private_parent: &scheme.prefix,
+        private_relative: Path::new(""),
+        final_root: &scheme.prefix,
+    };
+    install_to(wheel_path, scheme, options, &destination)
+}
+
+/// Where staged files are written first and where they end up.
+struct Destination<'a> {
+    /// Holds the private directory.
+    private_parent: &'a Path,
+    /// The prefix's image inside the private directory.
+    private_relative: &'a Path,
+    /// The prefix's image once installed.
+    final_root: &'a Path,
+}
+
+fn install_to(
+    wheel_path: &Path,
+    scheme: &InstallScheme,
+    options: &InstallOptions,
+    destination: &Destination<'_>,
+) -> Result<InstalledWheel, InstallError> {
     let wheel = wheel_path
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
@@ -139,16 +185,16 @@ pub fn install_wheel(
             wheel: wheel.clone(),
             reason: error.reason,
         })?;
-    let prefix_relative = scheme.checked_prefix_relative()?;
     let refuser = Refuser { wheel: &wheel };
     let mut archive = WheelArchive::open(wheel_path, refuser)?;
     let contents = contents::read_wheel_contents(&mut archive, &filename, scheme, refuser)?;
+    let staging_dir = destination.private_parent;
     fs::create_dir_all(staging_dir).map_err(io_error("create", staging_dir))?;
     let private = tempfile::Builder::new()
         .prefix(".vendor-install-")
         .tempdir_in(staging_dir)
         .map_err(io_error("create a directory in", staging_dir))?;
-    let private_root = private.path().join(&prefix_relative);
+    let private_root = private.path().join(destination.private_relative);
     let staged = Stager {
         archive: &mut archive,
         contents: &contents,
@@ -158,9 +204,9 @@ pub fn install_wheel(
         refuser,
     }
     .stage()?;
-    let final_root = staging_dir.join(&prefix_relative);
-    move_into_place(&staged, &private_root, &final_root)?;
-    Ok(describe(staged, contents, scheme, &final_root, filename))
+    let final_root = destination.final_root;
+    move_into_place(&staged, &private_root, final_root)?;
+    Ok(describe(staged, contents, scheme, final_root, filename))
 }
 
 /// Rename every staged file from the private directory to its final place.

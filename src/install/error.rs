@@ -48,6 +48,16 @@ pub enum InstallError {
         searched: Vec<String>,
     },
     #[error(
+        "`{}` is not a working Python {expected} interpreter ({found})\nhint: point vendor at \
+         the build host's Python {expected}",
+        interpreter.display()
+    )]
+    InterpreterMismatch {
+        interpreter: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error(
         "cannot compile byte-code for Python {version}: hash-based `.pyc` files need Python 3.7 \
          or newer\nhint: target a newer Python, or install without byte-code"
     )]
