@@ -19,3 +19,4 @@ pub mod policy;
 pub mod progress;
 pub mod requirements;
 pub mod target;
+pub mod verify;
