@@ -1028,3 +1028,106 @@ fn hostile_wheels_fail_the_build_and_leave_the_previous_output() {
     );
     assert!(!Path::new("/tmp/evil-absolute.py").exists());
 }
+
+// ------------------------------------------------------------------ --only
+
+#[test]
+fn only_rebuilds_the_named_packages_and_keeps_the_rest_of_the_output() {
+    let scenario = [
+        simple_wheel("fine", "1.0", "fine.py"),
+        simple_wheel("fine", "1.1", "fine.py"),
+        simple_wheel("other", "1.0", "other.py"),
+    ]
+    .iter()
+    .fold(Scenario::empty(), |scenario, wheel| {
+        scenario.with_artifact(wheel_artifact(wheel))
+    });
+    let index = TestIndex::start(scenario);
+    let project = Project::new().requirements("fine==1.0\nother\n");
+    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
+    project.lock(&index).assert_success();
+    project.run(&["build"]).assert_success();
+    let repository = project.file("dist/el9");
+    let before = tree(&repository);
+
+    project.write("requirements.in", "fine==1.1\nother\n");
+    project.lock(&index).assert_success();
+    let outcome = project.run(&["build", "--only", "fine"]);
+    outcome.assert_success();
+    // The kept `demo-deps` still requires fine 1.0: the user is told.
+    outcome.assert_mentions(&[
+        "`demo-deps` of the previous output does not require `demo-python3-fine-1.1-1.el9.noarch.rpm`",
+        "hint: run `vendor build` without `--only`",
+    ]);
+    let after = tree(&repository);
+    let rpm_names = |files: &BTreeMap<String, Vec<u8>>| {
+        files
+            .keys()
+            .filter(|name| name.ends_with(".rpm"))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+    };
+    let mut expected = rpm_names(&before);
+    assert!(expected.remove("demo-python3-fine-1.0-1.el9.noarch.rpm"));
+    expected.insert("demo-python3-fine-1.1-1.el9.noarch.rpm".to_string());
+    assert_eq!(rpm_names(&after), expected);
+    for (name, bytes) in &before {
+        if name.ends_with(".rpm") && !name.contains("-fine-") {
+            assert!(after[name] == *bytes, "{name} is kept as it was");
+        }
+    }
+    let primary = rpm_tools::gunzip(&rpm_tools::repomd_location(&repository, "primary"));
+    assert!(primary.contains("demo-python3-fine-1.1-1.el9.noarch.rpm"));
+    assert!(!primary.contains("demo-python3-fine-1.0-1.el9.noarch.rpm"));
+    assert!(primary.contains("demo-python3-other-1.0-1.el9.noarch.rpm"));
+    let checked = rpm_tools::rpm(&[
+        "-K",
+        repository
+            .join("demo-python3-fine-1.1-1.el9.noarch.rpm")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(checked.trim_end().ends_with("digests OK"), "{checked}");
+}
+
+#[test]
+fn only_with_a_name_the_lock_lacks_is_a_usage_error_suggesting_close_names() {
+    let app = app();
+    let outcome = app
+        .project
+        .run(&["build", "--out", "only-typo", "--only", "pureap"]);
+    outcome.assert_code(2);
+    outcome.assert_mentions(&[
+        "`pureap` is not a package of the lock",
+        "hint: did you mean `pureapp`?",
+    ]);
+    let outcome = app
+        .project
+        .run(&["build", "--out", "only-typo", "--only", "nothing-like-it"]);
+    outcome.assert_code(2);
+    outcome.assert_mentions(&["hint: `vendor build --only` takes names of packages in the lock"]);
+    assert!(!app.project.file("only-typo").exists());
+}
+
+#[test]
+fn an_elf_file_that_cannot_be_parsed_is_a_warning_naming_package_and_file() {
+    let wheel = simple_wheel("brokenelf", "1.0", "brokenelf/__init__.py").file(
+        "brokenelf/_native.so",
+        b"\x7fELF\x02\x01\x01 truncated".to_vec(),
+    );
+    let index = TestIndex::start(Scenario::empty().with_artifact(wheel_artifact(&wheel)));
+    let project = Project::new().requirements("brokenelf\n");
+    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
+    project.lock(&index).assert_success();
+    let outcome = project.run(&["build"]);
+    outcome.assert_success();
+    outcome.assert_mentions(&[&format!(
+        "warning: package `brokenelf`: `{SITE_PACKAGES}/brokenelf/_native.so` starts like ELF but cannot be parsed"
+    )]);
+    let rpm = project.file("dist/el9/demo-python3-brokenelf-1.0-1.el9.noarch.rpm");
+    let requires = query(&rpm, "--requires");
+    assert!(
+        requires.iter().all(|require| !require.contains(".so")),
+        "{requires:?}"
+    );
+}

@@ -1,14 +1,17 @@
 //! `vendor build`: make sure every wheel is cached (fetching what is
 //! missing unless `--offline`), package them, and print a summary table.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::Args;
 
 use super::project::Project;
 use super::{Outcome, UsageError};
 use vendor::fetch::FetchOptions;
-use vendor::lock::pylock;
+use vendor::lock::{pylock, Lock};
+use vendor::name::PackageName;
 use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
 
 #[derive(Debug, Args)]
@@ -25,6 +28,10 @@ pub struct BuildArgs {
     /// Never use the network; every artifact must be cached.
     #[arg(long)]
     offline: bool,
+    /// Package only this locked package (repeatable); the other RPMs of the
+    /// previous output are kept and the repository metadata is rewritten.
+    #[arg(long, value_name = "NAME")]
+    only: Vec<String>,
 }
 
 pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
@@ -38,6 +45,7 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         ))
         .into());
     };
+    let only = select_packages(&lock, &arguments.only)?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let reporter = project.reporter();
     // With `--offline` this only checks that everything is cached.
@@ -46,13 +54,20 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         export: None,
         jobs: cores * 4,
     };
-    super::fetch::fetch_lock(project, &lock, &target, &fetch_options)?;
+    let mut to_fetch = lock.clone();
+    if !only.is_empty() {
+        to_fetch
+            .packages
+            .retain(|package| only.contains(&package.name));
+    }
+    super::fetch::fetch_lock(project, &to_fetch, &target, &fetch_options)?;
     let options = PackageOptions {
         app: config.app.name.clone(),
         prefix: config.app.prefix_or_default().into(),
         output_dir: project.path(&arguments.out).join(&target.name),
         jobs: arguments.jobs.unwrap_or(cores).max(1),
         release: "1".to_string(),
+        only,
     };
     let report = package_lock(
         &lock,
@@ -65,6 +80,56 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         print_summary(&report);
     }
     Ok(Outcome::Success)
+}
+
+/// The `--only` names as locked package names; a name the lock lacks is a
+/// usage error suggesting the locked names that look like it.
+fn select_packages(lock: &Lock, names: &[String]) -> anyhow::Result<BTreeSet<PackageName>> {
+    let mut selected = BTreeSet::new();
+    for raw in names {
+        let name = PackageName::from_str(raw).ok();
+        match name {
+            Some(name) if lock.packages.iter().any(|package| package.name == name) => {
+                selected.insert(name);
+            }
+            _ => {
+                let close = close_names(lock, raw);
+                let hint = if close.is_empty() {
+                    "`vendor build --only` takes names of packages in the lock".to_string()
+                } else {
+                    format!("did you mean {}?", close.join(", "))
+                };
+                return Err(UsageError(format!(
+                    "`{raw}` is not a package of the lock\nhint: {hint}"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// Locked names similar to `wanted`, most similar first.
+fn close_names(lock: &Lock, wanted: &str) -> Vec<String> {
+    const SHOWN: usize = 5;
+    let wanted = wanted.to_lowercase().replace(['_', '.'], "-");
+    let mut scored: Vec<(f64, String)> = lock
+        .packages
+        .iter()
+        .map(|package| {
+            let name = package.name.to_string();
+            let score = strsim::jaro_winkler(&wanted, &name);
+            let contains = name.contains(&wanted) || wanted.contains(&name);
+            (if contains { score.max(0.9) } else { score }, name)
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .collect();
+    scored.sort_by(|left, right| right.0.total_cmp(&left.0).then(left.1.cmp(&right.1)));
+    scored
+        .into_iter()
+        .take(SHOWN)
+        .map(|(_, name)| format!("`{name}`"))
+        .collect()
 }
 
 fn print_summary(report: &PackageReport) {

@@ -8,7 +8,10 @@
 //! unpacked; the output folder is replaced as a whole (everything is written
 //! to a sibling folder that is renamed into place), so a killed build leaves
 //! either the old complete output or the new one, never a mix or a half RPM;
-//! the same lock and cache give byte-identical RPMs and repodata.
+//! the same lock and cache give byte-identical RPMs and repodata. With
+//! [`PackageOptions::only`] just the named packages are packaged: the other
+//! RPMs of the previous output (venv and meta packages included) are carried
+//! over unchanged and the repodata is regenerated over the result.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -40,6 +43,9 @@ pub struct PackageOptions {
     pub jobs: usize,
     /// `1` → `1.el9`.
     pub release: String,
+    /// Package only these locked packages and keep the rest of the previous
+    /// output; empty means every package plus `<app>-venv` and `<app>-deps`.
+    pub only: BTreeSet<PackageName>,
 }
 
 /// One RPM written, for the summary table.
@@ -120,13 +126,24 @@ pub fn package_lock(
         build_time: lock_build_time(lock),
         target: target.clone(),
     };
-    let jobs = plan_jobs(lock, target, cache)?;
+    let jobs = plan_jobs(lock, target, cache, &options.only)?;
     let interpreter = find_interpreter(context.python_minor())?;
     let staging = new_output_dir(&options.output_dir)?;
+    let partial = !options.only.is_empty();
+    let previous_files = if partial {
+        let rebuilt = jobs
+            .iter()
+            .map(|job| context.rpm_name(&job.package.name))
+            .collect();
+        carry_over_previous_rpms(&options.output_dir, staging.path(), &rebuilt)?
+    } else {
+        BTreeSet::new()
+    };
 
-    reporter.stage_started("packaging", jobs.len() as u64 + 2);
+    let extra_rpms = if partial { 0 } else { 2 };
+    reporter.stage_started("packaging", jobs.len() as u64 + extra_rpms);
     let results = run_parallel(&jobs, options.jobs, |job| {
-        let outcome = package_wheel(&context, job, &interpreter, staging.path());
+        let outcome = package_wheel(&context, job, &interpreter, staging.path(), reporter);
         reporter.stage_advanced(job.package.name.as_ref());
         outcome
     });
@@ -142,30 +159,11 @@ pub fn package_lock(
         reporter.stage_finished();
         return Err(PackageError::Several { failures });
     }
-    let venv_spec = venv_rpm_spec(&context);
-    let venv = write_rpm(&venv_spec, staging.path())?;
-    rpms.push(packaged(
-        None,
-        venv_spec.version.clone(),
-        &venv_spec,
-        venv,
-        Vec::new(),
-    ));
-    reporter.stage_advanced("venv");
-    let members: Vec<(String, RpmEvr)> = rpms
-        .iter()
-        .map(|rpm| (rpm.rpm_name.clone(), rpm.evr.clone()))
-        .collect();
-    let deps_spec = deps_rpm_spec(&context, &members);
-    let deps = write_rpm(&deps_spec, staging.path())?;
-    rpms.push(packaged(
-        None,
-        deps_spec.version.clone(),
-        &deps_spec,
-        deps,
-        Vec::new(),
-    ));
-    reporter.stage_advanced("deps");
+    if partial {
+        warn_if_deps_stale(&context, &rpms, &previous_files, reporter);
+    } else {
+        write_app_rpms(&context, staging.path(), &mut rpms, reporter)?;
+    }
     rpms.sort_by(|left, right| left.file_name.cmp(&right.file_name));
     let repodata = write_repodata(staging.path())?;
     reporter.stage_finished();
@@ -179,6 +177,116 @@ pub fn package_lock(
         rpms,
         output_dir: options.output_dir.clone(),
     })
+}
+
+/// `<app>-venv`, then `<app>-deps` requiring every RPM in `rpms`.
+fn write_app_rpms(
+    context: &PackageContext,
+    output_dir: &Path,
+    rpms: &mut Vec<PackagedRpm>,
+    reporter: &dyn Reporter,
+) -> Result<(), PackageError> {
+    let venv_spec = venv_rpm_spec(context);
+    let venv = write_rpm(&venv_spec, output_dir)?;
+    rpms.push(packaged(
+        None,
+        venv_spec.version.clone(),
+        &venv_spec,
+        venv,
+        Vec::new(),
+    ));
+    reporter.stage_advanced("venv");
+    let members: Vec<(String, RpmEvr)> = rpms
+        .iter()
+        .map(|rpm| (rpm.rpm_name.clone(), rpm.evr.clone()))
+        .collect();
+    let deps_spec = deps_rpm_spec(context, &members);
+    let deps = write_rpm(&deps_spec, output_dir)?;
+    rpms.push(packaged(
+        None,
+        deps_spec.version.clone(),
+        &deps_spec,
+        deps,
+        Vec::new(),
+    ));
+    reporter.stage_advanced("deps");
+    Ok(())
+}
+
+/// Link every `*.rpm` of the previous output into `staging`, except those
+/// named in `rebuilt` (their new build replaces them); returns the file
+/// names the previous output had.
+fn carry_over_previous_rpms(
+    output_dir: &Path,
+    staging: &Path,
+    rebuilt: &BTreeSet<String>,
+) -> Result<BTreeSet<String>, PackageError> {
+    let mut previous = BTreeSet::new();
+    let entries = match std::fs::read_dir(output_dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(previous),
+        Err(source) => {
+            return Err(PackageError::Output {
+                path: output_dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    for entry in entries {
+        let entry = entry.map_err(|source| PackageError::Output {
+            path: output_dir.to_path_buf(),
+            source,
+        })?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rpm_name) = rpm_name_of_file(&file_name) else {
+            continue;
+        };
+        previous.insert(file_name.clone());
+        if rebuilt.contains(rpm_name) {
+            continue;
+        }
+        let target = staging.join(&file_name);
+        std::fs::hard_link(entry.path(), &target)
+            .or_else(|_| std::fs::copy(entry.path(), &target).map(drop))
+            .map_err(|source| PackageError::Output {
+                path: entry.path(),
+                source,
+            })?;
+    }
+    Ok(previous)
+}
+
+/// `name` of `name-version-release.arch.rpm` (RPM versions and releases
+/// never contain `-`).
+fn rpm_name_of_file(file_name: &str) -> Option<&str> {
+    let stem = file_name.strip_suffix(".rpm")?;
+    let mut parts = stem.rsplitn(3, '-');
+    let (_release, _version, name) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(name)
+}
+
+/// A partial build keeps the previous `<app>-deps`, which requires exact
+/// EVRs: an RPM whose file is new (another version, or a package the
+/// previous output lacked) is not what it requires.
+fn warn_if_deps_stale(
+    context: &PackageContext,
+    rpms: &[PackagedRpm],
+    previous_files: &BTreeSet<String>,
+    reporter: &dyn Reporter,
+) {
+    let new_files: Vec<String> = rpms
+        .iter()
+        .filter(|rpm| !previous_files.contains(&rpm.file_name))
+        .map(|rpm| format!("`{}`", rpm.file_name))
+        .collect();
+    if !new_files.is_empty() {
+        reporter.warn(&format!(
+            "`{}-deps` of the previous output does not require {} (new with `--only`)\nhint: run `vendor build` without `--only` to rewrite `{}-deps`",
+            context.app,
+            new_files.join(", "),
+            context.app
+        ));
+    }
 }
 
 /// The newest upload time in the lock: a build time that only changes when
@@ -199,13 +307,18 @@ fn plan_jobs<'a>(
     lock: &'a Lock,
     target: &Target,
     cache: &Cache,
+    only: &BTreeSet<PackageName>,
 ) -> Result<Vec<WheelJob<'a>>, PackageError> {
     let tags = target.tags();
     let extras = active_extras(lock);
     let mut jobs = Vec::new();
     let mut without_wheel = Vec::new();
     let mut not_fetched = Vec::new();
-    for package in &lock.packages {
+    let selected = lock
+        .packages
+        .iter()
+        .filter(|package| only.is_empty() || only.contains(&package.name));
+    for package in selected {
         let Some(wheel) = package.best_wheel(&tags) else {
             without_wheel.push(format!("`{}` {}", package.name, package.version));
             continue;
@@ -264,6 +377,7 @@ fn package_wheel(
     job: &WheelJob<'_>,
     interpreter: &Path,
     output_dir: &Path,
+    reporter: &dyn Reporter,
 ) -> Result<PackagedRpm, PackageError> {
     verify_sha256(job)?;
     let staging =
@@ -282,7 +396,7 @@ fn package_wheel(
             compile_bytecode: Some(interpreter.to_path_buf()),
         },
     )?;
-    let wheel_rpm = wheel_rpm_spec(context, &installed, &job.extras)?;
+    let wheel_rpm = wheel_rpm_spec(context, &installed, &job.extras, reporter)?;
     let written = write_rpm(&wheel_rpm.spec, output_dir)?;
     Ok(packaged(
         Some(job.package.name.clone()),

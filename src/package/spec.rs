@@ -10,7 +10,9 @@
 //! specifiers converted (markers evaluated for the target), ELF sonames and
 //! symbol versions except what the wheel ships itself, the venv interpreter
 //! for scripts, and the `rpmlib()` features all of that uses; directories
-//! the venv owns are never owned here.
+//! the venv owns are never owned here. A file that starts like ELF but
+//! cannot be parsed contributes no dependencies (as with rpm's elfdeps) and
+//! is reported through the [`Reporter`], naming the package and the file.
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -27,6 +29,7 @@ use super::rpm_writer::{RpmDirectory, RpmFile, RpmFileSource, RpmSpec};
 use super::version::{rpm_version, RpmEvr, RpmVersionStyle};
 use crate::install::{FileContents, FileKind, InstallScheme, InstalledWheel};
 use crate::name::{ExtraName, PackageName};
+use crate::progress::Reporter;
 use crate::target::Target;
 
 /// What every RPM of one build shares.
@@ -132,6 +135,7 @@ pub fn wheel_rpm_spec(
     context: &PackageContext,
     installed: &InstalledWheel,
     active_extras: &BTreeSet<ExtraName>,
+    reporter: &dyn Reporter,
 ) -> Result<WheelRpm, SpecError> {
     let package = &installed.name;
     let evr = rpm_version(&installed.version, context.style);
@@ -140,6 +144,14 @@ pub fn wheel_rpm_spec(
             package: package.clone(),
             source,
         })?;
+    for unreadable in &elf.unreadable {
+        reporter.warn(&format!(
+            "package `{package}`: `{}` starts like ELF but cannot be parsed ({}); it adds no Requires to `{}`",
+            unreadable.path,
+            unreadable.reason,
+            context.rpm_name(package)
+        ));
+    }
     let arch = if installed.is_pure && elf.files.is_empty() {
         "noarch".to_string()
     } else {
