@@ -5,6 +5,7 @@
 //! value type. Library code never prints: progress goes through
 //! [`progress::Reporter`], results are returned as values.
 
+pub mod build;
 pub mod cache;
 pub mod config;
 pub mod fetch;

@@ -30,7 +30,7 @@ mod find_links;
 mod http;
 mod metadata;
 mod pages;
-mod sdist;
+pub(crate) mod sdist;
 mod simple;
 #[cfg(test)]
 mod tests;

@@ -41,21 +41,29 @@ pub fn read_sdist_metadata(
     path: &Path,
     sdist: &SdistFilename,
 ) -> Result<SdistMetadata, SdistError> {
-    let files = match sdist.extension {
-        SdistExtension::TarGz => read_tar_gz(path)?,
-        SdistExtension::Zip => read_zip(path)?,
-        SdistExtension::TarBz2 | SdistExtension::TarXz => {
-            return Err(SdistError::Unsupported(
-                "only `.tar.gz` and `.zip` sdists can be read".into(),
-            ))
-        }
-    };
+    let files = read_sdist_files(path, sdist.extension, &is_relevant)?;
     decide(&files, sdist)
+}
+
+/// The text of the files of the sdist at `path` whose path below the top
+/// folder satisfies `wanted` (the first copy of a repeated path wins).
+pub(crate) fn read_sdist_files(
+    path: &Path,
+    extension: SdistExtension,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<SdistFiles, SdistError> {
+    match extension {
+        SdistExtension::TarGz => read_tar_gz(path, wanted),
+        SdistExtension::Zip => read_zip(path, wanted),
+        SdistExtension::TarBz2 | SdistExtension::TarXz => Err(SdistError::Unsupported(
+            "only `.tar.gz` and `.zip` sdists can be read".into(),
+        )),
+    }
 }
 
 /// Relevant files, keyed by their path below the top folder
 /// (`PKG-INFO`, `foo.egg-info/requires.txt`, `src/foo.egg-info/PKG-INFO`).
-type SdistFiles = BTreeMap<String, String>;
+pub(crate) type SdistFiles = BTreeMap<String, String>;
 
 fn decide(files: &SdistFiles, sdist: &SdistFilename) -> Result<SdistMetadata, SdistError> {
     let top = files
@@ -135,7 +143,7 @@ fn below_top(path: &str) -> Option<&str> {
     path.split_once('/').map(|(_, rest)| rest)
 }
 
-fn read_tar_gz(path: &Path) -> Result<SdistFiles, SdistError> {
+fn read_tar_gz(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<SdistFiles, SdistError> {
     let invalid =
         |error: std::io::Error| SdistError::Invalid(format!("cannot read the archive: {error}"));
     let file = std::fs::File::open(path).map_err(invalid)?;
@@ -148,7 +156,7 @@ fn read_tar_gz(path: &Path) -> Result<SdistFiles, SdistError> {
             .map_err(invalid)?
             .to_string_lossy()
             .into_owned();
-        let Some(relative) = below_top(&entry_path).filter(|relative| is_relevant(relative)) else {
+        let Some(relative) = below_top(&entry_path).filter(|relative| wanted(relative)) else {
             continue;
         };
         let relative = relative.to_string();
@@ -161,7 +169,7 @@ fn read_tar_gz(path: &Path) -> Result<SdistFiles, SdistError> {
     Ok(files)
 }
 
-fn read_zip(path: &Path) -> Result<SdistFiles, SdistError> {
+fn read_zip(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<SdistFiles, SdistError> {
     let invalid = |error: &dyn std::fmt::Display| {
         SdistError::Invalid(format!("cannot read the archive: {error}"))
     };
@@ -170,7 +178,7 @@ fn read_zip(path: &Path) -> Result<SdistFiles, SdistError> {
     let names: Vec<String> = archive.file_names().map(str::to_string).collect();
     let mut files = SdistFiles::new();
     for name in names {
-        let Some(relative) = below_top(&name).filter(|relative| is_relevant(relative)) else {
+        let Some(relative) = below_top(&name).filter(|relative| wanted(relative)) else {
             continue;
         };
         let mut bytes = Vec::new();

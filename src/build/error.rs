@@ -1,0 +1,129 @@
+//! Why building a wheel from an sdist failed.
+//!
+//! Every variant names the sdist (or package) and, where it can, the file or
+//! hook involved; the ones with a fix end with a `hint:` line.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::cache::CacheError;
+use crate::install::InstallError;
+
+/// A failure of the PEP 517 frontend.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(
+        "refusing sdist `{sdist}`: entry `{entry}` {reason}\nhint: the sdist is damaged or was \
+         tampered with; fetch it again from a trusted index or report it to its publisher"
+    )]
+    Refused {
+        sdist: String,
+        entry: String,
+        reason: String,
+    },
+    #[error("cannot read sdist `{sdist}`: {reason}")]
+    Archive { sdist: String, reason: String },
+    #[error(
+        "sdist `{sdist}` has an invalid `pyproject.toml`: `{key}` {reason}\nhint: the sdist's \
+         `[build-system]` table does not follow PEP 517/518; report it to the package's publisher"
+    )]
+    Pyproject {
+        sdist: String,
+        key: String,
+        reason: String,
+    },
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the build environment `{}`: {source}", path.display())]
+    Environment {
+        path: PathBuf,
+        #[source]
+        source: Box<InstallError>,
+    },
+    #[error("{}", BackendFailure { package, hook, log_path, tail, hint: hint.as_deref() })]
+    BackendFailed {
+        package: String,
+        hook: String,
+        log_path: PathBuf,
+        /// The last lines of the log.
+        tail: String,
+        /// The package policy's advice.
+        hint: Option<String>,
+    },
+    #[error(
+        "building `{package}` needs `{requirement}`, which is not among its locked build \
+         requirements\nhint: run `vendor lock` to lock build requirements"
+    )]
+    UnlockedRequirement {
+        package: String,
+        requirement: String,
+    },
+    #[error(
+        "the build backend of `{package}` broke the PEP 517 protocol in `{hook}`: {reason} (log: \
+         `{}`)",
+        log_path.display()
+    )]
+    Protocol {
+        package: String,
+        hook: String,
+        reason: String,
+        log_path: PathBuf,
+    },
+    #[error(
+        "building `{sdist}` produced `{wheel}`, which is not a wheel of `{expected}`\nhint: the \
+         sdist's metadata disagrees with its file name; report it to the package's publisher"
+    )]
+    WrongWheel {
+        sdist: String,
+        wheel: String,
+        expected: String,
+    },
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+/// The text of [`BuildError::BackendFailed`]: what failed, the log's tail,
+/// where the whole log is, and the policy's advice.
+struct BackendFailure<'a> {
+    package: &'a str,
+    hook: &'a str,
+    log_path: &'a PathBuf,
+    tail: &'a str,
+    hint: Option<&'a str>,
+}
+
+impl fmt::Display for BackendFailure<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            formatter,
+            "the build backend of `{}` failed in `{}`; last lines of its log:",
+            self.package, self.hook
+        )?;
+        for line in self.tail.lines() {
+            writeln!(formatter, "  | {line}")?;
+        }
+        write!(formatter, "full log: `{}`", self.log_path.display())?;
+        if let Some(hint) = self.hint {
+            write!(formatter, "\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Attach the action and path to an I/O error.
+pub(super) fn io_error(
+    action: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(std::io::Error) -> BuildError {
+    let path = path.into();
+    move |source| BuildError::Io {
+        action,
+        path,
+        source,
+    }
+}

@@ -1,0 +1,362 @@
+//! Calling a PEP 517 backend's hooks in an isolated build environment.
+//!
+//! Input: a [`SourceTree`], the package policy's [`BuildSettings`] and the
+//! wheels of the locked build requirements. Output: the requirements the
+//! backend asks for, or a built wheel.
+//!
+//! Invariants:
+//! - each hook runs in a fresh `python -I` process (the environment's own
+//!   interpreter, so only its site-packages are visible), with the source
+//!   tree as working directory and the in-tree `backend-path` first on
+//!   `sys.path`; the embedded shim (`shim.py`) returns the hook's answer
+//!   through a JSON file, never through stdout;
+//! - the environment is rebuilt from scratch: only a short list of host
+//!   variables that compilers need survives, `SOURCE_DATE_EPOCH` is set, and
+//!   the policy's variables are applied last;
+//! - everything the backend prints goes to the package's log file; a failure
+//!   reports the log's last lines, its path and the policy's hint.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+
+use pep508_rs::Requirement;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{io_error, BuildError};
+use super::sdist::SourceTree;
+use crate::filename::WheelFilename;
+use crate::install::environment::PythonEnvironment;
+use crate::policy::model::{BuildSettings, OneOrMany};
+
+const SHIM: &str = include_str!("shim.py");
+
+/// How many lines of the log a failure shows.
+const TAIL_LINES: usize = 25;
+
+/// 1980-01-01, the earliest time a zip file (a wheel) can record.
+pub const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;
+
+/// Host variables a build may need (compilers, pkg-config, locale, temp);
+/// everything else (PYTHONPATH, PIP_*, virtualenv leftovers) is dropped.
+const KEPT_VARIABLES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "CC",
+    "CXX",
+    "CPP",
+    "LD",
+    "AR",
+    "CFLAGS",
+    "CXXFLAGS",
+    "CPPFLAGS",
+    "LDFLAGS",
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "LIBRARY_PATH",
+    "PKG_CONFIG",
+    "PKG_CONFIG_PATH",
+    "PKG_CONFIG_LIBDIR",
+    "PKG_CONFIG_SYSROOT_DIR",
+];
+
+/// An isolated environment holding a package's build requirements.
+#[derive(Debug)]
+pub struct BuildEnvironment {
+    environment: PythonEnvironment,
+    shim: PathBuf,
+    source_date_epoch: u64,
+}
+
+/// The shim's answer.
+#[derive(Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+enum Answer {
+    Ok { value: Value },
+    MissingHook,
+    Error {},
+}
+
+impl BuildEnvironment {
+    /// A fresh environment at `dir` with `requirement_wheels` installed
+    /// (their hashes already checked by the cache).
+    pub fn create(
+        interpreter: &Path,
+        python_version: (u64, u64),
+        requirement_wheels: &[PathBuf],
+        dir: &Path,
+    ) -> Result<Self, BuildError> {
+        let failed = |source| BuildError::Environment {
+            path: dir.to_path_buf(),
+            source: Box::new(source),
+        };
+        let environment =
+            PythonEnvironment::create(interpreter, python_version, dir).map_err(failed)?;
+        environment
+            .install_wheels(requirement_wheels)
+            .map_err(failed)?;
+        let shim = environment.root().join("vendor-pep517-shim.py");
+        fs::write(&shim, SHIM).map_err(io_error("write", &shim))?;
+        Ok(Self {
+            environment,
+            shim,
+            source_date_epoch: DEFAULT_SOURCE_DATE_EPOCH,
+        })
+    }
+
+    /// Use `epoch` as `SOURCE_DATE_EPOCH` (timestamps in the built wheel).
+    pub fn with_source_date_epoch(mut self, epoch: u64) -> Self {
+        self.source_date_epoch = epoch;
+        self
+    }
+
+    pub fn environment(&self) -> &PythonEnvironment {
+        &self.environment
+    }
+
+    /// `get_requires_for_build_wheel`: what the backend needs besides
+    /// `[build-system].requires` (none when it lacks the hook).
+    pub fn requires_for_build_wheel(
+        &self,
+        tree: &SourceTree,
+        settings: &BuildSettings,
+        log: &Path,
+    ) -> Result<Vec<Requirement>, BuildError> {
+        let hook = "get_requires_for_build_wheel";
+        let arguments = json!({ "config_settings": config_settings(settings) });
+        let value = match self.call(tree, settings, log, hook, arguments)? {
+            None => return Ok(Vec::new()),
+            Some(value) => value,
+        };
+        let protocol = |reason: String| BuildError::Protocol {
+            package: tree.sdist.clone(),
+            hook: hook.to_string(),
+            reason,
+            log_path: log.to_path_buf(),
+        };
+        let items = value
+            .as_array()
+            .ok_or_else(|| protocol(format!("it returned `{value}`, not a list of strings")))?;
+        items
+            .iter()
+            .map(|item| {
+                let text = item
+                    .as_str()
+                    .ok_or_else(|| protocol(format!("it returned `{item}` in its list")))?;
+                Requirement::from_str(text).map_err(|error| {
+                    protocol(format!(
+                        "it asked for `{text}`, which is not a PEP 508 requirement: {error}"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// `build_wheel` into `out_dir`; the path of the wheel it made.
+    pub fn build_wheel(
+        &self,
+        tree: &SourceTree,
+        settings: &BuildSettings,
+        out_dir: &Path,
+        log: &Path,
+    ) -> Result<PathBuf, BuildError> {
+        let hook = "build_wheel";
+        fs::create_dir_all(out_dir).map_err(io_error("create", out_dir))?;
+        let arguments = json!({
+            "wheel_directory": out_dir,
+            "config_settings": config_settings(settings),
+        });
+        let protocol = |reason: String| BuildError::Protocol {
+            package: tree.sdist.clone(),
+            hook: hook.to_string(),
+            reason,
+            log_path: log.to_path_buf(),
+        };
+        let value = self
+            .call(tree, settings, log, hook, arguments)?
+            .ok_or_else(|| protocol("the backend has no `build_wheel` hook".into()))?;
+        let name = value
+            .as_str()
+            .ok_or_else(|| protocol(format!("it returned `{value}`, not a file name")))?;
+        WheelFilename::from_str(name).map_err(|error| {
+            protocol(format!(
+                "it returned `{name}`, which is not a wheel file name: {}",
+                error.reason
+            ))
+        })?;
+        let wheel = out_dir.join(name);
+        if name.contains('/') || !wheel.is_file() {
+            return Err(protocol(format!(
+                "it returned `{name}`, but `{}` holds no such file",
+                out_dir.display()
+            )));
+        }
+        Ok(wheel)
+    }
+
+    /// Run `hook` through the shim; `None` when the backend lacks it.
+    fn call(
+        &self,
+        tree: &SourceTree,
+        settings: &BuildSettings,
+        log: &Path,
+        hook: &str,
+        arguments: Value,
+    ) -> Result<Option<Value>, BuildError> {
+        let exchange = tempfile::Builder::new()
+            .prefix(&format!(".{hook}-"))
+            .tempdir_in(self.environment.root())
+            .map_err(io_error("create a directory in", self.environment.root()))?;
+        let request_path = exchange.path().join("request.json");
+        let result_path = exchange.path().join("result.json");
+        let backend_path: Vec<PathBuf> = tree
+            .build_system
+            .backend_path
+            .iter()
+            .map(|path| tree.root.join(path))
+            .collect();
+        let request = json!({
+            "backend": tree.build_system.backend,
+            "backend_path": backend_path,
+            "hook": hook,
+            "arguments": arguments,
+            "result": result_path,
+        });
+        fs::write(&request_path, request.to_string()).map_err(io_error("write", &request_path))?;
+
+        let mut log_file = open_log(log)?;
+        writeln!(
+            log_file,
+            "==> vendor: {hook} of `{}` (backend `{}`)",
+            tree.sdist, tree.build_system.backend
+        )
+        .map_err(io_error("write", log))?;
+        let stderr = log_file.try_clone().map_err(io_error("write", log))?;
+        let status = Command::new(self.environment.python())
+            .arg("-I")
+            .arg(&self.shim)
+            .arg(&request_path)
+            .current_dir(&tree.root)
+            .env_clear()
+            .envs(self.variables(settings))
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(stderr)
+            .status()
+            .map_err(io_error("run", self.environment.python()))?;
+
+        let failed = || BuildError::BackendFailed {
+            package: tree.sdist.clone(),
+            hook: hook.to_string(),
+            log_path: log.to_path_buf(),
+            tail: read_tail(log, TAIL_LINES),
+            hint: settings.hint.clone(),
+        };
+        let answer = match fs::read(&result_path) {
+            Ok(bytes) => {
+                serde_json::from_slice::<Answer>(&bytes).map_err(|error| BuildError::Protocol {
+                    package: tree.sdist.clone(),
+                    hook: hook.to_string(),
+                    reason: format!("the shim's answer is unreadable: {error}"),
+                    log_path: log.to_path_buf(),
+                })?
+            }
+            // The interpreter died before answering (killed, crashed).
+            Err(_) => return Err(failed()),
+        };
+        match answer {
+            Answer::Ok { value } if status.success() => Ok(Some(value)),
+            Answer::MissingHook if status.success() => Ok(None),
+            _ => Err(failed()),
+        }
+    }
+
+    /// The variables a hook runs with.
+    fn variables(&self, settings: &BuildSettings) -> Vec<(OsString, OsString)> {
+        let mut variables: Vec<(OsString, OsString)> = KEPT_VARIABLES
+            .iter()
+            .filter_map(|name| Some((OsString::from(name), std::env::var_os(name)?)))
+            .collect();
+        // Console scripts of build requirements (cython, ninja) must be found.
+        let bin = self.environment.root().join("bin");
+        let path = match std::env::var_os("PATH") {
+            Some(host) => {
+                let mut joined = bin.into_os_string();
+                joined.push(":");
+                joined.push(host);
+                joined
+            }
+            None => bin.into_os_string(),
+        };
+        variables.retain(|(name, _)| name != "PATH");
+        variables.push(("PATH".into(), path));
+        variables.push((
+            "VIRTUAL_ENV".into(),
+            self.environment.root().as_os_str().to_owned(),
+        ));
+        variables.push((
+            "SOURCE_DATE_EPOCH".into(),
+            self.source_date_epoch.to_string().into(),
+        ));
+        variables.push(("PYTHONHASHSEED".into(), "0".into()));
+        variables.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+        for (name, value) in &settings.env {
+            variables.push((name.into(), value.into()));
+        }
+        variables
+    }
+}
+
+/// PEP 517 `config_settings`: `None` when the policy sets none.
+fn config_settings(settings: &BuildSettings) -> Value {
+    if settings.config_settings.is_empty() {
+        return Value::Null;
+    }
+    settings
+        .config_settings
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                OneOrMany::One(one) => json!(one),
+                OneOrMany::Many(many) => json!(many),
+            };
+            (key.clone(), value)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+fn open_log(log: &Path) -> Result<File, BuildError> {
+    if let Some(parent) = log.parent() {
+        fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(io_error("write", log))
+}
+
+/// The last `lines` lines of the file at `path` (at most its last 64 KiB).
+pub(super) fn read_tail(path: &Path, lines: usize) -> String {
+    const WINDOW: u64 = 64 * 1024;
+    let Ok(mut file) = File::open(path) else {
+        return String::new();
+    };
+    let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(length.saturating_sub(WINDOW)));
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
