@@ -25,6 +25,12 @@ APT_PACKAGES=(
     # mysqlclient, lxml)
     libjpeg62-turbo-dev zlib1g-dev libfreetype-dev libpq-dev
     default-libmysqlclient-dev libxml2-dev libxslt1-dev
+    # the rest of what policies/packages/pillow.toml requires (color
+    # management, WebP, TIFF, JPEG 2000), checked by vendor's preflight
+    liblcms2-dev libwebp-dev libtiff-dev libopenjp2-7-dev
+    # mysqlclient.toml's prerequisite (mariadb.pc); default-libmysqlclient-dev
+    # pulls it in today, named so the policy's hint and this list agree
+    libmariadb-dev
     # lints the project's shell scripts
     shellcheck
 )
