@@ -1,0 +1,647 @@
+//! Tests of `vendor::verify` on wheels this file makes, with the host's gcc
+//! and Python 3.11 (both test requirements, see scripts/install-deps.sh).
+//!
+//! - linkage: a gcc-built extension linking zlib passes `libz.so.*` and
+//!   fails `libjpeg.so.*` with the explanation and the policy's hint;
+//! - bundled copies: `bundler.libs/libbundled.so.1` refused with
+//!   `bundled = false`, accepted with `true` and without a policy, and its
+//!   `$ORIGIN` search path left alone;
+//! - search paths into the build host (RPATH with `--disable-new-dtags`,
+//!   RUNPATH by default): removed, checked with `readelf -d` and by loading
+//!   the file with ctypes; the rewritten wheel keeps its entry order and a
+//!   symbolic link, installs with our installer (so RECORD is right),
+//!   imports, and is byte-identical when made twice; a string mixing
+//!   `$ORIGIN` and a host path is refused naming the file;
+//! - imports and probes in one scratch environment: a failing `assert`, a
+//!   raising probe, a missing module, `VerifyFailed`'s text, a passing
+//!   package becoming a `VerifiedWheel`, a report about another wheel;
+//! - a module whose import hangs is reported as timed out, later checks as
+//!   not run.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+use std::time::Duration;
+
+use common::rpm_fixtures::{
+    build_source, python_include_flag, write_wheel_zip, Compiler, SYMLINK_MODE,
+};
+use common::{ArchiveFile, WheelBuilder};
+use vendor::install::environment::PythonEnvironment;
+use vendor::install::find_interpreter;
+use vendor::name::PackageName;
+use vendor::policy::{Policy, Probe, VerifySettings};
+use vendor::verify::{
+    inspect_wheel, into_verified, run_checks, CandidateWheel, CheckKind, CheckOptions,
+    CheckOutcome, InspectedWheel, VerifyReport,
+};
+
+const EXTENSION_TAG: &str = "cp311-cp311-linux_x86_64";
+const ZEXT_MODULE: &str = "_zext.cpython-311-x86_64-linux-gnu.so";
+const HOST_LIB: &str = "/root/.pyenv/versions/3.11.7/lib";
+
+/// Writes `wheel` into `folder` and describes it as a candidate.
+fn candidate(folder: &Path, wheel: &WheelBuilder) -> CandidateWheel {
+    candidate_from_bytes(folder, wheel, write_wheel_zip(&wheel.entries()))
+}
+
+fn candidate_from_bytes(folder: &Path, wheel: &WheelBuilder, bytes: Vec<u8>) -> CandidateWheel {
+    let path = folder.join(wheel.filename());
+    fs_err::write(&path, bytes).unwrap();
+    let mut parts = wheel
+        .filename()
+        .splitn(3, '-')
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    parts.truncate(2);
+    CandidateWheel {
+        name: PackageName::from_str(&parts[0]).unwrap(),
+        version: parts[1].parse().unwrap(),
+        path,
+        built_from_source: true,
+    }
+}
+
+fn policy(settings: VerifySettings) -> Policy {
+    Policy {
+        verify: settings,
+        ..Policy::default()
+    }
+}
+
+/// `_zext` (links zlib) compiled with extra linker arguments.
+fn compile_zext(compiler: &Compiler, output: &str, extra: &[&str]) -> PathBuf {
+    let python = python_include_flag();
+    let source = build_source("zext.c").display().to_string();
+    let mut arguments = vec![
+        "-shared",
+        "-fPIC",
+        "-O2",
+        python.as_str(),
+        source.as_str(),
+        "-lz",
+    ];
+    arguments.extend_from_slice(extra);
+    compiler.gcc(output, &arguments)
+}
+
+/// A wheel `<package>` whose `__init__` re-exports the compiled `_zext`.
+fn zext_wheel(package: &str, module: &Path) -> WheelBuilder {
+    WheelBuilder::new(package, "1.0", EXTENSION_TAG)
+        .file(
+            &format!("{package}/__init__.py"),
+            "from ._zext import crc32, zlib_version\n",
+        )
+        .add(ArchiveFile::with_mode(
+            format!("{package}/{ZEXT_MODULE}"),
+            fs_err::read(module).unwrap(),
+            0o755,
+        ))
+}
+
+fn find<'a>(checks: &'a [CheckOutcome], kind: &CheckKind) -> &'a CheckOutcome {
+    checks
+        .iter()
+        .find(|check| &check.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {checks:#?}"))
+}
+
+fn environment(folder: &Path, wheels: &[&InspectedWheel]) -> PythonEnvironment {
+    let interpreter = find_interpreter((3, 11)).expect("python3.11 (a test requirement)");
+    let environment =
+        PythonEnvironment::create(&interpreter, (3, 11), &folder.join("env")).unwrap();
+    let paths: Vec<PathBuf> = wheels.iter().map(|wheel| wheel.path.clone()).collect();
+    environment.install_wheels(&paths).unwrap();
+    environment
+}
+
+fn report_for<'a>(reports: &'a [VerifyReport], name: &str) -> &'a VerifyReport {
+    reports
+        .iter()
+        .find(|report| report.package.to_string() == name)
+        .unwrap()
+}
+
+/// `readelf -d` of one wheel entry.
+fn readelf_dynamic(wheel: &Path, entry: &str, folder: &Path) -> (String, PathBuf) {
+    let mut archive = zip::ZipArchive::new(fs_err::File::open(wheel).unwrap()).unwrap();
+    let mut bytes = Vec::new();
+    archive
+        .by_name(entry)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let path = folder.join(entry.replace('/', "_"));
+    fs_err::write(&path, bytes).unwrap();
+    let output = Command::new("readelf")
+        .arg("-d")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    (String::from_utf8(output.stdout).unwrap(), path)
+}
+
+fn entry_names(wheel: &Path) -> Vec<String> {
+    let archive = zip::ZipArchive::new(fs_err::File::open(wheel).unwrap()).unwrap();
+    archive.file_names().map(str::to_string).collect()
+}
+
+#[test]
+fn linkage_globs_match_the_sonames_extension_modules_link() {
+    let compiler = Compiler::new();
+    let folder = tempfile::tempdir().unwrap();
+    let module = compile_zext(&compiler, "plain/_zext.so", &[]);
+    let zext = candidate(folder.path(), &zext_wheel("zext", &module));
+    let mut verify = VerifySettings {
+        links: vec![
+            "libz.so.*".into(),
+            "{libjpeg,libturbojpeg}.so.*".into(),
+            "libz.so.[".into(),
+        ],
+        bundled: false,
+        ..VerifySettings::default()
+    };
+    let mut zext_policy = policy(verify.clone());
+    zext_policy.build.hint = Some("apt-get install libjpeg62-turbo-dev".into());
+    let inspected = inspect_wheel(&zext, Some(&zext_policy), &folder.path().join("work")).unwrap();
+
+    let zlib = find(
+        &inspected.checks,
+        &CheckKind::Linkage {
+            glob: "libz.so.*".into(),
+        },
+    );
+    assert!(zlib.passed, "{zlib:?}");
+    assert_eq!(
+        zlib.detail,
+        format!("`zext/{ZEXT_MODULE}` links `libz.so.1`")
+    );
+    let jpeg = find(
+        &inspected.checks,
+        &CheckKind::Linkage {
+            glob: "{libjpeg,libturbojpeg}.so.*".into(),
+        },
+    );
+    assert!(!jpeg.passed);
+    assert!(
+        jpeg.detail.ends_with("; they link `libz.so.1`"),
+        "{}",
+        jpeg.detail
+    );
+    assert_eq!(
+        jpeg.explanation.as_deref(),
+        Some(
+            "`zext` was built without `{libjpeg,libturbojpeg}.so.*`: the features that need \
+             that library are missing"
+        )
+    );
+    assert_eq!(
+        jpeg.hint.as_deref(),
+        Some("apt-get install libjpeg62-turbo-dev")
+    );
+    let invalid = find(
+        &inspected.checks,
+        &CheckKind::Linkage {
+            glob: "libz.so.[".into(),
+        },
+    );
+    assert!(
+        !invalid.passed && invalid.detail.contains("not a valid glob"),
+        "{invalid:?}"
+    );
+    assert!(!inspected.rewritten);
+    assert_eq!(inspected.path, zext.path);
+
+    // A pure wheel cannot satisfy a linkage requirement.
+    verify.links.truncate(1);
+    let pure = candidate(
+        folder.path(),
+        &WheelBuilder::new("purepkg", "1.0", "py3-none-any").file("purepkg.py", ""),
+    );
+    let inspected =
+        inspect_wheel(&pure, Some(&policy(verify)), &folder.path().join("work")).unwrap();
+    let zlib = find(
+        &inspected.checks,
+        &CheckKind::Linkage {
+            glob: "libz.so.*".into(),
+        },
+    );
+    assert!(!zlib.passed);
+    assert_eq!(zlib.detail, "the wheel has no extension modules");
+    assert_eq!(inspected.imports, ["purepkg"]);
+}
+
+#[test]
+fn bundled_copies_need_the_policy_s_consent() {
+    let compiler = Compiler::new();
+    let folder = tempfile::tempdir().unwrap();
+    let python = python_include_flag();
+    let libbundled = compiler.gcc(
+        "bundler.libs/libbundled.so.1",
+        &[
+            "-shared",
+            "-fPIC",
+            &build_source("bundled.c").display().to_string(),
+            "-Wl,-soname,libbundled.so.1",
+        ],
+    );
+    let core = compiler.gcc(
+        "bundler/_core.so",
+        &[
+            "-shared",
+            "-fPIC",
+            &python,
+            &build_source("bundler_core.c").display().to_string(),
+            "-Lbundler.libs",
+            "-l:libbundled.so.1",
+            "-Wl,-rpath,$ORIGIN/../bundler.libs",
+        ],
+    );
+    let wheel = WheelBuilder::new("bundler", "1.0", EXTENSION_TAG)
+        .file("bundler/__init__.py", "from ._core import answer\n")
+        .add(ArchiveFile::with_mode(
+            "bundler/_core.cpython-311-x86_64-linux-gnu.so",
+            fs_err::read(core).unwrap(),
+            0o755,
+        ))
+        .add(ArchiveFile::with_mode(
+            "bundler.libs/libbundled.so.1",
+            fs_err::read(libbundled).unwrap(),
+            0o755,
+        ));
+    let bundler = candidate(folder.path(), &wheel);
+    let work = folder.path().join("work");
+    let bundled = CheckKind::Bundled {
+        file: "bundler.libs/libbundled.so.1".into(),
+    };
+
+    let refusing = policy(VerifySettings {
+        bundled: false,
+        ..VerifySettings::default()
+    });
+    let inspected = inspect_wheel(&bundler, Some(&refusing), &work).unwrap();
+    let check = find(&inspected.checks, &bundled);
+    assert!(!check.passed);
+    assert_eq!(
+        check.detail,
+        "a copy of `libbundled.so.1`, used by `bundler/_core.cpython-311-x86_64-linux-gnu.so`"
+    );
+    assert!(
+        check
+            .explanation
+            .as_deref()
+            .unwrap()
+            .contains("ships its own `libbundled.so.1`"),
+        "{check:?}"
+    );
+    assert!(check.hint.as_deref().unwrap().contains("`bundled = true`"));
+    // `$ORIGIN/../bundler.libs` stays inside the wheel: nothing to strip.
+    assert!(!inspected.rewritten);
+    assert!(
+        !inspected
+            .checks
+            .iter()
+            .any(|check| matches!(check.kind, CheckKind::Rpath { .. })),
+        "{:#?}",
+        inspected.checks
+    );
+
+    let allowing = policy(VerifySettings {
+        bundled: true,
+        ..VerifySettings::default()
+    });
+    let inspected = inspect_wheel(&bundler, Some(&allowing), &work).unwrap();
+    assert!(find(&inspected.checks, &bundled).passed);
+    let inspected = inspect_wheel(&bundler, None, &work).unwrap();
+    let check = find(&inspected.checks, &bundled);
+    assert!(
+        check.passed && check.detail.ends_with("(allowed: no policy)"),
+        "{check:?}"
+    );
+    assert_eq!(inspected.imports, ["bundler"]);
+}
+
+#[test]
+fn build_host_search_paths_are_removed_and_the_wheel_still_works() {
+    let compiler = Compiler::new();
+    let folder = tempfile::tempdir().unwrap();
+    let rpath_flag = format!("-Wl,-rpath,{HOST_LIB}");
+    let with_rpath = compile_zext(
+        &compiler,
+        "rpath/_zext.so",
+        &[&rpath_flag, "-Wl,--disable-new-dtags"],
+    );
+    let with_runpath = compile_zext(&compiler, "runpath/_zext.so", &[&rpath_flag]);
+    let with_mixed = compile_zext(
+        &compiler,
+        "mixed/_zext.so",
+        &["-Wl,-rpath,$ORIGIN/../mixed.libs:/opt/host/lib"],
+    );
+    // The fixture really has what the test is about.
+    for (file, tag) in [(&with_rpath, "(RPATH)"), (&with_runpath, "(RUNPATH)")] {
+        let output = Command::new("readelf")
+            .arg("-d")
+            .arg(file)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.contains(tag) && text.contains(HOST_LIB), "{text}");
+    }
+
+    let mut inspected = Vec::new();
+    for (package, module, tag) in [
+        ("rpathpkg", &with_rpath, "RPATH"),
+        ("runpathpkg", &with_runpath, "RUNPATH"),
+    ] {
+        let wheel = zext_wheel(package, module)
+            .file(&format!("{package}/data.txt"), "data\n")
+            .add(ArchiveFile::with_mode(
+                format!("{package}/data_link.txt"),
+                "data.txt",
+                SYMLINK_MODE,
+            ));
+        let original = candidate(folder.path(), &wheel);
+        let work = folder.path().join("work");
+        let result = inspect_wheel(&original, None, &work).unwrap();
+        let entry = format!("{package}/{ZEXT_MODULE}");
+        let check = find(
+            &result.checks,
+            &CheckKind::Rpath {
+                file: entry.clone(),
+                stripped: true,
+            },
+        );
+        assert!(check.passed);
+        assert_eq!(check.detail, format!("removed {tag} `{HOST_LIB}`"));
+        assert!(result.rewritten);
+        assert_eq!(result.path, work.join("stripped").join(wheel.filename()));
+        assert_eq!(entry_names(&result.path), entry_names(&original.path));
+
+        let (dynamic, extracted) = readelf_dynamic(&result.path, &entry, folder.path());
+        assert!(
+            !dynamic.contains("RPATH") && !dynamic.contains("RUNPATH"),
+            "{dynamic}"
+        );
+        assert!(dynamic.contains("Shared library: [libz.so.1]"), "{dynamic}");
+        let loaded = Command::new("python3.11")
+            .args(["-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])"])
+            .arg(&extracted)
+            .output()
+            .unwrap();
+        assert!(loaded.status.success(), "{loaded:?}");
+
+        // Made again elsewhere: the same bytes; inspected again: nothing to do.
+        let again = inspect_wheel(&original, None, &folder.path().join("again")).unwrap();
+        assert_eq!(
+            fs_err::read(&again.path).unwrap(),
+            fs_err::read(&result.path).unwrap()
+        );
+        let rewritten = CandidateWheel {
+            path: result.path.clone(),
+            ..original.clone()
+        };
+        let second = inspect_wheel(&rewritten, None, &folder.path().join("second")).unwrap();
+        assert!(!second.rewritten && second.checks.is_empty(), "{second:#?}");
+        inspected.push(result);
+    }
+
+    // Installed by our installer (which checks every RECORD hash) and imported.
+    let wheels: Vec<&InspectedWheel> = inspected.iter().collect();
+    let environment = environment(folder.path(), &wheels);
+    let link = environment.site_packages().join("rpathpkg/data_link.txt");
+    assert!(fs_err::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let reports = run_checks(&environment, &wheels, &CheckOptions::default()).unwrap();
+    for report in &reports {
+        assert!(report.passed(), "{report:#?}");
+        let import = find(
+            &report.checks,
+            &CheckKind::Import {
+                module: report.package.to_string(),
+            },
+        );
+        assert!(import.detail.starts_with("imported from "), "{import:?}");
+    }
+    for (inspected, report) in inspected.into_iter().zip(reports) {
+        let verified = into_verified(inspected, report).unwrap();
+        assert!(verified
+            .path
+            .starts_with(folder.path().join("work/stripped")));
+    }
+
+    // `$ORIGIN/../mixed.libs:/opt/host/lib` cannot be split in place.
+    let mixed = candidate(folder.path(), &zext_wheel("mixedpkg", &with_mixed));
+    let result = inspect_wheel(&mixed, None, &folder.path().join("work")).unwrap();
+    let entry = format!("mixedpkg/{ZEXT_MODULE}");
+    let check = find(
+        &result.checks,
+        &CheckKind::Rpath {
+            file: entry.clone(),
+            stripped: false,
+        },
+    );
+    assert!(!check.passed);
+    assert!(
+        check.detail.contains("$ORIGIN/../mixed.libs:/opt/host/lib"),
+        "{check:?}"
+    );
+    assert!(check.explanation.as_deref().unwrap().contains(&entry));
+    assert!(!result.rewritten);
+}
+
+#[test]
+fn imports_and_probes_run_in_the_scratch_environment() {
+    let folder = tempfile::tempdir().unwrap();
+    let feature = candidate(
+        folder.path(),
+        &WheelBuilder::new("featurepkg", "1.0", "py3-none-any")
+            .file(
+                "featurepkg/__init__.py",
+                "HAS_ZLIB = False\nHAS_JPEG = True\n",
+            )
+            .file("featurepkg_speedups.py", "import featurepkg\n")
+            .file("tests/__init__.py", "import pytest\n"),
+    );
+    let probe = |name: &str, code: &str, explanation: &str, hint: Option<&str>| Probe {
+        name: name.into(),
+        code: code.into(),
+        explanation: explanation.into(),
+        hint: hint.map(str::to_string),
+    };
+    let feature_policy = policy(VerifySettings {
+        imports: vec!["featurepkg.missing".into()],
+        probes: vec![
+            probe(
+                "zlib",
+                "import featurepkg\nassert featurepkg.HAS_ZLIB",
+                "featurepkg was built without zlib: compressed files cannot be read",
+                Some("apt-get install zlib1g-dev"),
+            ),
+            probe(
+                "jpeg",
+                "import featurepkg\nassert featurepkg.HAS_JPEG",
+                "no JPEG",
+                None,
+            ),
+            probe(
+                "decoder",
+                "def decode():\n    raise RuntimeError('no decoder for webp')\ndecode()",
+                "WebP images cannot be opened",
+                None,
+            ),
+        ],
+        bundled: false,
+        ..VerifySettings::default()
+    });
+    let good = candidate(
+        folder.path(),
+        &WheelBuilder::new("goodpkg", "2.0", "py3-none-any")
+            .file("goodpkg/__init__.py", "import featurepkg\nOK = True\n"),
+    );
+    let good_policy = policy(VerifySettings {
+        probes: vec![probe("ok", "import goodpkg\nassert goodpkg.OK", "x", None)],
+        bundled: false,
+        ..VerifySettings::default()
+    });
+    let work = folder.path().join("work");
+    let feature = inspect_wheel(&feature, Some(&feature_policy), &work).unwrap();
+    let good = inspect_wheel(&good, Some(&good_policy), &work).unwrap();
+    assert_eq!(
+        feature.imports,
+        ["featurepkg", "featurepkg_speedups", "featurepkg.missing"]
+    );
+    let environment = environment(folder.path(), &[&feature, &good]);
+    let reports = run_checks(&environment, &[&feature, &good], &CheckOptions::default()).unwrap();
+    let feature_report = report_for(&reports, "featurepkg").clone();
+    let good_report = report_for(&reports, "goodpkg").clone();
+
+    let outcome = |kind: CheckKind| find(&feature_report.checks, &kind).clone();
+    assert!(
+        outcome(CheckKind::Import {
+            module: "featurepkg".into()
+        })
+        .passed
+    );
+    assert!(
+        outcome(CheckKind::Import {
+            module: "featurepkg_speedups".into()
+        })
+        .passed
+    );
+    let missing = outcome(CheckKind::Import {
+        module: "featurepkg.missing".into(),
+    });
+    assert!(!missing.passed);
+    assert_eq!(
+        missing.detail,
+        "ModuleNotFoundError: No module named 'featurepkg.missing'"
+    );
+    let zlib = outcome(CheckKind::Probe {
+        name: "zlib".into(),
+    });
+    assert!(!zlib.passed);
+    assert_eq!(
+        zlib.detail,
+        "AssertionError (line 2: `assert featurepkg.HAS_ZLIB`)"
+    );
+    assert!(
+        outcome(CheckKind::Probe {
+            name: "jpeg".into()
+        })
+        .passed
+    );
+    let decoder = outcome(CheckKind::Probe {
+        name: "decoder".into(),
+    });
+    assert!(!decoder.passed);
+    assert_eq!(
+        decoder.detail,
+        "RuntimeError: no decoder for webp (line 2: `raise RuntimeError('no decoder for webp')`)"
+    );
+
+    // A report about another wheel is not accepted.
+    let mismatch = into_verified(feature.clone(), good_report.clone()).unwrap_err();
+    assert_eq!(mismatch.failed[0].kind, CheckKind::Report);
+
+    let failed = into_verified(feature, feature_report).unwrap_err();
+    let text = failed.to_string();
+    assert!(
+        text.starts_with(
+            "`featurepkg` 1.0 failed verification:\n  \
+             - import `featurepkg.missing`: ModuleNotFoundError: No module named \
+             'featurepkg.missing'\n  \
+             - probe `zlib`: featurepkg was built without zlib: compressed files cannot be read\n    \
+             AssertionError (line 2: `assert featurepkg.HAS_ZLIB`)\n    \
+             hint: apt-get install zlib1g-dev\n  \
+             - probe `decoder`: WebP images cannot be opened\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(failed.failed.len(), 3);
+
+    let verified = into_verified(good.clone(), good_report).unwrap();
+    assert_eq!(verified.path, good.path);
+    assert_eq!(verified.version.to_string(), "2.0");
+    assert!(verified.report.passed());
+}
+
+#[test]
+fn a_hanging_import_is_timed_out() {
+    let folder = tempfile::tempdir().unwrap();
+    let hang = candidate(
+        folder.path(),
+        &WheelBuilder::new("hangpkg", "1.0", "py3-none-any")
+            .file("aaa_fine.py", "")
+            .file("hangpkg/__init__.py", "import time\ntime.sleep(3600)\n"),
+    );
+    let hang_policy = policy(VerifySettings {
+        probes: vec![Probe {
+            name: "after".into(),
+            code: "pass".into(),
+            explanation: "never reached".into(),
+            hint: None,
+        }],
+        ..VerifySettings::default()
+    });
+    let hang = inspect_wheel(&hang, Some(&hang_policy), &folder.path().join("work")).unwrap();
+    let environment = environment(folder.path(), &[&hang]);
+    let options = CheckOptions {
+        timeout: Duration::from_secs(3),
+    };
+    let reports = run_checks(&environment, &[&hang], &options).unwrap();
+    let checks = &reports[0].checks;
+    assert!(
+        find(
+            checks,
+            &CheckKind::Import {
+                module: "aaa_fine".into()
+            }
+        )
+        .passed
+    );
+    let hung = find(
+        checks,
+        &CheckKind::Import {
+            module: "hangpkg".into(),
+        },
+    );
+    assert!(!hung.passed);
+    assert_eq!(hung.detail, "timed out after 3 s");
+    let after = find(
+        checks,
+        &CheckKind::Probe {
+            name: "after".into(),
+        },
+    );
+    assert!(!after.passed);
+    assert_eq!(
+        after.detail,
+        "not run: an earlier check of this package timed out after 3 s"
+    );
+}
