@@ -1,17 +1,292 @@
-//! The PEP 517 frontend: sdist → wheel on the build host.
+//! The PEP 517 frontend: sdist → wheel on the build host, cached.
 //!
-//! Input: an sdist from the cache, its locked build requirements (wheels in
-//! the cache), the package policy's [`crate::policy::model::BuildSettings`]
-//! and the build host's interpreter. Output: a wheel.
+//! Input: a [`BuildRequest`]: an sdist from the cache, its locked build
+//! requirements (wheels in the cache), the package policy's
+//! [`BuildSettings`], the build host's interpreter and the target. Output: a
+//! [`BuiltWheel`] in the cache's `built` bucket.
 //!
-//! Invariants: no network and no pip: the sdist is unpacked safely
-//! ([`sdist`]), build requirements are installed by our own installer into
-//! an isolated environment, and the backend runs through an embedded shim.
+//! Invariants:
+//! - no network and no pip: the sdist is unpacked safely ([`sdist`]), the
+//!   locked build requirements are installed by our own installer into a
+//!   fresh isolated environment, and the backend runs through an embedded
+//!   shim ([`BuildEnvironment`]);
+//! - every requirement the build asks for (`[build-system].requires` and
+//!   `get_requires_for_build_wheel`) must be satisfied by a locked build
+//!   wheel, else [`BuildError::UnlockedRequirement`];
+//! - the built wheel must be of the requested name and version;
+//! - the cache key covers every input that can change the wheel (see
+//!   [`build_key`]); an entry appears by one rename of a complete file, so a
+//!   killed build leaves nothing, and builds of different packages can run
+//!   on parallel threads (each has its own scratch folder and log).
 
 mod error;
 mod hooks;
 pub mod sdist;
 
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use pep440_rs::Version;
+use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder, Requirement, VersionOrUrl};
+
 pub use error::BuildError;
 pub use hooks::{BuildEnvironment, DEFAULT_SOURCE_DATE_EPOCH};
 pub use sdist::{read_build_system, unpack_sdist, BuildSystem, SourceTree};
+
+use crate::cache::{Bucket, Cache};
+use crate::filename::WheelFilename;
+use crate::hash::{Sha256, Sha256Hasher};
+use crate::name::PackageName;
+use crate::policy::model::BuildSettings;
+use error::io_error;
+
+/// Bumped whenever the frontend changes what it builds (shim, environment
+/// variables, layout), so older cached wheels are not reused.
+const FRONTEND_FORMAT: &str = "vendor-pep517-frontend-1";
+
+/// One sdist to build.
+#[derive(Clone, Debug)]
+pub struct BuildRequest<'a> {
+    pub package: &'a PackageName,
+    pub version: &'a Version,
+    /// The sdist in the cache.
+    pub sdist: &'a Path,
+    pub sdist_sha256: &'a Sha256,
+    /// The locked build requirements: wheels in the cache with their digests.
+    pub build_wheels: &'a [(Sha256, PathBuf)],
+    pub settings: &'a BuildSettings,
+    /// Digest of the package's policy, when it has one.
+    pub policy_digest: Option<&'a Sha256>,
+    /// The build host's interpreter of the target's `X.Y`.
+    pub interpreter: &'a Path,
+    /// Its full version (`3.11.7`).
+    pub python_version: &'a Version,
+    /// The target's name (`el9`).
+    pub target: &'a str,
+    /// Where `<package>-<version>.log` is written.
+    pub log_dir: &'a Path,
+    /// `SOURCE_DATE_EPOCH` for the backend (the sdist's upload time, or
+    /// [`DEFAULT_SOURCE_DATE_EPOCH`]).
+    pub source_date_epoch: u64,
+}
+
+/// A wheel built from an sdist (or found built in the cache).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltWheel {
+    /// The wheel, in the cache.
+    pub path: PathBuf,
+    pub from_cache: bool,
+    /// The build's log, when this call built it.
+    pub log: Option<PathBuf>,
+}
+
+/// The wheel for `request`: from the cache, or built and stored there.
+pub fn build_cached(cache: &Cache, request: &BuildRequest<'_>) -> Result<BuiltWheel, BuildError> {
+    let key = build_key(request);
+    let folder = cache.entry_path(Bucket::Built, &key_folder(&key));
+    if let Some(path) = cached_wheel(&folder) {
+        return Ok(BuiltWheel {
+            path,
+            from_cache: true,
+            log: None,
+        });
+    }
+    let log = request
+        .log_dir
+        .join(format!("{}-{}.log", request.package, request.version));
+    let built = build(request, &log, |wheel| {
+        let name = wheel
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut temp = cache.temp_file()?;
+        let mut source = fs::File::open(wheel).map_err(io_error("read", wheel))?;
+        std::io::copy(&mut source, temp.as_file_mut()).map_err(io_error("copy", wheel))?;
+        Ok(cache.persist(temp, folder.join(name))?)
+    })?;
+    Ok(BuiltWheel {
+        path: built,
+        from_cache: false,
+        log: Some(log),
+    })
+}
+
+/// The cache key: sha256 over every input that can change the built wheel.
+pub fn build_key(request: &BuildRequest<'_>) -> Sha256 {
+    let mut build_wheels: Vec<&str> = request
+        .build_wheels
+        .iter()
+        .map(|(sha256, _)| sha256.as_str())
+        .collect();
+    build_wheels.sort_unstable();
+    let mut hasher = Sha256Hasher::default();
+    let mut field = |name: &str, value: &str| {
+        // Length-prefixed, so no two field lists hash alike.
+        hasher.update(format!("{name}:{}:{value}\n", value.len()).as_bytes());
+    };
+    field("format", FRONTEND_FORMAT);
+    field("sdist", request.sdist_sha256.as_str());
+    for sha256 in build_wheels {
+        field("build-wheel", sha256);
+    }
+    field(
+        "policy",
+        request.policy_digest.map(Sha256::as_str).unwrap_or("none"),
+    );
+    field("target", request.target);
+    field("python", &request.python_version.to_string());
+    field("source-date-epoch", &request.source_date_epoch.to_string());
+    hasher.finish()
+}
+
+fn key_folder(key: &Sha256) -> String {
+    let digest = key.as_str();
+    format!("{}/{}", &digest[..2], &digest[2..])
+}
+
+/// The wheel in a cache entry's folder, if it is there.
+fn cached_wheel(folder: &Path) -> Option<PathBuf> {
+    fs::read_dir(folder)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.extension().is_some_and(|extension| extension == "whl"))
+}
+
+/// Build in a scratch folder and hand the wheel to `keep` before the
+/// scratch folder goes.
+fn build(
+    request: &BuildRequest<'_>,
+    log: &Path,
+    keep: impl FnOnce(&Path) -> Result<PathBuf, BuildError>,
+) -> Result<PathBuf, BuildError> {
+    let scratch = tempfile::Builder::new()
+        .prefix(&format!("vendor-build-{}-", request.package))
+        .tempdir()
+        .map_err(io_error("create a directory in", std::env::temp_dir()))?;
+    fs::create_dir_all(request.log_dir).map_err(io_error("create", request.log_dir))?;
+    // A fresh log per build: it must show this build's output only.
+    fs::write(log, "").map_err(io_error("write", log))?;
+    let tree = unpack_sdist(request.sdist, &scratch.path().join("source"))?;
+    let wheels: Vec<PathBuf> = request
+        .build_wheels
+        .iter()
+        .map(|(_, path)| path.clone())
+        .collect();
+    let locked = locked_versions(&wheels);
+    let markers = marker_environment(request.python_version);
+    check_locked(request, &tree.build_system.requires, &locked, &markers)?;
+    let environment = BuildEnvironment::create(
+        request.interpreter,
+        python_series(request.python_version),
+        &wheels,
+        &scratch.path().join("environment"),
+    )?
+    .with_source_date_epoch(request.source_date_epoch);
+    let asked = environment.requires_for_build_wheel(&tree, request.settings, log)?;
+    check_locked(request, &asked, &locked, &markers)?;
+    let wheel =
+        environment.build_wheel(&tree, request.settings, &scratch.path().join("wheel"), log)?;
+    check_wheel(request, &tree, &wheel)?;
+    keep(&wheel)
+}
+
+/// Name and version of each locked build wheel (a file not named like a
+/// wheel satisfies nothing; installing it reports it).
+fn locked_versions(wheels: &[PathBuf]) -> Vec<(PackageName, Version)> {
+    wheels
+        .iter()
+        .filter_map(|path| {
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            let filename = WheelFilename::from_str(&name).ok()?;
+            Some((filename.name, filename.version))
+        })
+        .collect()
+}
+
+/// Every requirement that applies on the build host must be met by a locked wheel.
+fn check_locked(
+    request: &BuildRequest<'_>,
+    requirements: &[Requirement],
+    locked: &[(PackageName, Version)],
+    markers: &MarkerEnvironment,
+) -> Result<(), BuildError> {
+    for requirement in requirements {
+        if !requirement.evaluate_markers(markers, &[]) {
+            continue;
+        }
+        let satisfied = locked.iter().any(|(name, version)| {
+            *name == requirement.name
+                && match &requirement.version_or_url {
+                    Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+                        specifiers.contains(version)
+                    }
+                    // A URL requirement was locked as whatever the URL held.
+                    Some(VersionOrUrl::Url(_)) | None => true,
+                }
+        });
+        if !satisfied {
+            return Err(BuildError::UnlockedRequirement {
+                package: format!("{} {}", request.package, request.version),
+                requirement: requirement.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_wheel(
+    request: &BuildRequest<'_>,
+    tree: &SourceTree,
+    wheel: &Path,
+) -> Result<(), BuildError> {
+    let name = wheel
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let matches = WheelFilename::from_str(&name).is_ok_and(|filename| {
+        filename.name == *request.package && filename.version == *request.version
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(BuildError::WrongWheel {
+            sdist: tree.sdist.clone(),
+            wheel: name,
+            expected: format!("{} {}", request.package, request.version),
+        })
+    }
+}
+
+fn python_series(version: &Version) -> (u64, u64) {
+    let release = version.release();
+    (
+        release.first().copied().unwrap_or(3),
+        release.get(1).copied().unwrap_or(0),
+    )
+}
+
+/// PEP 508 markers of the build host's interpreter.
+fn marker_environment(python: &Version) -> MarkerEnvironment {
+    let (major, minor) = python_series(python);
+    let full = python.to_string();
+    let series = format!("{major}.{minor}");
+    MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
+        implementation_name: "cpython",
+        implementation_version: &full,
+        os_name: "posix",
+        platform_machine: std::env::consts::ARCH,
+        platform_python_implementation: "CPython",
+        platform_release: "",
+        platform_system: "Linux",
+        platform_version: "",
+        python_full_version: &full,
+        python_version: &series,
+        sys_platform: "linux",
+    })
+    .expect("a parsed version and its X.Y parse again")
+}
+
+#[cfg(test)]
+mod tests;
