@@ -592,13 +592,20 @@ fn imports_and_probes_run_in_the_scratch_environment() {
 }
 
 #[test]
-fn a_hanging_import_is_timed_out() {
+fn a_hanging_or_dying_import_fails_its_check() {
     let folder = tempfile::tempdir().unwrap();
     let hang = candidate(
         folder.path(),
         &WheelBuilder::new("hangpkg", "1.0", "py3-none-any")
             .file("aaa_fine.py", "")
             .file("hangpkg/__init__.py", "import time\ntime.sleep(3600)\n"),
+    );
+    let crash = candidate(
+        folder.path(),
+        &WheelBuilder::new("crashpkg", "1.0", "py3-none-any").file(
+            "crashpkg.py",
+            "import os, sys\nsys.stderr.write('dying now\\n')\nsys.stderr.flush()\nos._exit(3)\n",
+        ),
     );
     let hang_policy = policy(VerifySettings {
         probes: vec![Probe {
@@ -609,13 +616,15 @@ fn a_hanging_import_is_timed_out() {
         }],
         ..VerifySettings::default()
     });
-    let hang = inspect_wheel(&hang, Some(&hang_policy), &folder.path().join("work")).unwrap();
-    let environment = environment(folder.path(), &[&hang]);
+    let work = folder.path().join("work");
+    let hang = inspect_wheel(&hang, Some(&hang_policy), &work).unwrap();
+    let crash = inspect_wheel(&crash, None, &work).unwrap();
+    let environment = environment(folder.path(), &[&hang, &crash]);
     let options = CheckOptions {
         timeout: Duration::from_secs(3),
     };
-    let reports = run_checks(&environment, &[&hang], &options).unwrap();
-    let checks = &reports[0].checks;
+    let reports = run_checks(&environment, &[&hang, &crash], &options).unwrap();
+    let checks = &report_for(&reports, "hangpkg").checks;
     assert!(
         find(
             checks,
@@ -643,5 +652,18 @@ fn a_hanging_import_is_timed_out() {
     assert_eq!(
         after.detail,
         "not run: an earlier check of this package timed out after 3 s"
+    );
+
+    let checks = &report_for(&reports, "crashpkg").checks;
+    let died = find(
+        checks,
+        &CheckKind::Import {
+            module: "crashpkg".into(),
+        },
+    );
+    assert!(!died.passed);
+    assert_eq!(
+        died.detail,
+        "python exited with exit status: 3; its stderr ends with:\ndying now"
     );
 }

@@ -91,7 +91,8 @@ pub fn inspect_wheel(
         ));
     }
     checks.extend(check_bundled(candidate, settings.as_ref(), &elf));
-    let (search_path_checks, replacements) = check_search_paths(&listing.elf_files, &elf)?;
+    let (search_path_checks, replacements) =
+        check_search_paths(candidate, &listing.elf_files, &elf)?;
     checks.extend(search_path_checks);
 
     let (path, rewritten) = if replacements.is_empty() {
@@ -190,11 +191,13 @@ fn check_links(
                      missing",
                     candidate.name
                 )),
-                Some(build_hint.map(str::to_string).unwrap_or_else(|| {
-                    "install the library's development package on the build host and build \
-                     again from source"
-                        .to_string()
-                })),
+                Some(match (candidate.built_from_source, build_hint) {
+                    (true, Some(hint)) => hint.to_string(),
+                    (true, None) => "install the library's development package on the build \
+                                     host and build again"
+                        .to_string(),
+                    (false, _) => published_wheel_hint(candidate),
+                }),
             )
         })
         .collect()
@@ -248,6 +251,7 @@ fn check_bundled(
 /// Removes host search paths from the extracted ELF files; returns the
 /// outcomes and the archive entries to replace (index → fixed file).
 fn check_search_paths(
+    candidate: &CandidateWheel,
     files: &[ExtractedElf],
     elf: &PayloadElfDependencies,
 ) -> Result<(Vec<CheckOutcome>, BTreeMap<usize, PathBuf>), VerifyError> {
@@ -255,6 +259,7 @@ fn check_search_paths(
     let mut replacements = BTreeMap::new();
     for unreadable in &elf.unreadable {
         outcomes.push(search_path_failure(
+            candidate,
             &unreadable.path,
             format!("it cannot be read as ELF: {}", unreadable.reason),
         ));
@@ -277,7 +282,11 @@ fn check_search_paths(
                     format!("removed {removed}"),
                 ));
             }
-            Err(error) => outcomes.push(search_path_failure(&file.name, error.to_string())),
+            Err(error) => outcomes.push(search_path_failure(
+                candidate,
+                &file.name,
+                error.to_string(),
+            )),
         }
     }
     Ok((outcomes, replacements))
@@ -308,7 +317,14 @@ fn strip_host_search_paths(bytes: &mut [u8], name: &str) -> Result<Option<String
     Ok(Some(description))
 }
 
-fn search_path_failure(file: &str, detail: String) -> CheckOutcome {
+fn search_path_failure(candidate: &CandidateWheel, file: &str, detail: String) -> CheckOutcome {
+    let hint = if candidate.built_from_source {
+        "build without `-Wl,-rpath` into the build host (check LDFLAGS and the interpreter's \
+         sysconfig), or keep only `$ORIGIN`-relative paths"
+            .to_string()
+    } else {
+        published_wheel_hint(candidate)
+    };
     CheckOutcome::failed(
         CheckKind::Rpath {
             file: file.to_string(),
@@ -318,10 +334,15 @@ fn search_path_failure(file: &str, detail: String) -> CheckOutcome {
         Some(format!(
             "`{file}` would search the build host's paths for libraries on every server"
         )),
-        Some(
-            "build without `-Wl,-rpath` into the build host (check LDFLAGS and the interpreter's \
-             sysconfig), or keep only `$ORIGIN`-relative paths"
-                .to_string(),
-        ),
+        Some(hint),
+    )
+}
+
+/// What to do when a published wheel fails: build it here instead.
+fn published_wheel_hint(candidate: &CandidateWheel) -> String {
+    format!(
+        "the published wheel was built elsewhere; build `{}` from source on this host \
+         (`source = \"sdist\"` in its policy, or `[build] from-source` in vendor.toml)",
+        candidate.name
     )
 }
