@@ -400,3 +400,51 @@ impl SdistBuilder {
             .expect("gzip finish")
     }
 }
+
+/// Where the hermetic C-extension sdist's source lives.
+pub const NATIVE_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/test-data/native/featurepkg-1.0"
+);
+
+/// The sdist `featurepkg-1.0.tar.gz` built from `test-data/native/featurepkg-1.0`:
+/// a C extension with an in-tree, standard-library-only PEP 517 backend
+/// (`backend-path = ["_backend"]`) that, like Pillow, silently builds without
+/// zlib when `zlib.h` is not found. `featurepkg.features()` returns
+/// `{"zlib": bool}`; with zlib the extension links `libz.so.1`.
+///
+/// Switches (policy `[build] env` / `config-settings`, see the backend's doc):
+/// `FEATUREPKG_INCLUDE_DIRS=<empty dir>` hides the header, `FEATUREPKG_FAIL=1`
+/// makes `build_wheel` fail, `FEATUREPKG_BUILD_REQUIRES` or the config
+/// setting `build-requires` adds requirements to `get_requires_for_build_wheel`.
+pub fn native_sdist() -> SdistBuilder {
+    let root = std::path::Path::new(NATIVE_FIXTURE);
+    let mut builder = SdistBuilder::new("featurepkg", "1.0");
+    builder.pkg_info = std::fs::read_to_string(root.join("PKG-INFO")).expect("fixture PKG-INFO");
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory).expect("fixture folder") {
+            let path = entry.expect("fixture entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for path in files {
+        let relative = path
+            .strip_prefix(root)
+            .expect("below the fixture")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if relative == "PKG-INFO" {
+            continue;
+        }
+        let contents = std::fs::read(&path).expect("fixture file");
+        builder = builder.add(ArchiveFile::new(relative, contents));
+    }
+    builder
+}
