@@ -19,5 +19,6 @@ pub mod package;
 pub mod policy;
 pub mod progress;
 pub mod requirements;
+pub mod requires;
 pub mod target;
 pub mod verify;

@@ -10,6 +10,7 @@ mod lock;
 pub mod logging;
 mod project;
 mod reporter;
+mod requires;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +64,8 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     /// Package every locked wheel as an RPM, plus `<app>-venv`, `<app>-deps` and a dnf repository.
     Build(build::BuildArgs),
+    /// What a server needs: the RPMs' system requirements as the target's package names.
+    Requires(requires::RequiresArgs),
 }
 
 /// How a command that ran ended.
@@ -92,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Lock(arguments) => lock::run(&project, arguments),
         Command::Fetch(arguments) => fetch::run(&project, arguments),
         Command::Build(arguments) => build::run(&project, arguments),
+        Command::Requires(arguments) => requires::run(&project, arguments),
     }
 }
 

@@ -1,0 +1,113 @@
+//! `vendor requires`: what a server needs installed for the built RPMs —
+//! a table of distribution package ← capability ← RPMs, then the `dnf
+//! install` line; capabilities no package is known for are warnings.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::project::Project;
+use super::Outcome;
+use vendor::lock::pylock;
+use vendor::requires::{system_requirements, NeededCapability};
+
+#[derive(Debug, Args)]
+pub struct RequiresArgs {
+    /// The lock file the RPMs were built from (names the target).
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
+    /// Where `vendor build` wrote the repositories; RPMs are read from `<out>/<target>/`.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    out: PathBuf,
+}
+
+/// RPM names shown per row before "… and N more".
+const SHOWN_RPMS: usize = 3;
+
+pub fn run(project: &Project, arguments: RequiresArgs) -> anyhow::Result<Outcome> {
+    let lock = pylock::read(&project.lock_path(arguments.lock.as_deref()))?;
+    let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
+    let folder = project.path(&arguments.out).join(&target.name);
+    let requirements = system_requirements(&folder, &target)?;
+
+    let mut rows = Vec::new();
+    for (package, needed) in &requirements.packages {
+        for (index, capability) in needed.iter().enumerate() {
+            let package = if index == 0 { package.as_str() } else { "" };
+            rows.push([
+                package.to_string(),
+                capability.capability.clone(),
+                required_by(capability),
+            ]);
+        }
+    }
+    print_table(&["package", "needed for", "required by"], &rows);
+    if !requirements.unmapped.is_empty() {
+        eprintln!(
+            "warning: no package of target `{}` is known to provide:",
+            target.name
+        );
+        for capability in &requirements.unmapped {
+            eprintln!(
+                "  {} (required by {})",
+                capability.capability,
+                required_by(capability)
+            );
+        }
+        eprintln!(
+            "hint: a soname here may be the build host's rather than the target's; map the target's sonames in `policies/targets/{}.toml` under `[sonames]`",
+            target.name
+        );
+    }
+    let packages = requirements.package_names();
+    if !packages.is_empty() {
+        println!();
+        println!("dnf install {}", packages.join(" "));
+    }
+    if !project.quiet {
+        eprintln!(
+            "{} RPMs in {} need {} system packages",
+            requirements.rpm_count,
+            requirements.folder.display(),
+            packages.len()
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// `a, b, c … and 4 more`.
+fn required_by(capability: &NeededCapability) -> String {
+    let names: Vec<&str> = capability.required_by.iter().map(String::as_str).collect();
+    if names.len() > SHOWN_RPMS {
+        format!(
+            "{} … and {} more",
+            names[..SHOWN_RPMS].join(", "),
+            names.len() - SHOWN_RPMS
+        )
+    } else {
+        names.join(", ")
+    }
+}
+
+fn print_table<const COLUMNS: usize>(header: &[&str; COLUMNS], rows: &[[String; COLUMNS]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; COLUMNS]| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", line(*header));
+    for row in rows {
+        println!("{}", line(row.each_ref().map(String::as_str)));
+    }
+}

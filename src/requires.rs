@@ -1,0 +1,299 @@
+//! What a server must provide for the app's RPMs: the union of their
+//! system `Requires`, mapped to the target distribution's package names.
+//!
+//! Input: the folder `vendor build` wrote (`<out>/<target>/`, its `*.rpm`
+//! files; only their headers are read) and the [`Target`] they were built
+//! for. Output: [`SystemRequirements`] — per distribution package, the
+//! capabilities (sonames, interpreter, `python(abi)`) that need it and which
+//! RPMs need them, plus the capabilities no package is known for.
+//!
+//! Invariants: a requirement satisfied inside the folder (by an RPM's name,
+//! one of its Provides or one of its files — `<app>-python3dist(...)`, the
+//! venv's `bin/python`) is the app's own and never reported, nor are
+//! `rpmlib(...)` features, which rpm itself provides. Versioned-symbol
+//! requirements (`libc.so.6(GLIBC_2.34)(64bit)`) fold into their soname.
+//! Nothing is guessed: a soname the target file does not map is reported as
+//! unmapped, not dropped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rpm::{Dependency, DependencyFlags, PackageMetadata};
+
+use crate::target::Target;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequiresError {
+    #[error("no RPMs in `{}`\nhint: run `vendor build` first", .folder.display())]
+    NoRpms { folder: PathBuf },
+    #[error("cannot read `{}`: {source}", .folder.display())]
+    ReadFolder {
+        folder: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read the RPM `{}`: {message}\nhint: rebuild the folder with `vendor build`", .path.display())]
+    ReadRpm { path: PathBuf, message: String },
+}
+
+/// The answer to "what must a server have installed?".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SystemRequirements {
+    /// The folder that was read.
+    pub folder: PathBuf,
+    /// How many RPMs it holds.
+    pub rpm_count: usize,
+    /// Distribution package (`libjpeg-turbo`) → what needs it.
+    pub packages: BTreeMap<String, Vec<NeededCapability>>,
+    /// System requirements no package of the target is known for.
+    pub unmapped: Vec<NeededCapability>,
+}
+
+/// One system capability and the RPMs that require it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NeededCapability {
+    /// `libjpeg.so.62`, `python(abi) = 3.11`, `/usr/bin/python3.11`.
+    pub capability: String,
+    /// The Requires entries folded into it, as `rpm -q --requires` prints
+    /// them (`libc.so.6(GLIBC_2.34)(64bit)`).
+    pub requires: BTreeSet<String>,
+    /// Names of the RPMs requiring it (`mysite-python3-pillow`).
+    pub required_by: BTreeSet<String>,
+}
+
+impl SystemRequirements {
+    /// The distribution packages, sorted: what `dnf install` needs.
+    pub fn package_names(&self) -> Vec<&str> {
+        self.packages.keys().map(String::as_str).collect()
+    }
+}
+
+/// Read every RPM of `folder` and map its system requirements with
+/// `target`'s data.
+pub fn system_requirements(
+    folder: &Path,
+    target: &Target,
+) -> Result<SystemRequirements, RequiresError> {
+    let rpms = read_rpms(folder)?;
+    let internal = InternalCapabilities::of(&rpms);
+    // capability → (package or None, entry)
+    let mut needed: BTreeMap<(Option<String>, String), NeededCapability> = BTreeMap::new();
+    for rpm in &rpms {
+        for requirement in &rpm.requires {
+            if is_rpmlib(requirement) || internal.satisfies(&requirement.name) {
+                continue;
+            }
+            let (capability, package) = classify(requirement, target);
+            let entry = needed
+                .entry((package, capability.clone()))
+                .or_insert_with(|| NeededCapability {
+                    capability,
+                    requires: BTreeSet::new(),
+                    required_by: BTreeSet::new(),
+                });
+            entry.requires.insert(render_dependency(requirement));
+            entry.required_by.insert(rpm.name.clone());
+        }
+    }
+    let mut requirements = SystemRequirements {
+        folder: folder.to_path_buf(),
+        rpm_count: rpms.len(),
+        ..SystemRequirements::default()
+    };
+    for ((package, _), capability) in needed {
+        match package {
+            Some(package) => requirements
+                .packages
+                .entry(package)
+                .or_default()
+                .push(capability),
+            None => requirements.unmapped.push(capability),
+        }
+    }
+    Ok(requirements)
+}
+
+/// The parts of one RPM's header this module uses.
+struct RpmHeader {
+    name: String,
+    requires: Vec<Dependency>,
+    provides: Vec<Dependency>,
+    files: Vec<PathBuf>,
+}
+
+/// The headers of `folder/*.rpm`, in file-name order.
+fn read_rpms(folder: &Path) -> Result<Vec<RpmHeader>, RequiresError> {
+    let entries = match fs_err::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(RequiresError::NoRpms {
+                folder: folder.to_path_buf(),
+            })
+        }
+        Err(source) => {
+            return Err(RequiresError::ReadFolder {
+                folder: folder.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| RequiresError::ReadFolder {
+            folder: folder.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.extension().is_some_and(|extension| extension == "rpm") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        return Err(RequiresError::NoRpms {
+            folder: folder.to_path_buf(),
+        });
+    }
+    paths.sort();
+    paths.iter().map(|path| read_rpm(path)).collect()
+}
+
+fn read_rpm(path: &Path) -> Result<RpmHeader, RequiresError> {
+    let unreadable = |error: rpm::Error| RequiresError::ReadRpm {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    };
+    let metadata = PackageMetadata::open(path).map_err(unreadable)?;
+    Ok(RpmHeader {
+        name: metadata.get_name().map_err(unreadable)?.to_string(),
+        requires: metadata.get_requires().map_err(unreadable)?,
+        provides: metadata.get_provides().map_err(unreadable)?,
+        // A package without files (a meta package) has no file list at all.
+        files: metadata.get_file_paths().unwrap_or_default(),
+    })
+}
+
+/// Everything the folder's RPMs provide themselves.
+struct InternalCapabilities(BTreeSet<String>);
+
+impl InternalCapabilities {
+    fn of(rpms: &[RpmHeader]) -> Self {
+        let mut names = BTreeSet::new();
+        for rpm in rpms {
+            names.insert(rpm.name.clone());
+            names.extend(rpm.provides.iter().map(|provide| provide.name.clone()));
+            names.extend(rpm.files.iter().map(|file| file.display().to_string()));
+        }
+        Self(names)
+    }
+
+    /// A plain capability the folder provides, or a rich dependency
+    /// (`(a >= 1 with a < 2)`) all of whose capabilities it provides.
+    fn satisfies(&self, requirement: &str) -> bool {
+        if requirement.starts_with('(') {
+            let names = rich_dependency_names(requirement);
+            !names.is_empty() && names.iter().all(|name| self.0.contains(*name))
+        } else {
+            self.0.contains(requirement)
+        }
+    }
+}
+
+/// The capability names of a rich dependency: every token that is neither
+/// a keyword, a comparison nor the version after one.
+fn rich_dependency_names(requirement: &str) -> Vec<&str> {
+    const KEYWORDS: [&str; 8] = ["and", "or", "if", "else", "with", "without", "unless", ""];
+    let mut names = Vec::new();
+    let mut after_comparison = false;
+    for token in requirement.split_whitespace() {
+        let token = token.trim_start_matches('(');
+        // Closing parentheses beyond the token's own (`python3dist(x))`).
+        let mut token = token;
+        while token.ends_with(')') && token.matches(')').count() > token.matches('(').count() {
+            token = &token[..token.len() - 1];
+        }
+        if ["<", ">", "=", "<=", ">=", "=="].contains(&token) {
+            after_comparison = true;
+            continue;
+        }
+        if std::mem::take(&mut after_comparison) || KEYWORDS.contains(&token) {
+            continue;
+        }
+        names.push(token);
+    }
+    names
+}
+
+fn is_rpmlib(requirement: &Dependency) -> bool {
+    requirement.flags.contains(DependencyFlags::RPMLIB) || requirement.name.starts_with("rpmlib(")
+}
+
+/// The capability a requirement stands for and the target's package for it.
+fn classify(requirement: &Dependency, target: &Target) -> (String, Option<String>) {
+    let name = requirement.name.as_str();
+    if name == "python(abi)" {
+        let minor = requirement.version.as_str();
+        let minor = if minor.is_empty() {
+            target.python_minor()
+        } else {
+            minor.to_string()
+        };
+        return (
+            format!("python(abi) = {minor}"),
+            python_package(target, &minor),
+        );
+    }
+    if name.starts_with('/') {
+        return (name.to_string(), path_package(name, target));
+    }
+    if name.starts_with("rtld(") {
+        // The dynamic loader's features are glibc's.
+        return (name.to_string(), target.sonames.get("libc.so.6").cloned());
+    }
+    if let Some(soname) = soname_of(name) {
+        return (soname.to_string(), target.sonames.get(soname).cloned());
+    }
+    (render_dependency(requirement), None)
+}
+
+/// `libc.so.6(GLIBC_2.34)(64bit)` → `libc.so.6`; `None` when not a soname.
+fn soname_of(name: &str) -> Option<&str> {
+    let soname = name.split_once('(').map_or(name, |(soname, _)| soname);
+    (soname.contains(".so") && !soname.contains(' ')).then_some(soname)
+}
+
+/// The package of the target's CPython `X.Y`: its `-devel` package's name
+/// without `-devel` (`python3.11-devel` → `python3.11`).
+fn python_package(target: &Target, minor: &str) -> Option<String> {
+    let devel = target.python_devel.get(minor)?;
+    Some(devel.strip_suffix("-devel").unwrap_or(devel).to_string())
+}
+
+/// Interpreter paths RPMs require: the target's Pythons, and the shells
+/// scriptlets or scripts may name.
+fn path_package(path: &str, target: &Target) -> Option<String> {
+    if let Some(minor) = path.strip_prefix("/usr/bin/python") {
+        if target.python_devel.contains_key(minor) {
+            return python_package(target, minor);
+        }
+    }
+    if path == target.python_interpreter {
+        return python_package(target, &target.python_minor());
+    }
+    match path {
+        "/bin/sh" | "/usr/bin/sh" | "/bin/bash" | "/usr/bin/bash" => Some("bash".to_string()),
+        "/usr/bin/env" => Some("coreutils".to_string()),
+        _ => None,
+    }
+}
+
+/// `name op version` as rpm prints it.
+fn render_dependency(dependency: &Dependency) -> String {
+    let comparison = dependency.flags.comparator_str();
+    if comparison.is_empty() || dependency.version.is_empty() {
+        dependency.name.clone()
+    } else {
+        format!("{} {comparison} {}", dependency.name, dependency.version)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,111 @@
+//! Integration tests of `vendor requires`: the real binary locks and builds
+//! a small app from the loopback index — a pure wheel depending on `zext`,
+//! a C extension compiled here with gcc that links the system zlib — and
+//! `vendor requires` names what an EL9 server must install for it: `zlib`
+//! for `libz.so.1`, `glibc`, and the target's `python3.11`.
+
+mod common;
+
+use common::rpm_fixtures::{build_source, python_include_flag, wheel_artifact, Compiler};
+use common::{ArchiveFile, CoreMetadata, Project, Scenario, TestIndex, WheelBuilder};
+
+const EXTENSION_TAG: &str = "cp311-cp311-manylinux_2_17_x86_64";
+
+fn app_wheels(compiler: &Compiler) -> Vec<WheelBuilder> {
+    let python = python_include_flag();
+    let zext = compiler.gcc(
+        "zext/_zext.cpython-311-x86_64-linux-gnu.so",
+        &[
+            "-shared",
+            "-fPIC",
+            "-O2",
+            &python,
+            &build_source("zext.c").display().to_string(),
+            "-lz",
+        ],
+    );
+    let mut webapp = CoreMetadata::new("webapp", "1.0");
+    webapp.requires_dist = vec!["zext>=1.0".to_string()];
+    vec![
+        WheelBuilder::new("webapp", "1.0", "py3-none-any")
+            .metadata(&webapp)
+            .file("webapp/__init__.py", "import zext\n"),
+        WheelBuilder::new("zext", "1.0", EXTENSION_TAG)
+            .file("zext/__init__.py", "from ._zext import crc32\n")
+            .add(ArchiveFile::with_mode(
+                "zext/_zext.cpython-311-x86_64-linux-gnu.so",
+                fs_err::read(&zext).unwrap(),
+                0o755,
+            )),
+    ]
+}
+
+#[test]
+fn names_the_el9_packages_a_server_needs() {
+    let compiler = Compiler::new();
+    let scenario = app_wheels(&compiler)
+        .iter()
+        .fold(Scenario::empty(), |scenario, wheel| {
+            scenario.with_artifact(wheel_artifact(wheel))
+        });
+    let index = TestIndex::start(scenario);
+    let project = Project::new().requirements("webapp\n");
+    project.write("vendor.toml", "[app]\nname = \"demo\"\n");
+    project.lock(&index).assert_success();
+
+    // Nothing built yet.
+    project.run(&["requires"]).assert_code(1).assert_mentions(&[
+        "no RPMs in `",
+        "dist/el9`",
+        "hint: run `vendor build` first",
+    ]);
+
+    project.run(&["build"]).assert_success();
+    let outcome = project.run(&["requires"]);
+    outcome.assert_success();
+    let rows: Vec<Vec<&str>> = outcome
+        .stdout
+        .lines()
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["package", "needed for", "required by"],
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        rows.contains(&vec!["zlib", "libz.so.1", "demo-python3-zext"]),
+        "{}",
+        outcome.stdout
+    );
+    // The extension needs the dynamic loader's GNU hash support at least.
+    assert!(
+        rows.iter().any(|row| row.first() == Some(&"glibc")),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        rows.iter().any(|row| row.contains(&"python(abi) = 3.11")),
+        "{}",
+        outcome.stdout
+    );
+    let install = outcome
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("dnf install "))
+        .unwrap_or_else(|| panic!("no dnf line\n{}", outcome.stdout));
+    let packages: Vec<&str> = install["dnf install ".len()..].split(' ').collect();
+    for package in ["glibc", "python3.11", "zlib"] {
+        assert!(packages.contains(&package), "{install}");
+    }
+    // The app's own packages and rpm's features are never system requirements.
+    outcome.assert_not_mentions("demo-python3dist");
+    outcome.assert_not_mentions("rpmlib(");
+    outcome.assert_not_mentions("warning:");
+}
