@@ -171,6 +171,8 @@ impl BuildEnvironment {
     ) -> Result<PathBuf, BuildError> {
         let hook = "build_wheel";
         fs::create_dir_all(out_dir).map_err(io_error("create", out_dir))?;
+        // The backend runs in the source tree: a relative folder would move.
+        let out_dir = &fs::canonicalize(out_dir).map_err(io_error("resolve", out_dir))?;
         let arguments = json!({
             "wheel_directory": out_dir,
             "config_settings": config_settings(settings),
@@ -222,7 +224,9 @@ impl BuildEnvironment {
             .build_system
             .backend_path
             .iter()
-            .map(|path| tree.root.join(path))
+            .map(|path| {
+                std::path::absolute(tree.root.join(path)).unwrap_or_else(|_| tree.root.join(path))
+            })
             .collect();
         let request = json!({
             "backend": tree.build_system.backend,

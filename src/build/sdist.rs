@@ -81,6 +81,8 @@ pub(crate) fn unpack_with_limits(
 ) -> Result<SourceTree, BuildError> {
     let label = file_label(sdist);
     fs::create_dir_all(dest).map_err(io_error("create", dest))?;
+    // Hooks run with the tree as working directory: its paths must be absolute.
+    let dest = &fs::canonicalize(dest).map_err(io_error("resolve", dest))?;
     let mut unpacker = Unpacker {
         sdist: &label,
         dest,

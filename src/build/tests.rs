@@ -483,3 +483,28 @@ fn a_backend_outside_its_backend_path_or_answering_nonsense_is_refused() {
     assert!(matches!(error, BuildError::Protocol { .. }), "{message}");
     assert!(message.contains("`not a requirement!`"), "{message}");
 }
+
+#[test]
+fn asks_the_backend_what_else_it_needs_at_lock_time() {
+    let fixture = Fixture::new();
+    let settings = BuildSettings {
+        config_settings: BTreeMap::from([(
+            "build-requires".to_string(),
+            OneOrMany::One("cython>=3; python_version >= '3'".to_string()),
+        )]),
+        ..BuildSettings::default()
+    };
+    let scratch = fixture.folder.path().join("scratch");
+    let requires = requires_for_build_wheel(
+        &fixture.sdist,
+        &[],
+        &fixture.host.interpreter,
+        (3, 11),
+        &settings,
+        &scratch,
+        &fixture.folder.path().join("lock.log"),
+    )
+    .unwrap();
+    let requires: Vec<String> = requires.iter().map(ToString::to_string).collect();
+    assert_eq!(requires, ["cython>=3 ; python_full_version >= '3'"]);
+}
