@@ -12,6 +12,31 @@
 //! every load, built-in files in a unit test). A project file replaces the
 //! built-in file of the same name as a whole — nothing is merged, so what a
 //! project file says is all that applies.
+//!
+//! Policy file schema (strict; see the shipped files for real ones):
+//! ```toml
+//! description = "Pillow built against the system's image libraries"
+//! source = "sdist"                 # or "wheel" (the default)
+//! [[prerequisites]]                # met when any one alternative is found
+//! feature = "JPEG support"
+//! header = "jpeglib.h"             # a string or a list of alternatives
+//! pkg-config = "libjpeg"
+//! executable = "pg_config"
+//! packages = { debian = "libjpeg62-turbo-dev", el = "libjpeg-turbo-devel", fedora = "…" }
+//! [build]
+//! env = { NAME = "value" }
+//! config-settings = { jpeg = "enable" }
+//! hint = "shown when the build fails"
+//! [verify]
+//! links = ["libjpeg.so.*"]         # globs over DT_NEEDED; each must match one
+//! bundled = false                  # copies of libraries inside the wheel allowed?
+//! imports = ["PIL._imaging"]
+//! [[verify.probes]]
+//! name = "jpeg"
+//! code = "from PIL import features\nassert features.check('jpg')"
+//! explanation = "what users lose when it fails"
+//! hint = "how to fix it on the build host"
+//! ```
 
 mod load;
 pub mod model;
