@@ -7,7 +7,9 @@
 //!
 //! Invariants:
 //! - the artifacts are, per package, the best wheel for the target, else the
-//!   sdist, plus the sdist of every package named in `from_source`;
+//!   sdist, plus the sdist of every package named in `from_source` or
+//!   carrying a locked build environment, plus every wheel of every build
+//!   package (the lock lists only those usable on the build host);
 //! - every artifact is checked against the lock's sha256 (by the client, on
 //!   download; the cache is content-addressed, so a cached file is correct);
 //! - failures are collected, not short-circuited: one error lists every
@@ -108,6 +110,22 @@ fn failure_hint(failures: &[IndexError]) -> &'static str {
 struct Wanted<'a> {
     package: &'a LockedPackage,
     artifact: &'a LockedArtifact,
+    /// A wheel of a build environment, not of the application.
+    build_requirement: bool,
+}
+
+impl Wanted<'_> {
+    /// `` `setuptools` 80.9.0 (`setuptools-80.9.0-py3-none-any.whl`, build requirement) ``
+    fn describe(&self) -> String {
+        let role = match self.build_requirement {
+            true => ", build requirement",
+            false => "",
+        };
+        format!(
+            "`{}` {} (`{}`{role})",
+            self.package.name, self.package.version, self.artifact.filename
+        )
+    }
 }
 
 /// Fetch every artifact `vendor build` will use (see the module documentation).
@@ -129,12 +147,7 @@ pub async fn fetch(
                     .find_artifact(&item.artifact.sha256, item.artifact.filename.as_str())
                     .is_none()
             })
-            .map(|item| {
-                format!(
-                    "`{}` {} (`{}`)",
-                    item.package.name, item.package.version, item.artifact.filename
-                )
-            })
+            .map(Wanted::describe)
             .collect();
         if !missing.is_empty() {
             return Err(FetchError::Missing { artifacts: missing });
@@ -205,7 +218,8 @@ pub async fn fetch(
     })
 }
 
-/// Per package: the preferred artifact, plus the sdist when built from source.
+/// Per package: the preferred artifact, plus the sdist when built from
+/// source; then the wheels of the build packages.
 fn wanted_artifacts<'a>(
     lock: &'a Lock,
     tags: &Tags,
@@ -221,17 +235,27 @@ fn wanted_artifacts<'a>(
         wanted.push(Wanted {
             package,
             artifact: preferred,
+            build_requirement: false,
         });
+        let built_from_source = from_source.contains(&package.name) || package.build.is_some();
         if let Some(sdist) = package
             .sdist
             .as_ref()
-            .filter(|sdist| from_source.contains(&package.name) && sdist.sha256 != preferred.sha256)
+            .filter(|sdist| built_from_source && sdist.sha256 != preferred.sha256)
         {
             wanted.push(Wanted {
                 package,
                 artifact: sdist,
+                build_requirement: false,
             });
         }
+    }
+    for package in &lock.build_packages {
+        wanted.extend(package.wheels.iter().map(|artifact| Wanted {
+            package,
+            artifact,
+            build_requirement: true,
+        }));
     }
     if unusable.is_empty() {
         Ok(wanted)
@@ -469,12 +493,14 @@ mod tests {
             sdist,
             wheels,
             dependencies: Vec::new(),
+            build: None,
         }
     }
 
     fn lock(packages: Vec<LockedPackage>) -> Lock {
         Lock {
             packages,
+            build_packages: Vec::new(),
             options: LockOptions {
                 target: "el9".into(),
                 arch: "x86_64".into(),

@@ -1,6 +1,8 @@
 //! `vendor lock`: merge flags, `vendor.toml` and requirement-file options,
-//! resolve, and write `pylock.toml` only when it changes.
+//! resolve, lock the build requirements of the packages built from source
+//! (for this host), and write `pylock.toml` only when it changes.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -10,9 +12,14 @@ use pep440_rs::Version;
 use super::project::Project;
 use super::{Outcome, UsageError};
 use vendor::index::{IndexClient, IndexSettings};
-use vendor::lock::{pylock, Lock, LockOptions, LockRequest, Upgrade};
+use vendor::lock::{
+    lock_build_requirements, pylock, BuildHost, BuildLockRequest, Lock, LockOptions, LockRequest,
+    Upgrade,
+};
 use vendor::name::{ExtraName, PackageName};
+use vendor::policy::Policies;
 use vendor::requirements::{read_requirements, RequirementsInput};
+use vendor::target::Target;
 
 #[derive(Debug, Args)]
 pub struct LockArgs {
@@ -108,24 +115,49 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
         target: &target,
         options,
         previous: previous.as_ref(),
-        upgrade,
+        upgrade: upgrade.clone(),
     };
-    let lock = {
+    let mut lock = {
         let _spinner = reporter.spinner(&format!(
             "resolving for {} / CPython {} / {}",
             target.name, target.python, target.arch
         ));
         vendor::lock::lock(&request, &client, runtime.handle())?
     };
+    let policies = Policies::load(Some(&project.dir))?;
+    let from_source = packages_built_from_source(project, &policies, &lock, &target);
+    if !from_source.is_empty() {
+        let host = BuildHost::detect(&target.python)?;
+        let _spinner = reporter.spinner(&format!(
+            "locking the build requirements of {} package(s) for this host / CPython {}",
+            from_source.len(),
+            host.target.python
+        ));
+        let build_request = BuildLockRequest {
+            from_source: &from_source,
+            host: &host,
+            previous: previous.as_ref(),
+            upgrade: &upgrade,
+            policies: &policies,
+            jobs: std::thread::available_parallelism().map_or(2, usize::from) * 2,
+        };
+        lock_build_requirements(&mut lock, &build_request, &client, runtime.handle())?;
+    }
     drop(runtime);
 
-    let summary = format!(
+    let mut summary = format!(
         "{} packages for {} / CPython {} / {}",
         lock.packages.len(),
         target.name,
         target.python,
         target.arch
     );
+    if !lock.build_packages.is_empty() {
+        summary.push_str(&format!(
+            " (+ {} build requirements for this host)",
+            lock.build_packages.len()
+        ));
+    }
     if arguments.locked {
         return Ok(check_locked(&output, previous.as_ref(), &lock, &summary));
     }
@@ -135,6 +167,33 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
         eprintln!("locked {summary}; {state} {}", output.display());
     }
     Ok(Outcome::Success)
+}
+
+/// The packages `vendor build` will build from their sdists: those with no
+/// wheel for the target, those `vendor.toml` lists under `[build]
+/// from-source`, and those whose policy asks for the sdist.
+// The lead may move this next to the build pipeline's own decision; both
+// must use `Policies::builds_from_source` so lock and build agree.
+fn packages_built_from_source(
+    project: &Project,
+    policies: &Policies,
+    lock: &Lock,
+    target: &Target,
+) -> BTreeSet<PackageName> {
+    let configured: BTreeSet<PackageName> = project
+        .config
+        .as_ref()
+        .map(|config| config.build.from_source.iter().cloned().collect())
+        .unwrap_or_default();
+    let tags = target.tags();
+    lock.packages
+        .iter()
+        .filter(|package| {
+            let has_usable_wheel = package.best_wheel(&tags).is_some();
+            policies.builds_from_source(&package.name, has_usable_wheel, &configured)
+        })
+        .map(|package| package.name.clone())
+        .collect()
 }
 
 fn check_lock_file_name(output: &Path) -> anyhow::Result<()> {

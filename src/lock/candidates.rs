@@ -8,11 +8,14 @@
 //! usable on the target (a wheel with a compatible tag or an sdist) and that
 //! file's `requires-python` admits the target Python; wheels for other
 //! platforms never appear. Yanked files stay listed but are only chosen for
-//! an exact `==` pin (PEP 592). Pre-releases are chosen only when the
+//! an exact `==` pin (PEP 592). With `wheels_only` (build requirements,
+//! which vendor installs without building them) sdists are not candidates,
+//! but the versions they alone offer are remembered, so that an empty
+//! choice can be explained. Pre-releases are chosen only when the
 //! package is pinned to one explicitly or has no final release at all
 //! (uv's default `if-necessary-or-explicit`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pep440_rs::Version;
 use pubgrub::Ranges;
@@ -25,6 +28,8 @@ use crate::target::Tags;
 #[derive(Debug, Default)]
 pub struct VersionMap {
     versions: BTreeMap<Version, Vec<IndexFile>>,
+    /// Versions left out because only an sdist offers them (`wheels_only`).
+    without_wheel: BTreeSet<Version>,
     has_final_release: bool,
 }
 
@@ -40,30 +45,56 @@ pub struct ChoicePolicy<'a> {
 }
 
 impl VersionMap {
-    /// Keep the files usable on the target, grouped by version.
-    pub fn from_project(project: &ProjectFiles, tags: &Tags, python: &Version) -> Self {
+    /// Keep the files usable on the target, grouped by version; with
+    /// `wheels_only`, wheels alone.
+    pub fn from_project(
+        project: &ProjectFiles,
+        tags: &Tags,
+        python: &Version,
+        wheels_only: bool,
+    ) -> Self {
         let mut versions: BTreeMap<Version, Vec<IndexFile>> = BTreeMap::new();
+        let mut sdist_versions = BTreeSet::new();
         for file in &project.files {
-            let usable_format = match &file.filename {
-                DistFilename::Wheel(wheel) => tags.is_compatible(wheel),
-                DistFilename::Sdist(_) => true,
-            };
             let python_ok = file
                 .requires_python
                 .as_ref()
                 .is_none_or(|specifiers| specifiers.contains(python));
-            if usable_format && python_ok {
+            if !python_ok {
+                continue;
+            }
+            let usable_format = match &file.filename {
+                DistFilename::Wheel(wheel) => tags.is_compatible(wheel),
+                DistFilename::Sdist(_) if wheels_only => {
+                    sdist_versions.insert(file.filename.version().clone());
+                    false
+                }
+                DistFilename::Sdist(_) => true,
+            };
+            if usable_format {
                 versions
                     .entry(file.filename.version().clone())
                     .or_default()
                     .push(file.clone());
             }
         }
+        let without_wheel = sdist_versions
+            .into_iter()
+            .filter(|version| !versions.contains_key(version))
+            .collect();
         let has_final_release = versions.keys().any(|version| !version.any_prerelease());
         Self {
             versions,
+            without_wheel,
             has_final_release,
         }
+    }
+
+    /// Whether a version in `range` was left out only for lack of a wheel.
+    pub fn has_sdist_only_version_in(&self, range: &Ranges<Version>) -> bool {
+        self.without_wheel
+            .iter()
+            .any(|version| range.contains(version))
     }
 
     /// The version to try next: the preference if it is allowed, else the

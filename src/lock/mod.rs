@@ -8,7 +8,13 @@
 //! artifact carries a sha256; only wheels usable on the target are listed;
 //! no credentials appear in any URL; pins from the previous lock are kept
 //! while the requirements still allow them, unless an upgrade is asked for.
+//!
+//! Locking is two steps: [`lock`] resolves the requirements for the
+//! target; [`lock_build_requirements`] then pins the build environment of
+//! each package the caller will build from source (which depends on the
+//! first step's result, policies and configuration) for the build host.
 
+mod build_requirements;
 mod candidates;
 pub mod model;
 mod package;
@@ -26,7 +32,14 @@ use crate::name::PackageName;
 use crate::requirements::SourcedRequirement;
 use crate::target::Target;
 
-pub use model::{Lock, LockOptions, LockedArtifact, LockedDependency, LockedPackage};
+pub use build_requirements::{
+    lock_build_requirements, BuildHost, BuildLockRequest, BuildRequirementsError,
+};
+pub use model::{
+    Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
+    LockedPackage,
+};
+use resolve::ResolvedPackage;
 pub use resolve::{Resolution, ResolveError};
 
 /// Which existing pins may move.
@@ -55,6 +68,8 @@ pub struct LockRequest<'a> {
 pub enum LockError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    #[error(transparent)]
+    BuildRequirements(#[from] BuildRequirementsError),
     #[error("the index gives no sha256 for `{filename}` (package `{package}`), so it cannot be locked\nhint: use an index that publishes sha256 hashes (PEP 503 `#sha256=` or PEP 691 `hashes`)")]
     MissingHash {
         package: PackageName,
@@ -75,6 +90,7 @@ pub fn lock(
         constraints: request.constraints,
         target: request.target,
         preferences: &preferences,
+        wheels_only: false,
     };
     let resolution = resolve::resolve(&resolve_request, client, runtime)?;
     to_lock(resolution, request.options.clone())
@@ -97,43 +113,57 @@ fn preferences(previous: Option<&Lock>, upgrade: &Upgrade) -> BTreeMap<PackageNa
 }
 
 fn to_lock(resolution: Resolution, options: LockOptions) -> Result<Lock, LockError> {
-    let mut packages = Vec::with_capacity(resolution.packages.len());
-    for (name, resolved) in resolution.packages {
-        let mut sdists = Vec::new();
-        let mut wheels = Vec::new();
-        for file in &resolved.files {
-            let artifact = to_artifact(&name, file)?;
-            match &file.filename {
-                DistFilename::Wheel(_) => wheels.push(artifact),
-                DistFilename::Sdist(_) => sdists.push(artifact),
-            }
+    let packages = resolution
+        .packages
+        .into_iter()
+        .map(|(name, resolved)| locked_package(name, resolved))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Lock {
+        packages,
+        build_packages: Vec::new(),
+        options,
+    })
+}
+
+/// One resolved package as the lock holds it (no build environment yet).
+fn locked_package(
+    name: PackageName,
+    resolved: ResolvedPackage,
+) -> Result<LockedPackage, LockError> {
+    let mut sdists = Vec::new();
+    let mut wheels = Vec::new();
+    for file in &resolved.files {
+        let artifact = to_artifact(&name, file)?;
+        match &file.filename {
+            DistFilename::Wheel(_) => wheels.push(artifact),
+            DistFilename::Sdist(_) => sdists.push(artifact),
         }
-        wheels.sort_by(|left, right| left.filename.as_str().cmp(right.filename.as_str()));
-        // Several sdists of one version (`.zip` and `.tar.gz`) are rare; keep
-        // the one with the smallest name for determinism, preferring `.tar.gz`.
-        sdists.sort_by_key(|artifact| {
-            let name = artifact.filename.as_str().to_string();
-            (!name.ends_with(".tar.gz"), name)
-        });
-        let dependencies = resolved
-            .dependencies
-            .into_iter()
-            .map(|(name, extras)| LockedDependency {
-                name,
-                extras: extras.into_iter().collect(),
-            })
-            .collect();
-        packages.push(LockedPackage {
-            index: resolved.files.iter().find_map(|file| file.index.clone()),
-            requires_python: resolved.metadata.requires_python.clone(),
-            name,
-            version: resolved.version,
-            sdist: sdists.into_iter().next(),
-            wheels,
-            dependencies,
-        });
     }
-    Ok(Lock { packages, options })
+    wheels.sort_by(|left, right| left.filename.as_str().cmp(right.filename.as_str()));
+    // Several sdists of one version (`.zip` and `.tar.gz`) are rare; keep
+    // the one with the smallest name for determinism, preferring `.tar.gz`.
+    sdists.sort_by_key(|artifact| {
+        let name = artifact.filename.as_str().to_string();
+        (!name.ends_with(".tar.gz"), name)
+    });
+    let dependencies = resolved
+        .dependencies
+        .into_iter()
+        .map(|(name, extras)| LockedDependency {
+            name,
+            extras: extras.into_iter().collect(),
+        })
+        .collect();
+    Ok(LockedPackage {
+        index: resolved.files.iter().find_map(|file| file.index.clone()),
+        requires_python: resolved.metadata.requires_python.clone(),
+        name,
+        version: resolved.version,
+        sdist: sdists.into_iter().next(),
+        wheels,
+        dependencies,
+        build: None,
+    })
 }
 
 fn to_artifact(package: &PackageName, file: &IndexFile) -> Result<LockedArtifact, LockError> {

@@ -18,6 +18,13 @@ use crate::target::{TagPriority, Tags};
 pub struct Lock {
     /// Sorted by name.
     pub packages: Vec<LockedPackage>,
+    /// The wheels of the build environments of the packages built from
+    /// source, resolved for the build host (`[[tool.vendor.build-packages]]`).
+    /// Sorted by name, then version; one name may appear with several
+    /// versions when two packages need different ones. Their `build` is
+    /// `None` and their `dependencies` are empty: each package's
+    /// [`LockedBuild`] lists its whole build environment.
+    pub build_packages: Vec<LockedPackage>,
     pub options: LockOptions,
 }
 
@@ -54,6 +61,25 @@ pub struct LockedPackage {
     pub wheels: Vec<LockedArtifact>,
     /// Direct dependencies for the target, sorted by name.
     pub dependencies: Vec<LockedDependency>,
+    /// Set for a package built from source: its pinned build environment.
+    pub build: Option<LockedBuild>,
+}
+
+/// The build environment of one package built from its sdist
+/// (`[packages.tool.vendor] build-requires`): `[build-system].requires`,
+/// what the backend's `get_requires_for_build_wheel` adds, and everything
+/// those need, each at one exact version found in [`Lock::build_packages`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LockedBuild {
+    /// Sorted by name; each name once.
+    pub requirements: Vec<LockedBuildRequirement>,
+}
+
+/// One exact pin of a build environment.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LockedBuildRequirement {
+    pub name: PackageName,
+    pub version: Version,
 }
 
 /// An edge of the dependency graph.
@@ -73,6 +99,29 @@ pub struct LockedArtifact {
     pub size: Option<u64>,
     pub upload_time: Option<Timestamp>,
     pub sha256: Sha256,
+}
+
+impl Lock {
+    /// The build package `name` at exactly `version`, if locked.
+    pub fn build_package(&self, name: &PackageName, version: &Version) -> Option<&LockedPackage> {
+        self.build_packages
+            .binary_search_by(|package| (&package.name, &package.version).cmp(&(name, version)))
+            .ok()
+            .map(|position| &self.build_packages[position])
+    }
+
+    /// The build packages to install before building `package` from its
+    /// sdist, sorted by name; `None` when the lock has no build environment
+    /// for it (it is not built from source, or was locked before vendor
+    /// locked build requirements). A parsed lock always holds every entry.
+    pub fn build_environment(&self, package: &LockedPackage) -> Option<Vec<&LockedPackage>> {
+        let build = package.build.as_ref()?;
+        build
+            .requirements
+            .iter()
+            .map(|requirement| self.build_package(&requirement.name, &requirement.version))
+            .collect()
+    }
 }
 
 impl LockedPackage {

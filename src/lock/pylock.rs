@@ -225,6 +225,7 @@ mod tests {
         assert_eq!(parse(&text, lock_path()).unwrap(), lock);
         let empty = Lock {
             packages: vec![],
+            build_packages: vec![],
             options: LockOptions {
                 index_urls: vec![],
                 find_links: vec![],
@@ -338,5 +339,56 @@ mod tests {
             "python_full_version == '3.11.9' and implementation_name == 'cpython' \
              and sys_platform == 'linux' and platform_machine == 'x86_64'"
         );
+    }
+
+    #[test]
+    fn build_environments_name_their_build_packages() {
+        let lock = sample_lock();
+        let text = render(&lock);
+        assert!(text.contains("[[tool.vendor.build-packages]]"), "{text}");
+        let markupsafe = &lock.packages[1];
+        let environment: Vec<String> = lock
+            .build_environment(markupsafe)
+            .unwrap()
+            .iter()
+            .map(|package| format!("{} {}", package.name, package.version))
+            .collect();
+        assert_eq!(environment, ["setuptools 80.9.0", "wheel 0.45.1"]);
+        assert!(lock.build_environment(&lock.packages[2]).is_none());
+
+        let dangling = text.replace(
+            "{ name = \"setuptools\", version = \"75.1.0\" }",
+            "{ name = \"setuptools\", version = \"74.0\" }",
+        );
+        assert_eq!(
+            parse(&dangling, lock_path()).unwrap_err().to_string(),
+            "`/project/pylock.toml`: package `local-app`: key `tool.vendor.build-requires`: \
+             `setuptools` 74.0 is not in `[[tool.vendor.build-packages]]`"
+        );
+        let twice = text.replace(
+            "{ name = \"setuptools\", version = \"75.1.0\" }",
+            "{ name = \"setuptools\", version = \"75.1.0\" }, { name = \"setuptools\", version = \"80.9.0\" }",
+        );
+        assert!(parse(&twice, lock_path())
+            .unwrap_err()
+            .to_string()
+            .contains("`setuptools` is pinned more than once"));
+        let no_version = text.replace(", version = \"75.1.0\" }", " }");
+        assert_eq!(
+            parse(&no_version, lock_path()).unwrap_err().to_string(),
+            "`/project/pylock.toml`: package `local-app`: tool.vendor.build-requires[0]: missing key `version`"
+        );
+    }
+
+    #[test]
+    fn a_lock_without_build_environments_reads_as_before() {
+        let mut lock = sample_lock();
+        lock.build_packages.clear();
+        for package in &mut lock.packages {
+            package.build = None;
+        }
+        let text = render(&lock);
+        assert!(!text.contains("build-"), "{text}");
+        assert_eq!(parse(&text, lock_path()).unwrap(), lock);
     }
 }

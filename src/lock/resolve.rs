@@ -37,6 +37,8 @@ pub struct ResolveRequest<'a> {
     pub target: &'a Target,
     /// Versions from an existing lock, kept while the requirements allow them.
     pub preferences: &'a BTreeMap<PackageName, Version>,
+    /// Use wheels only (build requirements are installed, never built).
+    pub wheels_only: bool,
 }
 
 /// One version per package.
@@ -66,6 +68,12 @@ pub enum ResolveError {
     },
     #[error("`{requirement}` ({origin}) is a direct URL requirement; vendor cannot lock those yet\nhint: publish the artifact to an index or a `--find-links` folder and require it by name")]
     DirectUrl { requirement: String, origin: String },
+    #[error("`{name}` has no wheel usable on {target} in the range needed{requested_by}, only an sdist\nhint: build requirements are installed from wheels, never built; publish a wheel of `{name}` for this platform to the index or to a `--find-links` folder")]
+    NoWheel {
+        name: PackageName,
+        target: String,
+        requested_by: String,
+    },
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error("the metadata of `{filename}` names version `{found}`, but the index lists `{expected}`\nhint: the index serves inconsistent data for this file")]
@@ -185,6 +193,27 @@ impl<'a> Provider<'a> {
         })
     }
 
+    /// ` (required by …)` for error messages; nothing for a top-level
+    /// build requirement, whose caller names the package that needs it.
+    fn requested_by_text(&self, name: &PackageName) -> String {
+        let root = ResolverPackage::Root.to_string();
+        self.requested_by
+            .borrow()
+            .get(name)
+            .filter(|parent| !(self.request.wheels_only && **parent == root))
+            .map(|parent| format!(" (required by {parent})"))
+            .unwrap_or_default()
+    }
+
+    fn target_description(&self) -> String {
+        let target = self.request.target;
+        let name = match target.name.as_str() {
+            "host" => "the build host".to_string(),
+            name => format!("`{name}`"),
+        };
+        format!("{name} (CPython {}, {})", target.python, target.arch)
+    }
+
     fn choice_policy<'p>(&'p self, name: &PackageName) -> ChoicePolicy<'p> {
         ChoicePolicy {
             explicit_prerelease: self.explicit_prerelease.contains(name),
@@ -200,21 +229,16 @@ impl<'a> Provider<'a> {
         }
         let project = self.runtime.block_on(self.client.project(name))?;
         if project.files.is_empty() {
-            let requested_by = self
-                .requested_by
-                .borrow()
-                .get(name)
-                .map(|parent| format!(" (required by {parent})"))
-                .unwrap_or_default();
             return Err(ResolveError::NotFound {
                 name: name.clone(),
-                requested_by,
+                requested_by: self.requested_by_text(name),
             });
         }
         let map = Arc::new(VersionMap::from_project(
             &project,
             &self.tags,
             &self.request.target.python,
+            self.request.wheels_only,
         ));
         self.version_maps
             .borrow_mut()
@@ -389,6 +413,7 @@ impl<'a> Provider<'a> {
             let client = self.client.clone();
             let tags = self.tags.clone();
             let python = self.request.target.python.clone();
+            let wheels_only = self.request.wheels_only;
             let name = name.clone();
             let range = range.clone();
             let explicit_prerelease = self.explicit_prerelease.contains(&name);
@@ -397,7 +422,7 @@ impl<'a> Provider<'a> {
                 let Ok(project) = client.project(&name).await else {
                     return;
                 };
-                let map = VersionMap::from_project(&project, &tags, &python);
+                let map = VersionMap::from_project(&project, &tags, &python, wheels_only);
                 let policy = ChoicePolicy {
                     explicit_prerelease,
                     exact_pin: None,
@@ -507,7 +532,15 @@ impl DependencyProvider for Provider<'_> {
             return Ok(Some(Version::new([0])));
         };
         let map = self.version_map(name)?;
-        Ok(map.choose(range, self.choice_policy(name)))
+        let choice = map.choose(range, self.choice_policy(name));
+        if choice.is_none() && map.has_sdist_only_version_in(range) {
+            return Err(ResolveError::NoWheel {
+                name: name.clone(),
+                target: self.target_description(),
+                requested_by: self.requested_by_text(name),
+            });
+        }
+        Ok(choice)
     }
 
     fn get_dependencies(

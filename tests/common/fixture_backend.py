@@ -44,7 +44,12 @@ _WHEEL = (
 
 
 def get_requires_for_build_wheel(config_settings=None):
-    return []
+    # Optional: what this fixture's backend asks for beyond [build-system].requires.
+    path = os.path.join(_ROOT, "_fixture", "BACKEND_REQUIRES")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [line.strip() for line in handle if line.strip()]
 
 
 def get_requires_for_build_sdist(config_settings=None):

@@ -63,6 +63,12 @@ pub struct VersionSpec {
     pub metadata_file: bool,
     #[serde(default)]
     pub location: Location,
+    /// The sdist's `[build-system].requires`.
+    #[serde(default)]
+    pub build_requires: Vec<String>,
+    /// What the sdist's backend answers to `get_requires_for_build_wheel`.
+    #[serde(default)]
+    pub backend_requires: Vec<String>,
 }
 
 fn default_wheels() -> Vec<String> {
@@ -336,12 +342,20 @@ fn build_sdist(
             pkg_info.provides_extra.clear();
         }
     }
-    let sdist = SdistBuilder::new(name, &spec.version)
+    let mut sdist = SdistBuilder::new(name, &spec.version)
         .pkg_info(&pkg_info)
         .file("pyproject.toml", pyproject(name, spec))
         .file("fixture_backend.py", FIXTURE_BACKEND)
         .file("_fixture/METADATA", metadata.render())
         .file(&format!("{module}/__init__.py"), source.to_string());
+    if !spec.backend_requires.is_empty() {
+        let lines: String = spec
+            .backend_requires
+            .iter()
+            .map(|requirement| format!("{requirement}\n"))
+            .collect();
+        sdist = sdist.file("_fixture/BACKEND_REQUIRES", lines);
+    }
     sdist
 }
 
@@ -351,8 +365,9 @@ fn toml_string_list(values: &[String]) -> String {
 }
 
 fn pyproject(name: &str, spec: &VersionSpec) -> String {
-    let mut text = String::from(
-        "[build-system]\nrequires = []\nbuild-backend = \"fixture_backend\"\nbackend-path = [\".\"]\n\n",
+    let mut text = format!(
+        "[build-system]\nrequires = {}\nbuild-backend = \"fixture_backend\"\nbackend-path = [\".\"]\n\n",
+        toml_string_list(&spec.build_requires)
     );
     text.push_str(&format!(
         "[project]\nname = {name:?}\nversion = {:?}\n",

@@ -3,7 +3,9 @@
 //! Input: the lock on disk and the lock a fresh resolution would write.
 //! Output: one line per change, options first, then packages by name:
 //! `+ django 5.1.4`, `- six 1.16.0`, `~ requests 2.32.2 → 2.32.3`,
-//! `~ six 1.16.0 (changed: wheels)`, `~ python 3.11.7 → 3.11.9`.
+//! `~ six 1.16.0 (changed: wheels)`, `~ python 3.11.7 → 3.11.9`; then the
+//! build packages by name and version: `+ build setuptools 80.9.0`,
+//! `- build setuptools 75.1.0`, `~ build wheel 0.45.1 (changed: wheels)`.
 //! Invariant: the list is empty exactly when the locks are equal.
 
 use std::collections::BTreeMap;
@@ -11,12 +13,43 @@ use std::fmt::Display;
 
 use crate::lock::model::{Lock, LockOptions, LockedPackage};
 use crate::name::PackageName;
+use pep440_rs::Version;
 
 /// What changed from `old` to `new`, one line per change.
 pub fn diff(old: &Lock, new: &Lock) -> Vec<String> {
     let mut lines = diff_options(&old.options, &new.options);
     lines.extend(diff_packages(&old.packages, &new.packages));
+    lines.extend(diff_build_packages(
+        &old.build_packages,
+        &new.build_packages,
+    ));
     lines
+}
+
+/// Build packages are keyed by name and version: two versions of one name
+/// are separate entries, so a moved pin reads as one removal and one addition.
+fn diff_build_packages(old: &[LockedPackage], new: &[LockedPackage]) -> Vec<String> {
+    let key = |package: &&LockedPackage| (package.name.clone(), package.version.clone());
+    let old: BTreeMap<_, &LockedPackage> =
+        old.iter().map(|package| (key(&package), package)).collect();
+    let new: BTreeMap<_, &LockedPackage> =
+        new.iter().map(|package| (key(&package), package)).collect();
+    let mut keys: Vec<&(PackageName, Version)> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|key| {
+            let (name, version) = key;
+            match (old.get(key), new.get(key)) {
+                (Some(before), Some(after)) => {
+                    diff_package(before, after).map(|line| line.replacen("~ ", "~ build ", 1))
+                }
+                (Some(_), None) => Some(format!("- build {name} {version}")),
+                (None, Some(_)) => Some(format!("+ build {name} {version}")),
+                (None, None) => None,
+            }
+        })
+        .collect()
 }
 
 fn diff_options(old: &LockOptions, new: &LockOptions) -> Vec<String> {
@@ -123,6 +156,7 @@ fn diff_package(old: &LockedPackage, new: &LockedPackage) -> Option<String> {
         ("dependencies", old.dependencies != new.dependencies),
         ("sdist", old.sdist != new.sdist),
         ("wheels", old.wheels != new.wheels),
+        ("build-requires", old.build != new.build),
     ]
     .into_iter()
     .filter_map(|(field, differs)| differs.then_some(field))
@@ -214,6 +248,41 @@ mod tests {
         assert_eq!(
             diff(&old, &reordered),
             ["~ requirement order: local-app, six>=1.16; python_version >= \"3\" → six>=1.16; python_version >= \"3\", local-app"]
+        );
+    }
+
+    #[test]
+    fn lists_build_packages_by_name_and_version() {
+        use crate::lock::pylock::fixtures::{build_package, build_requirement};
+        let old = sample_lock();
+        let mut new = sample_lock();
+        // setuptools 75.1.0 is replaced by 80.9.0 for the local package;
+        // wheel gets a new file; markupsafe's environment gains cython.
+        new.build_packages.remove(0);
+        new.packages[0].build.as_mut().unwrap().requirements =
+            vec![build_requirement("setuptools", "80.9.0")];
+        new.build_packages[1].wheels[0].size = Some(1);
+        new.build_packages.push(build_package(
+            "cython",
+            "3.1.2",
+            "cython-3.1.2-py3-none-any.whl",
+            "0000000000000000000000000000000000000000000000000000000000000031",
+        ));
+        new.packages[1]
+            .build
+            .as_mut()
+            .unwrap()
+            .requirements
+            .insert(0, build_requirement("cython", "3.1.2"));
+        assert_eq!(
+            diff(&old, &new),
+            [
+                "~ local-app 0.1.0 (changed: build-requires)",
+                "~ markupsafe 3.0.2 (changed: build-requires)",
+                "+ build cython 3.1.2",
+                "- build setuptools 75.1.0",
+                "~ build wheel 0.45.1 (changed: wheels)",
+            ]
         );
     }
 }

@@ -5,7 +5,10 @@ use std::str::FromStr;
 use pep440_rs::{Version, VersionSpecifiers};
 use url::Url;
 
-use crate::lock::model::{Lock, LockOptions, LockedArtifact, LockedDependency, LockedPackage};
+use crate::lock::model::{
+    Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
+    LockedPackage,
+};
 use crate::name::{ExtraName, PackageName};
 
 pub fn name(raw: &str) -> PackageName {
@@ -32,8 +35,37 @@ pub fn dependency(raw: &str, extras: &[&str]) -> LockedDependency {
     }
 }
 
+pub fn build_requirement(raw: &str, version: &str) -> LockedBuildRequirement {
+    LockedBuildRequirement {
+        name: name(raw),
+        version: Version::from_str(version).unwrap(),
+    }
+}
+
+/// A build package with one pure wheel (made-up digest).
+pub fn build_package(raw: &str, version: &str, wheel: &str, sha256: &str) -> LockedPackage {
+    LockedPackage {
+        name: name(raw),
+        version: Version::from_str(version).unwrap(),
+        index: Some("https://pypi.org/simple".to_string()),
+        requires_python: Some(VersionSpecifiers::from_str(">=3.9").unwrap()),
+        sdist: None,
+        wheels: vec![artifact(
+            wheel,
+            &format!("https://files.pythonhosted.org/packages/{wheel}"),
+            sha256,
+            1000,
+            "2025-01-01T00:00:00Z",
+        )],
+        dependencies: vec![],
+        build: None,
+    }
+}
+
 /// A small lock with real PyPI files (six, markupsafe) plus a package
-/// with dependency extras and no upload times.
+/// with dependency extras and no upload times; markupsafe and the local
+/// package are built from source, with two versions of setuptools between
+/// them.
 pub fn sample_lock() -> Lock {
     let six = LockedPackage {
         name: name("six"),
@@ -57,6 +89,7 @@ pub fn sample_lock() -> Lock {
             "2021-05-05T14:18:17.237677Z",
         )],
         dependencies: vec![],
+        build: None,
     };
     let markupsafe = LockedPackage {
         name: name("markupsafe"),
@@ -78,6 +111,12 @@ pub fn sample_lock() -> Lock {
             "2024-10-18T15:21:06.495307Z",
         )],
         dependencies: vec![],
+        build: Some(LockedBuild {
+            requirements: vec![
+                build_requirement("setuptools", "80.9.0"),
+                build_requirement("wheel", "0.45.1"),
+            ],
+        }),
     };
     let mut local = LockedPackage {
         name: name("local-app"),
@@ -96,11 +135,34 @@ pub fn sample_lock() -> Lock {
             dependency("markupsafe", &[]),
             dependency("six", &["extra-a", "extra-b"]),
         ],
+        build: Some(LockedBuild {
+            requirements: vec![build_requirement("setuptools", "75.1.0")],
+        }),
     };
     local.wheels[0].upload_time = None;
     local.wheels[0].size = None;
     Lock {
         packages: vec![local, markupsafe, six],
+        build_packages: vec![
+            build_package(
+                "setuptools",
+                "75.1.0",
+                "setuptools-75.1.0-py3-none-any.whl",
+                "0000000000000000000000000000000000000000000000000000000000000075",
+            ),
+            build_package(
+                "setuptools",
+                "80.9.0",
+                "setuptools-80.9.0-py3-none-any.whl",
+                "0000000000000000000000000000000000000000000000000000000000000080",
+            ),
+            build_package(
+                "wheel",
+                "0.45.1",
+                "wheel-0.45.1-py3-none-any.whl",
+                "0000000000000000000000000000000000000000000000000000000000000045",
+            ),
+        ],
         options: LockOptions {
             target: "el9".to_string(),
             arch: "x86_64".to_string(),

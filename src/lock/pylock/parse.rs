@@ -19,7 +19,10 @@ use super::render::lock_folder;
 use super::PylockError;
 use crate::filename::DistFilename;
 use crate::hash::Sha256;
-use crate::lock::model::{Lock, LockOptions, LockedArtifact, LockedDependency, LockedPackage};
+use crate::lock::model::{
+    Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
+    LockedPackage,
+};
 use crate::name::{ExtraName, PackageName};
 
 /// Sources PEP 751 allows that vendor cannot lock or build yet.
@@ -44,13 +47,92 @@ pub fn parse(text: &str, path: &Path) -> Result<Lock, PylockError> {
         Some(Value::Array(entries)) => entries
             .iter()
             .enumerate()
-            .map(|(position, entry)| parse_package(&root, position, entry))
+            .map(|(position, entry)| parse_package(&root, "packages", position, entry))
             .collect::<Result<Vec<_>, _>>()?,
         Some(other) => return Err(root.invalid("packages", expected("an array", other))),
     };
     packages.sort_by(|left, right| left.name.cmp(&right.name));
     check_graph(&root, &packages)?;
-    Ok(Lock { packages, options })
+    let build_packages = parse_build_packages(&root, &document)?;
+    check_build_environments(&root, &packages, &build_packages)?;
+    Ok(Lock {
+        packages,
+        build_packages,
+        options,
+    })
+}
+
+/// `[[tool.vendor.build-packages]]`, sorted by name and version.
+fn parse_build_packages(root: &Scope, document: &Table) -> Result<Vec<LockedPackage>, PylockError> {
+    let Some(vendor) = vendor_table(document) else {
+        return Ok(Vec::new());
+    };
+    let scope = root.within("tool.vendor");
+    let mut build_packages = scope
+        .array(vendor, "build-packages")?
+        .iter()
+        .enumerate()
+        .map(|(position, entry)| {
+            let package = parse_package(&scope, "build-packages", position, entry)?;
+            if package.wheels.is_empty() {
+                return Err(scope
+                    .within(format!("build package `{}`", package.name))
+                    .missing("wheels"));
+            }
+            Ok(package)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    build_packages
+        .sort_by(|left, right| (&left.name, &left.version).cmp(&(&right.name, &right.version)));
+    for pair in build_packages.windows(2) {
+        if (&pair[0].name, &pair[0].version) == (&pair[1].name, &pair[1].version) {
+            return Err(scope.invalid(
+                "build-packages",
+                format!(
+                    "`{}` {} appears more than once",
+                    pair[0].name, pair[0].version
+                ),
+            ));
+        }
+    }
+    Ok(build_packages)
+}
+
+/// Every pin of every build environment names a locked build package.
+fn check_build_environments(
+    root: &Scope,
+    packages: &[LockedPackage],
+    build_packages: &[LockedPackage],
+) -> Result<(), PylockError> {
+    for package in packages {
+        let Some(build) = &package.build else {
+            continue;
+        };
+        for requirement in &build.requirements {
+            let locked = build_packages.iter().any(|candidate| {
+                candidate.name == requirement.name && candidate.version == requirement.version
+            });
+            if !locked {
+                return Err(root.within(format!("package `{}`", package.name)).invalid(
+                    BUILD_REQUIRES_KEY,
+                    format!(
+                        "`{}` {} is not in `[[tool.vendor.build-packages]]`",
+                        requirement.name, requirement.version
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `[tool.vendor]` of a document or of a package, when present.
+fn vendor_table(table: &Table) -> Option<&Table> {
+    table
+        .get("tool")
+        .and_then(Value::as_table)
+        .and_then(|tool| tool.get("vendor"))
+        .and_then(Value::as_table)
 }
 
 fn check_lock_version(root: &Scope, document: &Table) -> Result<(), PylockError> {
@@ -89,17 +171,22 @@ fn parse_options(root: &Scope, document: &Table) -> Result<LockOptions, PylockEr
     })
 }
 
+/// One entry of `key` (`packages` or `build-packages`) at `position`.
 fn parse_package(
     root: &Scope,
+    key: &str,
     position: usize,
     entry: &Value,
 ) -> Result<LockedPackage, PylockError> {
-    let entry_scope = root.within(format!("packages[{position}]"));
-    let table = root.as_table(entry, "packages")?;
+    let entry_scope = root.within(format!("{key}[{position}]"));
+    let table = root.as_table(entry, key)?;
     let name: PackageName = entry_scope
         .parsed(table, "name")?
         .ok_or_else(|| entry_scope.missing("name"))?;
-    let scope = root.within(format!("package `{name}`"));
+    let scope = match key {
+        "packages" => root.within(format!("package `{name}`")),
+        _ => root.within(format!("build package `{name}`")),
+    };
     if let Some(kind) = UNSUPPORTED_SOURCES
         .into_iter()
         .find(|key| table.contains_key(*key))
@@ -142,6 +229,7 @@ fn parse_package(
         requires_python: scope.parsed::<VersionSpecifiers>(table, "requires-python")?,
         index: scope.optional_str(table, "index")?.map(str::to_string),
         dependencies: parse_dependencies(&scope, table)?,
+        build: parse_build(&scope, table)?,
         name,
         version,
         sdist,
@@ -166,12 +254,7 @@ fn parse_dependencies(scope: &Scope, table: &Table) -> Result<Vec<LockedDependen
     }
     dependencies.sort();
     let extras_key = "tool.vendor.dependency-extras";
-    let extras = table
-        .get("tool")
-        .and_then(Value::as_table)
-        .and_then(|tool| tool.get("vendor"))
-        .and_then(Value::as_table)
-        .and_then(|vendor| vendor.get("dependency-extras"));
+    let extras = vendor_table(table).and_then(|vendor| vendor.get("dependency-extras"));
     let Some(extras) = extras else {
         return Ok(dependencies);
     };
@@ -204,6 +287,44 @@ fn parse_dependencies(scope: &Scope, table: &Table) -> Result<Vec<LockedDependen
         dependency.extras = extras;
     }
     Ok(dependencies)
+}
+
+const BUILD_REQUIRES_KEY: &str = "tool.vendor.build-requires";
+
+/// `tool.vendor.build-requires`: `[{ name, version }, …]`, each name once.
+fn parse_build(scope: &Scope, table: &Table) -> Result<Option<LockedBuild>, PylockError> {
+    let Some(entries) = vendor_table(table).and_then(|vendor| vendor.get("build-requires")) else {
+        return Ok(None);
+    };
+    let Value::Array(entries) = entries else {
+        return Err(scope.invalid(BUILD_REQUIRES_KEY, expected("an array", entries)));
+    };
+    let mut requirements = Vec::with_capacity(entries.len());
+    for (position, entry) in entries.iter().enumerate() {
+        let entry_scope = scope.within(format!("{BUILD_REQUIRES_KEY}[{position}]"));
+        let entry = scope.as_table(entry, BUILD_REQUIRES_KEY)?;
+        requirements.push(LockedBuildRequirement {
+            name: entry_scope
+                .parsed(entry, "name")?
+                .ok_or_else(|| entry_scope.missing("name"))?,
+            version: entry_scope
+                .parsed(entry, "version")?
+                .ok_or_else(|| entry_scope.missing("version"))?,
+        });
+    }
+    requirements.sort();
+    for pair in requirements.windows(2) {
+        if pair[0].name == pair[1].name {
+            return Err(scope.invalid(
+                BUILD_REQUIRES_KEY,
+                format!(
+                    "`{}` is pinned more than once; a build environment holds one version of each package",
+                    pair[0].name
+                ),
+            ));
+        }
+    }
+    Ok(Some(LockedBuild { requirements }))
 }
 
 fn parse_artifact(scope: &Scope, table: &Table) -> Result<LockedArtifact, PylockError> {

@@ -10,7 +10,10 @@ use toml_edit::{
 };
 
 use super::{environment_marker, requires_python, HEADER};
-use crate::lock::model::{Lock, LockOptions, LockedArtifact, LockedDependency, LockedPackage};
+use crate::lock::model::{
+    Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
+    LockedPackage,
+};
 
 /// Arrays longer than this on one line are written one item per line.
 const MAX_INLINE_ARRAY_WIDTH: usize = 80;
@@ -60,9 +63,26 @@ fn render_document(lock: &Lock, folder: Option<&Path>) -> String {
         document["packages"] = Item::ArrayOfTables(tables);
     }
 
+    let mut vendor = options_table(&lock.options);
+    if !lock.build_packages.is_empty() {
+        let mut build_packages: Vec<&LockedPackage> = lock.build_packages.iter().collect();
+        build_packages
+            .sort_by(|left, right| (&left.name, &left.version).cmp(&(&right.name, &right.version)));
+        vendor["build-packages"] = Item::ArrayOfTables(
+            build_packages
+                .into_iter()
+                .map(|package| {
+                    // The package's `build-requires` is its whole environment.
+                    let mut table = package_table(package, folder);
+                    table.remove("dependencies");
+                    table
+                })
+                .collect(),
+        );
+    }
     let mut tool = Table::new();
     tool.set_implicit(true);
-    tool["vendor"] = Item::Table(options_table(&lock.options));
+    tool["vendor"] = Item::Table(vendor);
     document["tool"] = Item::Table(tool);
     format!("{HEADER}\n{document}")
 }
@@ -97,15 +117,35 @@ fn package_table(package: &LockedPackage, folder: Option<&Path>) -> Table {
             .collect::<ArrayOfTables>();
         table["wheels"] = Item::ArrayOfTables(wheels);
     }
+    let mut vendor = Table::new();
     if let Some(extras) = dependency_extras(&dependencies) {
-        let mut vendor = Table::new();
         vendor["dependency-extras"] = value(extras);
+    }
+    if let Some(build) = &package.build {
+        vendor["build-requires"] = value(build_requires(build));
+    }
+    if !vendor.is_empty() {
         let mut tool = Table::new();
         tool.set_implicit(true);
         tool["vendor"] = Item::Table(vendor);
         table["tool"] = Item::Table(tool);
     }
     table
+}
+
+/// `[{ name = "setuptools", version = "80.9.0" }, …]`, sorted: the
+/// package's whole build environment, each entry a `build-packages` entry.
+fn build_requires(build: &LockedBuild) -> Array {
+    let mut requirements: Vec<&LockedBuildRequirement> = build.requirements.iter().collect();
+    requirements.sort();
+    requirements.dedup();
+    let entries = requirements.into_iter().map(|requirement| {
+        let mut entry = InlineTable::new();
+        entry.insert("name", requirement.name.as_ref().into());
+        entry.insert("version", requirement.version.to_string().into());
+        entry
+    });
+    fold_long_array(Array::from_iter(entries))
 }
 
 /// `{ celery = ["redis"] }`: the extras each edge asks for, which PEP 751's

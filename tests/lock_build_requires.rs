@@ -1,0 +1,302 @@
+//! Hermetic tests of locked build requirements: `vendor lock` pins the
+//! build environment of every package built from source (for this host,
+//! wheels only, with sha256) under `[tool.vendor]`, keeps the pins on
+//! relock, and `vendor fetch` downloads them. The real binary runs against
+//! the loopback index of `tests/common/`; the fixture sdists carry the
+//! in-tree backend of `tests/common/fixture_backend.py`, whose
+//! `get_requires_for_build_wheel` answers what the scenario says.
+
+mod common;
+
+use common::{Project, PyLock, Scenario, TestIndex};
+
+/// `nativepkg` (sdist only) needs `buildtool<2` to build and its backend
+/// asks for `backendhelper`; `othernative` needs `buildtool>=2`, which
+/// brings `buildtool-dep`. `needs-sdist-tool` needs a tool with no wheel.
+/// `buildtool` 2.0 and 2.1 are uploaded after 2024-06-01.
+const PROJECTS: &str = r#"
+[[project]]
+name = "nativepkg"
+[[project.version]]
+version = "1.0"
+wheels = []
+sdist = "static"
+dependencies = ["runtimedep"]
+build-requires = ["buildtool<2"]
+backend-requires = ["backendhelper>=1"]
+
+[[project]]
+name = "othernative"
+[[project.version]]
+version = "3.0"
+wheels = []
+sdist = "static"
+build-requires = ["buildtool>=2"]
+
+[[project]]
+name = "runtimedep"
+[[project.version]]
+version = "1.0"
+
+[[project]]
+name = "buildtool"
+[[project.version]]
+version = "1.0"
+[[project.version]]
+version = "1.5"
+upload-time = "2024-07-01T00:00:00.000000Z"
+[[project.version]]
+version = "2.0"
+dependencies = ["buildtool-dep"]
+upload-time = "2024-07-01T00:00:00.000000Z"
+
+[[project]]
+name = "buildtool-dep"
+[[project.version]]
+version = "0.3"
+
+[[project]]
+name = "backendhelper"
+[[project.version]]
+version = "1.2"
+
+[[project]]
+name = "sdistonlytool"
+[[project.version]]
+version = "1.0"
+wheels = []
+sdist = "static"
+
+[[project]]
+name = "needs-sdist-tool"
+[[project.version]]
+version = "1.0"
+wheels = []
+sdist = "static"
+build-requires = ["sdistonlytool"]
+
+[[project]]
+name = "purewheel"
+[[project.version]]
+version = "1.0"
+sdist = "static"
+build-requires = ["buildtool"]
+"#;
+
+fn index() -> TestIndex {
+    TestIndex::start(Scenario::empty().with_projects(PROJECTS))
+}
+
+/// `(name, version)` pairs of `[packages.tool.vendor] build-requires`.
+fn build_requires(lock: &PyLock, package: &str) -> Option<Vec<(String, String)>> {
+    let package = lock.package(package);
+    let entries = package
+        .table
+        .get("tool")?
+        .get("vendor")?
+        .get("build-requires")?
+        .as_array()
+        .expect("build-requires is an array");
+    Some(
+        entries
+            .iter()
+            .map(|entry| {
+                let field = |key: &str| entry.get(key).and_then(|v| v.as_str()).unwrap();
+                (field("name").to_string(), field("version").to_string())
+            })
+            .collect(),
+    )
+}
+
+/// `[[tool.vendor.build-packages]]` entries.
+fn build_packages(lock: &PyLock) -> Vec<toml::Table> {
+    lock.tool_vendor()
+        .and_then(|vendor| vendor.get("build-packages"))
+        .and_then(|packages| packages.as_array())
+        .map(|packages| {
+            packages
+                .iter()
+                .map(|package| package.as_table().unwrap().clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `name version` of each build package, in file order.
+fn build_package_versions(lock: &PyLock) -> Vec<String> {
+    build_packages(lock)
+        .iter()
+        .map(|package| {
+            format!(
+                "{} {}",
+                package["name"].as_str().unwrap(),
+                package["version"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(name, version)| (name.to_string(), version.to_string()))
+        .collect()
+}
+
+#[test]
+fn pins_the_build_environment_of_an_sdist_with_hashes() {
+    let index = index();
+    let project = Project::new().requirements("nativepkg\n");
+    project.lock(&index).assert_success();
+    let lock = project.pylock();
+
+    // [build-system].requires (buildtool<2 → 1.5) plus what the backend
+    // asked for (backendhelper).
+    assert_eq!(
+        build_requires(&lock, "nativepkg"),
+        Some(pairs(&[("backendhelper", "1.2"), ("buildtool", "1.5")]))
+    );
+    assert_eq!(build_requires(&lock, "runtimedep"), None);
+    assert_eq!(
+        build_package_versions(&lock),
+        ["backendhelper 1.2", "buildtool 1.5"]
+    );
+    for package in build_packages(&lock) {
+        let wheels = package["wheels"].as_array().unwrap();
+        assert_eq!(wheels.len(), 1, "{package:?}");
+        let wheel = wheels[0].as_table().unwrap();
+        let name = wheel["name"].as_str().unwrap();
+        assert!(name.ends_with("-py3-none-any.whl"), "{name}");
+        assert_eq!(
+            wheel["hashes"]["sha256"].as_str(),
+            Some(index.artifact(name).sha256.as_str())
+        );
+        assert_eq!(wheel["url"].as_str(), Some(index.file_url(name).as_str()));
+        assert!(package.get("sdist").is_none());
+    }
+    // Build packages are not part of the application.
+    assert!(lock.find("buildtool").is_none());
+}
+
+#[test]
+fn packages_needing_different_versions_of_a_tool_get_both() {
+    let index = index();
+    let project = Project::new().requirements("nativepkg\nothernative\n");
+    project.lock(&index).assert_success();
+    let lock = project.pylock();
+    assert_eq!(
+        build_requires(&lock, "othernative"),
+        Some(pairs(&[("buildtool", "2.0"), ("buildtool-dep", "0.3")]))
+    );
+    assert_eq!(
+        build_package_versions(&lock),
+        [
+            "backendhelper 1.2",
+            "buildtool 1.5",
+            "buildtool 2.0",
+            "buildtool-dep 0.3"
+        ]
+    );
+}
+
+#[test]
+fn relock_keeps_build_pins_until_upgraded() {
+    let index = index();
+    let project = Project::new().requirements("nativepkg\npurewheel\n");
+    // purewheel has a wheel, but the project builds it from source.
+    project.write(
+        "vendor.toml",
+        "[app]\nname = \"demo\"\n\n[build]\nfrom-source = [\"purewheel\"]\n",
+    );
+    project
+        .lock_with(&index, &["--exclude-newer", "2024-06-01"])
+        .assert_success();
+    let first = project.pylock();
+    assert_eq!(
+        build_requires(&first, "nativepkg"),
+        Some(pairs(&[("backendhelper", "1.2"), ("buildtool", "1.0")]))
+    );
+    assert_eq!(
+        build_requires(&first, "purewheel"),
+        Some(pairs(&[("buildtool", "1.0")]))
+    );
+
+    // Newer tools are now visible, but the pins stay.
+    project.lock(&index).assert_success();
+    let second = project.pylock();
+    assert_eq!(
+        build_requires(&second, "nativepkg"),
+        build_requires(&first, "nativepkg")
+    );
+    assert_eq!(
+        build_requires(&second, "purewheel"),
+        Some(pairs(&[("buildtool", "1.0")]))
+    );
+    project.lock_with(&index, &["--locked"]).assert_success();
+
+    // `--locked` names the build package an upgrade would move.
+    project
+        .lock_with(&index, &["--locked", "--upgrade-package", "buildtool"])
+        .assert_code(1)
+        .assert_mentions(&["- build buildtool 1.0", "+ build buildtool", "hint:"]);
+
+    project
+        .lock_with(&index, &["--upgrade-package", "buildtool"])
+        .assert_success();
+    let upgraded = project.pylock();
+    assert_eq!(
+        build_requires(&upgraded, "nativepkg"),
+        Some(pairs(&[("backendhelper", "1.2"), ("buildtool", "1.5")]))
+    );
+    assert_eq!(
+        build_requires(&upgraded, "purewheel"),
+        Some(pairs(&[("buildtool", "2.0"), ("buildtool-dep", "0.3")]))
+    );
+}
+
+#[test]
+fn a_build_requirement_without_a_wheel_is_an_error_naming_both() {
+    let index = index();
+    let project = Project::new().requirements("needs-sdist-tool\n");
+    project.lock(&index).assert_code(1).assert_mentions(&[
+        "`needs-sdist-tool` 1.0",
+        "`sdistonlytool`",
+        "wheel",
+        "hint:",
+    ]);
+    assert!(!project.file("pylock.toml").exists());
+}
+
+#[test]
+fn fetch_downloads_build_requirements_and_offline_names_them() {
+    let index = index();
+    let mut project = Project::new().requirements("nativepkg\n");
+    project.lock(&index).assert_success();
+    project.use_fresh_cache();
+
+    let outcome = project.fetch_with(&["--offline"]);
+    outcome.assert_code(1).assert_mentions(&[
+        "buildtool-1.5-py3-none-any.whl",
+        "backendhelper-1.2-py3-none-any.whl",
+        "build requirement",
+        "nativepkg-1.0.tar.gz",
+    ]);
+
+    let export = tempfile::tempdir().unwrap();
+    let export_arg = export.path().to_str().unwrap().to_string();
+    project
+        .fetch_with(&["--export", &export_arg])
+        .assert_success();
+    for file in [
+        "buildtool-1.5-py3-none-any.whl",
+        "backendhelper-1.2-py3-none-any.whl",
+        "nativepkg-1.0.tar.gz",
+        "runtimedep-1.0-py3-none-any.whl",
+    ] {
+        assert_eq!(project.cached_artifacts(file).len(), 1, "{file}");
+        assert!(export.path().join(file).is_file(), "{file} exported");
+    }
+    index.clear_requests();
+    project.fetch_with(&["--offline"]).assert_success();
+    assert!(index.requests().is_empty(), "{:?}", index.requests());
+}
