@@ -232,7 +232,12 @@ fn relock_keeps_build_pins_until_upgraded() {
         build_requires(&second, "purewheel"),
         Some(pairs(&[("buildtool", "1.0")]))
     );
+    // An unchanged sdist keeps its environment without asking the index
+    // about build tools again.
+    index.clear_requests();
     project.lock_with(&index, &["--locked"]).assert_success();
+    assert_eq!(index.requests_to("/simple/buildtool/"), 0);
+    assert_eq!(index.requests_to("/files/nativepkg-1.0.tar.gz"), 0);
 
     // `--locked` names the build package an upgrade would move.
     project
@@ -299,4 +304,70 @@ fn fetch_downloads_build_requirements_and_offline_names_them() {
     index.clear_requests();
     project.fetch_with(&["--offline"]).assert_success();
     assert!(index.requests().is_empty(), "{:?}", index.requests());
+}
+
+/// uv from `VENDOR_UV` (set by `scripts/test.sh`), else where
+/// `scripts/install-deps.sh` puts it.
+fn uv_binary() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("VENDOR_UV").filter(|path| !path.is_empty()) {
+        return path.into();
+    }
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let installed = std::path::Path::new(&home).join(".cache/vendor-tools/venv/bin/uv");
+    assert!(
+        installed.is_file(),
+        "no uv: set VENDOR_UV or run scripts/install-deps.sh"
+    );
+    installed
+}
+
+#[test]
+fn uv_installs_from_a_lock_with_build_requirements() {
+    let index = index();
+    let project = Project::new().requirements("nativepkg\n");
+    project.lock(&index).assert_success();
+    assert!(!build_packages(&project.pylock()).is_empty());
+
+    let scratch = tempfile::tempdir().unwrap();
+    let uv = |args: &[&str]| {
+        let output = std::process::Command::new(uv_binary())
+            .args(args)
+            .current_dir(project.path())
+            .env("UV_CACHE_DIR", scratch.path().join("cache"))
+            .env("UV_NO_CONFIG", "1")
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .env("VIRTUAL_ENV", scratch.path().join("venv"))
+            .output()
+            .expect("uv runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "uv {args:?}: {text}");
+        text
+    };
+    let venv = scratch.path().join("venv");
+    uv(&[
+        "venv",
+        "--quiet",
+        "--python",
+        "3.11",
+        venv.to_str().unwrap(),
+    ]);
+    let text = uv(&[
+        "pip",
+        "install",
+        "--dry-run",
+        "--preview-features",
+        "pylock",
+        "--python-version",
+        common::PYTHON,
+        "-r",
+        "pylock.toml",
+    ]);
+    // The application, not its build tools.
+    assert!(text.contains("+ nativepkg==1.0"), "{text}");
+    assert!(text.contains("+ runtimedep==1.0"), "{text}");
+    assert!(!text.contains("buildtool"), "{text}");
 }
