@@ -45,12 +45,9 @@ const HOST_LIB: &str = "/root/.pyenv/versions/3.11.7/lib";
 
 /// Writes `wheel` into `folder` and describes it as a candidate.
 fn candidate(folder: &Path, wheel: &WheelBuilder) -> CandidateWheel {
-    candidate_from_bytes(folder, wheel, write_wheel_zip(&wheel.entries()))
-}
-
-fn candidate_from_bytes(folder: &Path, wheel: &WheelBuilder, bytes: Vec<u8>) -> CandidateWheel {
     let path = folder.join(wheel.filename());
-    fs_err::write(&path, bytes).unwrap();
+    fs_err::create_dir_all(folder).unwrap();
+    fs_err::write(&path, write_wheel_zip(&wheel.entries())).unwrap();
     let mut parts = wheel
         .filename()
         .splitn(3, '-')
@@ -235,33 +232,33 @@ fn linkage_globs_match_the_sonames_extension_modules_link() {
     assert_eq!(inspected.imports, ["purepkg"]);
 }
 
-#[test]
-fn bundled_copies_need_the_policy_s_consent() {
-    let compiler = Compiler::new();
-    let folder = tempfile::tempdir().unwrap();
+/// `bundler`, whose extension links `library` shipped in `bundler.libs/`
+/// and found through `$ORIGIN/../bundler.libs`, as auditwheel arranges it.
+fn bundler_wheel(compiler: &Compiler, library: &str) -> WheelBuilder {
     let python = python_include_flag();
-    let libbundled = compiler.gcc(
-        "bundler.libs/libbundled.so.1",
+    let library_path = format!("bundler.libs/{library}");
+    let compiled_library = compiler.gcc(
+        &library_path,
         &[
             "-shared",
             "-fPIC",
             &build_source("bundled.c").display().to_string(),
-            "-Wl,-soname,libbundled.so.1",
+            &format!("-Wl,-soname,{library}"),
         ],
     );
     let core = compiler.gcc(
-        "bundler/_core.so",
+        &format!("bundler/_core-{library}.so"),
         &[
             "-shared",
             "-fPIC",
             &python,
             &build_source("bundler_core.c").display().to_string(),
             "-Lbundler.libs",
-            "-l:libbundled.so.1",
+            &format!("-l:{library}"),
             "-Wl,-rpath,$ORIGIN/../bundler.libs",
         ],
     );
-    let wheel = WheelBuilder::new("bundler", "1.0", EXTENSION_TAG)
+    WheelBuilder::new("bundler", "1.0", EXTENSION_TAG)
         .file("bundler/__init__.py", "from ._core import answer\n")
         .add(ArchiveFile::with_mode(
             "bundler/_core.cpython-311-x86_64-linux-gnu.so",
@@ -269,10 +266,17 @@ fn bundled_copies_need_the_policy_s_consent() {
             0o755,
         ))
         .add(ArchiveFile::with_mode(
-            "bundler.libs/libbundled.so.1",
-            fs_err::read(libbundled).unwrap(),
+            library_path,
+            fs_err::read(compiled_library).unwrap(),
             0o755,
-        ));
+        ))
+}
+
+#[test]
+fn bundled_copies_need_the_policy_s_consent() {
+    let compiler = Compiler::new();
+    let folder = tempfile::tempdir().unwrap();
+    let wheel = bundler_wheel(&compiler, "libbundled.so.1");
     let bundler = candidate(folder.path(), &wheel);
     let work = folder.path().join("work");
     let bundled = CheckKind::Bundled {
@@ -280,6 +284,7 @@ fn bundled_copies_need_the_policy_s_consent() {
     };
 
     let refusing = policy(VerifySettings {
+        links: vec!["libbundled.so.*".into()],
         bundled: false,
         ..VerifySettings::default()
     });
@@ -299,6 +304,19 @@ fn bundled_copies_need_the_policy_s_consent() {
         "{check:?}"
     );
     assert!(check.hint.as_deref().unwrap().contains("`bundled = true`"));
+    // Linking the bundled copy is linking the library; the copy is what fails.
+    let linkage = find(
+        &inspected.checks,
+        &CheckKind::Linkage {
+            glob: "libbundled.so.*".into(),
+        },
+    );
+    assert!(linkage.passed);
+    assert_eq!(
+        linkage.detail,
+        "`bundler/_core.cpython-311-x86_64-linux-gnu.so` links `libbundled.so.1` (the copy in \
+         `bundler.libs/libbundled.so.1`)"
+    );
     // `$ORIGIN/../bundler.libs` stays inside the wheel: nothing to strip.
     assert!(!inspected.rewritten);
     assert!(

@@ -169,14 +169,30 @@ fn check_links(
                     needed
                         .iter()
                         .filter(|soname| matcher.is_match(soname.as_str()))
-                        .map(move |soname| format!("`{path}` links `{soname}`"))
+                        .map(move |soname| {
+                            let copy = elf
+                                .bundled
+                                .iter()
+                                .find(|library| &library.soname == soname)
+                                .map(|library| format!(" (the copy in `{}`)", library.path))
+                                .unwrap_or_default();
+                            format!("`{path}` links `{soname}`{copy}")
+                        })
                 })
                 .collect();
             if !matches.is_empty() {
                 return CheckOutcome::passed(kind, matches.join(", "));
             }
+            let copies: Vec<&str> = elf
+                .bundled
+                .iter()
+                .filter(|library| matcher.is_match(&*without_grafting_hash(&library.soname)))
+                .map(|library| library.path.as_str())
+                .collect();
             let detail = if modules.is_empty() {
                 "the wheel has no extension modules".to_string()
+            } else if !copies.is_empty() {
+                format!("only a bundled copy matches: `{}`", copies.join("`, `"))
             } else {
                 format!(
                     "no extension module links a library matching `{glob}`; they link `{}`",
@@ -201,6 +217,15 @@ fn check_links(
             )
         })
         .collect()
+}
+
+/// `libjpeg-8a13c6e0.so.62.4.0` → `libjpeg.so.62.4.0`: auditwheel renames
+/// the libraries it grafts with a hash of their contents.
+fn without_grafting_hash(soname: &str) -> std::borrow::Cow<'_, str> {
+    static GRAFTED: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    GRAFTED
+        .get_or_init(|| regex::Regex::new(r"^(.+)-[0-9a-f]{8}(\.so(\..*)?)$").expect("valid regex"))
+        .replace(soname, "$1$2")
 }
 
 /// One outcome per library copy shipped in the wheel.
@@ -345,4 +370,20 @@ fn published_wheel_hint(candidate: &CandidateWheel) -> String {
          (`source = \"sdist\"` in its policy, or `[build] from-source` in vendor.toml)",
         candidate.name
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_grafted_library_names() {
+        assert_eq!(
+            without_grafting_hash("libjpeg-8a13c6e0.so.62.4.0"),
+            "libjpeg.so.62.4.0"
+        );
+        assert_eq!(without_grafting_hash("libXau-154567c4.so"), "libXau.so");
+        assert_eq!(without_grafting_hash("libjpeg.so.62"), "libjpeg.so.62");
+        assert_eq!(without_grafting_hash("libfoo-bar.so.1"), "libfoo-bar.so.1");
+    }
 }
