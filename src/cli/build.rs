@@ -1,7 +1,7 @@
 //! `vendor build`: make sure every wheel is cached (fetching what is
 //! missing unless `--offline`), package them, and print a summary table.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -9,10 +9,14 @@ use clap::Args;
 
 use super::project::Project;
 use super::{Outcome, UsageError};
+use vendor::cache::Cache;
 use vendor::fetch::FetchOptions;
 use vendor::lock::{pylock, Lock};
 use vendor::name::PackageName;
 use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
+use vendor::policy::Policies;
+use vendor::verify::VerifiedWheel;
+use vendor::wheels::{prepare_wheels, WheelOptions, WheelOrigin, WheelsOutcome};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -54,32 +58,67 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         export: None,
         jobs: cores * 4,
     };
-    let mut to_fetch = lock.clone();
-    if !only.is_empty() {
-        to_fetch
-            .packages
-            .retain(|package| only.contains(&package.name));
-    }
-    super::fetch::fetch_lock(project, &to_fetch, &target, &fetch_options)?;
+    super::fetch::fetch_lock(project, &lock, &target, &fetch_options)?;
+    let jobs = arguments.jobs.unwrap_or(cores).max(1);
+    let output_dir = project.path(&arguments.out).join(&target.name);
+    let cache = project.cache()?;
+    let policies = Policies::load(Some(&project.dir))?;
+    let wheel_options = WheelOptions {
+        jobs,
+        from_source: config.build.from_source.iter().cloned().collect(),
+        only: only.iter().cloned().collect(),
+        work_dir: work_dir(&cache, &target.name)?,
+    };
+    let outcome = prepare_wheels(
+        &lock,
+        &target,
+        &cache,
+        &policies,
+        &wheel_options,
+        reporter.as_ref(),
+    )?;
+    let wheels: Vec<VerifiedWheel> = outcome
+        .verified
+        .iter()
+        .map(|(wheel, _)| wheel.clone())
+        .collect();
     let options = PackageOptions {
         app: config.app.name.clone(),
         prefix: config.app.prefix_or_default().into(),
-        output_dir: project.path(&arguments.out).join(&target.name),
-        jobs: arguments.jobs.unwrap_or(cores).max(1),
+        output_dir,
+        jobs,
         release: "1".to_string(),
         only,
     };
-    let report = package_lock(
-        &lock,
-        &target,
-        &project.cache()?,
-        &options,
-        reporter.as_ref(),
-    )?;
+    let report = package_lock(&lock, &target, &wheels, &options, reporter.as_ref())?;
     if !project.quiet {
-        print_summary(&report);
+        print_summary(&report, &outcome);
     }
-    Ok(Outcome::Success)
+    if outcome.is_complete() {
+        return Ok(Outcome::Success);
+    }
+    eprintln!("{}", failure_report(&outcome));
+    Ok(Outcome::Failure)
+}
+
+/// `<cache>/work/<target>`: build logs and scratch folders. Not in the
+/// output folder, which is a repository servers may read as it is.
+fn work_dir(cache: &Cache, target: &str) -> anyhow::Result<PathBuf> {
+    let dir = cache.root().join("work").join(target);
+    fs_err::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Every package without an RPM, with every failed check.
+fn failure_report(outcome: &WheelsOutcome) -> String {
+    let mut text = format!(
+        "error: {} of the packages have no RPM (`<app>-deps` was not written):",
+        outcome.failures.len()
+    );
+    for failure in &outcome.failures {
+        text.push_str(&format!("\n- {failure}"));
+    }
+    text
 }
 
 /// The `--only` names as locked package names; a name the lock lacks is a
@@ -132,8 +171,20 @@ fn close_names(lock: &Lock, wanted: &str) -> Vec<String> {
         .collect()
 }
 
-fn print_summary(report: &PackageReport) {
-    let rows: Vec<[String; 6]> = report
+fn print_summary(report: &PackageReport, outcome: &WheelsOutcome) {
+    let sources: BTreeMap<&PackageName, &str> = outcome
+        .verified
+        .iter()
+        .map(|(wheel, origin)| {
+            let source = match origin {
+                WheelOrigin::Published => "wheel",
+                WheelOrigin::Built { log: Some(_) } => "sdist (built)",
+                WheelOrigin::Built { log: None } => "sdist (cached build)",
+            };
+            (&wheel.name, source)
+        })
+        .collect();
+    let rows: Vec<[String; 7]> = report
         .rpms
         .iter()
         .map(|rpm| {
@@ -144,6 +195,11 @@ fn print_summary(report: &PackageReport) {
                     .map(ToString::to_string)
                     .unwrap_or_else(|| rpm.rpm_name.clone()),
                 rpm.version.clone(),
+                rpm.package
+                    .as_ref()
+                    .and_then(|name| sources.get(name))
+                    .map_or("-", |source| *source)
+                    .to_string(),
                 rpm.file_name.clone(),
                 rpm.arch.clone(),
                 if bundled.is_empty() {
@@ -158,6 +214,7 @@ fn print_summary(report: &PackageReport) {
     let header = [
         "package",
         "version",
+        "from",
         "rpm",
         "arch",
         "bundled libraries",

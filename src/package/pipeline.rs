@@ -1,11 +1,12 @@
 //! The packaging stage: a lock whose artifacts are cached → one RPM per
 //! package, `<app>-venv`, `<app>-deps` and `repodata/` in one output folder.
 //!
-//! Input: a [`Lock`], the [`Target`] it was resolved for, the [`Cache`]
-//! holding its wheels, and [`PackageOptions`]. Output: a [`PackageReport`].
+//! Input: a [`Lock`], the [`Target`] it was resolved for, the
+//! [`VerifiedWheel`]s of the wheel stage (only verification makes one, so
+//! nothing unverified is packaged), and [`PackageOptions`]. Output: a
+//! [`PackageReport`].
 //!
-//! Invariants: each wheel's sha256 is checked against the lock before it is
-//! unpacked; the output folder is replaced as a whole (everything is written
+//! Invariants: the output folder is replaced as a whole (everything is written
 //! to a sibling folder that is renamed into place), so a killed build leaves
 //! either the old complete output or the new one, never a mix or a half RPM;
 //! the same lock and cache give byte-identical RPMs and repodata. With
@@ -16,8 +17,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use super::elf::BundledLibrary;
 use super::repodata::{write_repodata, RepodataError, RepodataSummary};
@@ -25,13 +24,13 @@ use super::rpm_writer::{write_rpm, RpmSpec, RpmWriteError, WrittenRpm};
 use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
 use super::venv::{deps_rpm_spec, venv_rpm_spec};
 use super::version::{RpmEvr, RpmVersionStyle};
-use crate::cache::Cache;
-use crate::hash::Sha256;
 use crate::install::{find_interpreter, install_wheel, InstallError, InstallOptions};
-use crate::lock::{Lock, LockedArtifact, LockedPackage};
+use crate::lock::{Lock, LockedPackage};
 use crate::name::{ExtraName, PackageName};
+use crate::parallel::run_parallel;
 use crate::progress::Reporter;
 use crate::target::Target;
+use crate::verify::VerifiedWheel;
 
 /// How to package.
 #[derive(Clone, Debug)]
@@ -73,16 +72,10 @@ pub struct PackageReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("{} locked packages have no wheel usable on `{target}`: {}\nhint: building from sdist is not supported yet; pin versions that publish wheels for the target", names.len(), names.join(", "))]
-    NoWheel { target: String, names: Vec<String> },
-    #[error("{} wheels are not in the cache: {}\nhint: run `vendor fetch` first", names.len(), names.join(", "))]
-    NotFetched { names: Vec<String> },
-    #[error("`{filename}` in the cache has sha256 {actual}, but the lock says {expected}\nhint: the cache entry is damaged; delete `{}` and run `vendor fetch`", path.display())]
-    HashMismatch {
-        filename: String,
-        path: PathBuf,
-        expected: Sha256,
-        actual: Sha256,
+    #[error("`{package}` {version} was verified but is not in the lock\nhint: this is a bug in vendor; please report it")]
+    NotLocked {
+        package: PackageName,
+        version: String,
     },
     #[error("{0}")]
     Install(#[from] InstallError),
@@ -104,17 +97,18 @@ pub enum PackageError {
 /// One unit of work: a locked package and its cached wheel.
 struct WheelJob<'a> {
     package: &'a LockedPackage,
-    wheel: &'a LockedArtifact,
-    path: PathBuf,
+    wheel: &'a VerifiedWheel,
     extras: BTreeSet<ExtraName>,
 }
 
-/// Package every locked package's wheel, then the venv and meta packages,
-/// then the repository metadata, and move the result into place.
+/// Package every verified wheel, then the venv and meta packages, then the
+/// repository metadata, and move the result into place. `<app>-deps` is
+/// only written when `wheels` covers every locked package: a set with a
+/// package missing must not be installable as a whole.
 pub fn package_lock(
     lock: &Lock,
     target: &Target,
-    cache: &Cache,
+    wheels: &[VerifiedWheel],
     options: &PackageOptions,
     reporter: &dyn Reporter,
 ) -> Result<PackageReport, PackageError> {
@@ -126,7 +120,7 @@ pub fn package_lock(
         build_time: lock_build_time(lock),
         target: target.clone(),
     };
-    let jobs = plan_jobs(lock, target, cache, &options.only)?;
+    let jobs = plan_jobs(lock, wheels)?;
     let interpreter = find_interpreter(context.python_minor())?;
     let staging = new_output_dir(&options.output_dir)?;
     let partial = !options.only.is_empty();
@@ -140,7 +134,12 @@ pub fn package_lock(
         BTreeSet::new()
     };
 
-    let extra_rpms = if partial { 0 } else { 2 };
+    let complete = wheels.len() == lock.packages.len();
+    let extra_rpms = match (partial, complete) {
+        (true, _) => 0,
+        (false, true) => 2,
+        (false, false) => 1,
+    };
     reporter.stage_started("packaging", jobs.len() as u64 + extra_rpms);
     let results = run_parallel(&jobs, options.jobs, |job| {
         let outcome = package_wheel(&context, job, &interpreter, staging.path(), reporter);
@@ -162,7 +161,7 @@ pub fn package_lock(
     if partial {
         warn_if_deps_stale(&context, &rpms, &previous_files, reporter);
     } else {
-        write_app_rpms(&context, staging.path(), &mut rpms, reporter)?;
+        write_app_rpms(&context, staging.path(), &mut rpms, complete, reporter)?;
     }
     rpms.sort_by(|left, right| left.file_name.cmp(&right.file_name));
     let repodata = write_repodata(staging.path())?;
@@ -179,11 +178,13 @@ pub fn package_lock(
     })
 }
 
-/// `<app>-venv`, then `<app>-deps` requiring every RPM in `rpms`.
+/// `<app>-venv`, then (when `with_deps`) `<app>-deps` requiring every RPM
+/// in `rpms`.
 fn write_app_rpms(
     context: &PackageContext,
     output_dir: &Path,
     rpms: &mut Vec<PackagedRpm>,
+    with_deps: bool,
     reporter: &dyn Reporter,
 ) -> Result<(), PackageError> {
     let venv_spec = venv_rpm_spec(context);
@@ -196,6 +197,9 @@ fn write_app_rpms(
         Vec::new(),
     ));
     reporter.stage_advanced("venv");
+    if !with_deps {
+        return Ok(());
+    }
     let members: Vec<(String, RpmEvr)> = rpms
         .iter()
         .map(|rpm| (rpm.rpm_name.clone(), rpm.evr.clone()))
@@ -301,50 +305,31 @@ fn lock_build_time(lock: &Lock) -> u64 {
         .unwrap_or(0)
 }
 
-/// Pick each package's wheel, check it is cached, and collect the extras
-/// the lock activates; report every problem at once.
+/// Pair each verified wheel with its locked package and the extras the
+/// lock activates.
 fn plan_jobs<'a>(
     lock: &'a Lock,
-    target: &Target,
-    cache: &Cache,
-    only: &BTreeSet<PackageName>,
+    wheels: &'a [VerifiedWheel],
 ) -> Result<Vec<WheelJob<'a>>, PackageError> {
-    let tags = target.tags();
     let extras = active_extras(lock);
-    let mut jobs = Vec::new();
-    let mut without_wheel = Vec::new();
-    let mut not_fetched = Vec::new();
-    let selected = lock
-        .packages
+    wheels
         .iter()
-        .filter(|package| only.is_empty() || only.contains(&package.name));
-    for package in selected {
-        let Some(wheel) = package.best_wheel(&tags) else {
-            without_wheel.push(format!("`{}` {}", package.name, package.version));
-            continue;
-        };
-        let filename = wheel.filename.as_str();
-        let Some(path) = cache.find_artifact(&wheel.sha256, filename) else {
-            not_fetched.push(format!("`{filename}`"));
-            continue;
-        };
-        jobs.push(WheelJob {
-            package,
-            wheel,
-            path,
-            extras: extras.get(&package.name).cloned().unwrap_or_default(),
-        });
-    }
-    if !without_wheel.is_empty() {
-        return Err(PackageError::NoWheel {
-            target: target.name.clone(),
-            names: without_wheel,
-        });
-    }
-    if !not_fetched.is_empty() {
-        return Err(PackageError::NotFetched { names: not_fetched });
-    }
-    Ok(jobs)
+        .map(|wheel| {
+            let package = lock
+                .packages
+                .iter()
+                .find(|package| package.name == wheel.name && package.version == wheel.version)
+                .ok_or_else(|| PackageError::NotLocked {
+                    package: wheel.name.clone(),
+                    version: wheel.version.to_string(),
+                })?;
+            Ok(WheelJob {
+                package,
+                wheel,
+                extras: extras.get(&package.name).cloned().unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// Extras requested of each package, by the top-level requirements or by
@@ -379,7 +364,6 @@ fn package_wheel(
     output_dir: &Path,
     reporter: &dyn Reporter,
 ) -> Result<PackagedRpm, PackageError> {
-    verify_sha256(job)?;
     let staging =
         tempfile::tempdir_in(output_dir.parent().unwrap_or(output_dir)).map_err(|source| {
             PackageError::Output {
@@ -388,7 +372,7 @@ fn package_wheel(
             }
         })?;
     let installed = install_wheel(
-        &job.path,
+        &job.wheel.path,
         &context.scheme(),
         staging.path(),
         &InstallOptions {
@@ -405,52 +389,6 @@ fn package_wheel(
         written,
         wheel_rpm.bundled,
     ))
-}
-
-fn verify_sha256(job: &WheelJob<'_>) -> Result<(), PackageError> {
-    let read_error = |source| PackageError::Output {
-        path: job.path.clone(),
-        source,
-    };
-    let file = std::fs::File::open(&job.path).map_err(read_error)?;
-    let actual = Sha256::of_reader(file).map_err(read_error)?;
-    if actual != job.wheel.sha256 {
-        return Err(PackageError::HashMismatch {
-            filename: job.wheel.filename.to_string(),
-            path: job.path.clone(),
-            expected: job.wheel.sha256.clone(),
-            actual,
-        });
-    }
-    Ok(())
-}
-
-/// Run `work` over `items` on up to `jobs` threads; results in item order.
-fn run_parallel<T: Sync, R: Send>(
-    items: &[T],
-    jobs: usize,
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, items.len().max(1)) {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(index) else {
-                    break;
-                };
-                let result = work(item);
-                results.lock().expect("no worker panicked")[index] = Some(result);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .expect("no worker panicked")
-        .into_iter()
-        .map(|result| result.expect("every item was processed"))
-        .collect()
 }
 
 fn packaged(

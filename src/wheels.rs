@@ -1,0 +1,180 @@
+//! The wheel stage: a fetched lock → the wheel each locked package ships
+//! as, verified.
+//!
+//! Input: a [`Lock`] whose artifacts are cached, the [`Target`], the
+//! project's [`Policies`] and [`WheelOptions`]. Output: a [`WheelsOutcome`]
+//! holding a [`VerifiedWheel`] per package that passed, and a
+//! [`PackageFailure`] per package that did not.
+//!
+//! The steps, as a recipe:
+//! 1. [`plan`]: per package, a published wheel for the target or a build
+//!    from its sdist (policy `source = "sdist"`, `[build] from-source`, or
+//!    no usable wheel); every artifact is found in the cache and its sha256
+//!    checked against the lock; build environments come from the lock;
+//! 2. preflight: every prerequisite of every package to build is checked
+//!    before any build starts, and all missing ones are reported at once;
+//! 3. [`builds`]: sdists → wheels in parallel up to `jobs`, through the
+//!    built-wheel cache, so an unchanged build rebuilds nothing;
+//! 4. [`checks`]: static checks per wheel, then one scratch environment with
+//!    the target's interpreter holding every wheel, where each package's
+//!    imports and probes run in parallel.
+//!
+//! Invariants: a package that fails to build or verify has no
+//! [`VerifiedWheel`], and the others still do (one broken package does not
+//! hide the state of the rest); nothing here prints.
+
+mod builds;
+mod checks;
+mod plan;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use crate::build::BuildError;
+use crate::cache::Cache;
+use crate::lock::Lock;
+use crate::name::PackageName;
+use crate::policy::{Policies, PreflightError};
+use crate::progress::Reporter;
+use crate::target::Target;
+use crate::verify::{VerifiedWheel, VerifyFailed, VerifyReport};
+
+pub use plan::{plan_wheels, Plan, PlannedWheel, WheelSource};
+
+/// How to prepare the wheels.
+#[derive(Clone, Debug)]
+pub struct WheelOptions {
+    /// Builds and checks run in parallel up to this many.
+    pub jobs: usize,
+    /// `[build] from-source` of `vendor.toml`.
+    pub from_source: BTreeSet<PackageName>,
+    /// Only these packages (and what they depend on, for the checks); empty
+    /// means every locked package.
+    pub only: Vec<PackageName>,
+    /// Where build logs and scratch folders go (`dist/.vendor-work/el9`).
+    pub work_dir: PathBuf,
+}
+
+/// Why the stage could not run at all (as opposed to one package failing).
+#[derive(Debug, thiserror::Error)]
+pub enum WheelsError {
+    #[error("{} locked artifacts are not in the cache: {}\nhint: run `vendor fetch` first", names.len(), names.join(", "))]
+    NotFetched { names: Vec<String> },
+    #[error("`{filename}` in the cache has sha256 {actual}, but the lock says {expected}\nhint: the cache entry is damaged; delete `{}` and run `vendor fetch`", path.display())]
+    HashMismatch {
+        filename: String,
+        path: PathBuf,
+        expected: crate::hash::Sha256,
+        actual: crate::hash::Sha256,
+    },
+    #[error("`{package}` {version} must be built from source, but {reason}\nhint: {hint}")]
+    CannotBuild {
+        package: PackageName,
+        version: String,
+        reason: String,
+        hint: String,
+    },
+    #[error(transparent)]
+    Preflight(#[from] PreflightError),
+    #[error("cannot find the build host's Python {python}: {message}\nhint: install CPython {python} on the build host (its `-dev`/`-devel` package too, for native builds)")]
+    Interpreter { python: String, message: String },
+    #[error("cannot prepare `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the scratch environment for the checks: {source}")]
+    Scratch {
+        #[source]
+        source: crate::install::InstallError,
+    },
+}
+
+/// Why one package has no verified wheel.
+#[derive(Debug)]
+pub enum PackageFailure {
+    Build {
+        package: PackageName,
+        error: Box<BuildError>,
+    },
+    /// The wheel could not be inspected or installed for the checks
+    /// (damaged or hostile).
+    Unusable {
+        package: PackageName,
+        message: String,
+    },
+    Verify(VerifyFailed),
+}
+
+impl PackageFailure {
+    pub fn package(&self) -> &PackageName {
+        match self {
+            Self::Build { package, .. } | Self::Unusable { package, .. } => package,
+            Self::Verify(failed) => &failed.package,
+        }
+    }
+}
+
+impl std::fmt::Display for PackageFailure {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Build { package, error } => {
+                write!(formatter, "`{package}` could not be built: {error}")
+            }
+            Self::Unusable { message, .. } => formatter.write_str(message),
+            Self::Verify(failed) => write!(formatter, "{failed}"),
+        }
+    }
+}
+
+/// Where a verified wheel came from, for the summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WheelOrigin {
+    /// Downloaded from the index.
+    Published,
+    /// Built from the sdist by this run (its log) or found in the cache.
+    Built { log: Option<PathBuf> },
+}
+
+/// The stage's result.
+#[derive(Debug, Default)]
+pub struct WheelsOutcome {
+    /// In lock order, for the packages that passed.
+    pub verified: Vec<(VerifiedWheel, WheelOrigin)>,
+    /// Every report, passed or not, in lock order (for `vendor verify`).
+    pub reports: Vec<VerifyReport>,
+    pub failures: Vec<PackageFailure>,
+    /// How many packages were built by this run (not found in the cache).
+    pub built: usize,
+}
+
+impl WheelsOutcome {
+    pub fn is_complete(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Plan, preflight, build and verify every wheel of `lock`.
+pub fn prepare_wheels(
+    lock: &Lock,
+    target: &Target,
+    cache: &Cache,
+    policies: &Policies,
+    options: &WheelOptions,
+    reporter: &dyn Reporter,
+) -> Result<WheelsOutcome, WheelsError> {
+    let plan = plan_wheels(lock, target, cache, policies, options)?;
+    builds::preflight(&plan.wheels)?;
+    let candidates = builds::build_wheels(&plan, target, cache, options, reporter)?;
+    let built = candidates
+        .wheels
+        .iter()
+        .filter(|(_, origin)| matches!(origin, WheelOrigin::Built { log: Some(_) }))
+        .count();
+    let mut outcome =
+        checks::verify_wheels(&plan.wheels, candidates.wheels, target, options, reporter)?;
+    outcome.failures.splice(0..0, candidates.failures);
+    outcome.built = built;
+    Ok(outcome)
+}

@@ -1,0 +1,139 @@
+//! Candidate wheels → verified wheels: static checks per wheel, then one
+//! scratch environment holding every wheel, where each selected package's
+//! imports and probes run.
+//!
+//! Input: candidates in lock order and their policies. Output: the
+//! [`WheelsOutcome`]. Invariants: the environment uses the build host's
+//! interpreter of the target's `X.Y` and holds the whole set (so each
+//! package's locked runtime dependencies are there, as on a server); it is
+//! removed afterwards; a wheel that cannot be inspected or installed fails
+//! its own package only; checks run in parallel up to `jobs`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::plan::PlannedWheel;
+use super::{PackageFailure, WheelOptions, WheelOrigin, WheelsError, WheelsOutcome};
+use crate::install::environment::PythonEnvironment;
+use crate::install::find_interpreter;
+use crate::name::PackageName;
+use crate::parallel::run_parallel;
+use crate::progress::Reporter;
+use crate::target::Target;
+use crate::verify::{
+    inspect_wheel, into_verified, run_checks, CandidateWheel, CheckOptions, InspectedWheel,
+};
+
+/// Inspect, install into one scratch environment, run the checks.
+pub(super) fn verify_wheels(
+    planned: &[PlannedWheel<'_>],
+    candidates: Vec<(CandidateWheel, WheelOrigin)>,
+    target: &Target,
+    options: &WheelOptions,
+    reporter: &dyn Reporter,
+) -> Result<WheelsOutcome, WheelsError> {
+    let by_name: BTreeMap<&PackageName, &PlannedWheel<'_>> = planned
+        .iter()
+        .map(|wheel| (&wheel.package.name, wheel))
+        .collect();
+    let scratch = tempfile::Builder::new()
+        .prefix("verify-")
+        .tempdir_in(&options.work_dir)
+        .map_err(|source| WheelsError::Io {
+            path: options.work_dir.clone(),
+            source,
+        })?;
+    let mut outcome = WheelsOutcome::default();
+    let inspected = run_parallel(&candidates, options.jobs, |(candidate, origin)| {
+        let policy = by_name
+            .get(&candidate.name)
+            .and_then(|wheel| wheel.policy)
+            .map(|loaded| &loaded.policy);
+        inspect_wheel(candidate, policy, &scratch.path().join("inspect"))
+            .map(|inspected| (inspected, origin.clone()))
+            .map_err(|error| unusable(&candidate.name, error))
+    });
+    let inspected = keep_usable(inspected, &mut outcome);
+    let environment = scratch_environment(target, scratch.path())?;
+    let installed = inspected
+        .into_iter()
+        .map(|(wheel, origin)| {
+            match environment.install_wheels(std::slice::from_ref(&wheel.path)) {
+                Ok(()) => Ok((wheel, origin)),
+                Err(error) => Err(unusable(&wheel.name, error)),
+            }
+        })
+        .collect();
+    let installed = keep_usable(installed, &mut outcome);
+
+    let selected: Vec<&(InspectedWheel, WheelOrigin)> = installed
+        .iter()
+        .filter(|(wheel, _)| {
+            by_name
+                .get(&wheel.name)
+                .is_some_and(|planned| planned.selected)
+        })
+        .collect();
+    reporter.stage_started("verifying", selected.len() as u64);
+    let reports = run_parallel(&selected, options.jobs, |(wheel, _)| {
+        let report = run_checks(&environment, &[wheel], &CheckOptions::default());
+        reporter.stage_advanced(wheel.name.as_ref());
+        report
+    });
+    reporter.stage_finished();
+
+    for ((wheel, origin), reports) in selected.into_iter().zip(reports) {
+        let report = match reports {
+            Ok(mut reports) => reports.pop().expect("run_checks reports once per wheel"),
+            Err(error) => {
+                outcome.failures.push(unusable(&wheel.name, error));
+                continue;
+            }
+        };
+        outcome.reports.push(report.clone());
+        match into_verified(wheel.clone(), report) {
+            Ok(verified) => outcome.verified.push((verified, origin.clone())),
+            Err(failed) => outcome.failures.push(PackageFailure::Verify(failed)),
+        }
+    }
+    Ok(outcome)
+}
+
+fn unusable(package: &PackageName, error: impl std::fmt::Display) -> PackageFailure {
+    PackageFailure::Unusable {
+        package: package.clone(),
+        message: error.to_string(),
+    }
+}
+
+/// The successes; failures go to `outcome`.
+fn keep_usable<T>(results: Vec<Result<T, PackageFailure>>, outcome: &mut WheelsOutcome) -> Vec<T> {
+    let mut kept = Vec::new();
+    for result in results {
+        match result {
+            Ok(value) => kept.push(value),
+            Err(failure) => outcome.failures.push(failure),
+        }
+    }
+    kept
+}
+
+/// An empty virtualenv of the target's `X.Y` on this host.
+fn scratch_environment(target: &Target, scratch: &Path) -> Result<PythonEnvironment, WheelsError> {
+    let (major, minor) = python_series(target);
+    let interpreter =
+        find_interpreter((major, minor)).map_err(|error| WheelsError::Interpreter {
+            python: target.python_minor(),
+            message: error.to_string(),
+        })?;
+    PythonEnvironment::create(&interpreter, (major, minor), &scratch.join("env"))
+        .map_err(|source| WheelsError::Scratch { source })
+}
+
+fn python_series(target: &Target) -> (u64, u64) {
+    let release = target.python.release();
+    (
+        release.first().copied().unwrap_or(3),
+        release.get(1).copied().unwrap_or(0),
+    )
+}
