@@ -2,14 +2,21 @@
 # Benchmarks of `vendor` against the tools it replaces, run side by side on
 # this machine and reported as medians and ratios.
 #
-#   scripts/bench.sh lock [RUNS]   vendor lock vs uv pip compile --generate-hashes
+#   scripts/bench.sh lock [RUNS]      vendor lock vs uv pip compile --generate-hashes
+#   scripts/bench.sh package [RUNS]   cached wheels → RPMs: vendor build vs rpmbuild
+#                                     vs tar | zstd -3 of the installed trees
+#   scripts/bench.sh deploy [RUNS]    rpm -i of the RPMs into a root vs pip install
+#                                     of the same wheels into a venv
 #
-# Coming with later stages: package (wheels → RPMs vs rpmbuild),
-# deploy (rpm -i vs pip install), build (rebuild after one changed pin).
+# Coming with a later stage: build (rebuild after one changed pin).
 #
-# Each case alternates the two tools run by run, so drift in the network or
-# the machine's load hits both alike. RUNS defaults to 5 (env BENCH_RUNS).
-# VENDOR_BIN benchmarks a given binary instead of building target/release/vendor.
+# Each case alternates the tools run by run, so drift in the network or the
+# machine's load hits all alike; the tables give medians and every run.
+# RUNS defaults to 5 (env BENCH_RUNS). VENDOR_BIN benchmarks a given binary
+# instead of building target/release/vendor. Scratch folders go under TMPDIR:
+# the file system matters (creating files is much of packaging's system
+# time), so the output names it. VENDOR_BENCH_CACHE: the cache package and
+# deploy lock and fetch into (default ~/.cache/vendor-bench).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,10 +33,12 @@ usage: scripts/bench.sh SUBCOMMAND [RUNS]
 
 subcommands:
   lock      vendor lock vs uv pip compile --generate-hashes, cold and warm caches
+  package   cached wheels → RPMs: vendor build vs rpmbuild with a minimal spec
+            per wheel vs tar | zstd -3 of the installed trees
+  deploy    rpm -i of the whole set into a scratch root vs pip install of the
+            same wheels into a fresh venv
 
-not available yet (they arrive with the stages they measure):
-  package   wheels → RPMs vs rpmbuild on an equivalent spec
-  deploy    rpm -i of the whole set vs pip install of the same wheels
+not available yet (it arrives with the stage it measures):
   build     rebuild after changing one pin
 USAGE
 }
@@ -152,18 +161,430 @@ report_row() {
         "$vendor_runs" "$uv_runs"
 }
 
+# ---------------------------------------------------------------------------
+# package and deploy: a fixed, wheels-only web-app set for el9 / CPython 3.11.
+
+# Top-level requirements; the lock adds their dependencies (13 wheels, five
+# with native code, Django the largest).
+PACKAGE_SET=(Django whitenoise gunicorn MarkupSafe PyYAML zope.interface "python-dateutil<3"
+    SQLAlchemy psycopg2-binary)
+BENCH_APP="benchapp"
+BENCH_PREFIX="/opt/benchapp"
+SITE_PACKAGES="$BENCH_PREFIX/lib/python3.11/site-packages"
+JOBS="$(nproc)"
+
+# Print "WALL CPU" seconds (CPU = user + system of the command and all its
+# children); abort with the command's output if it fails.
+time_with_cpu() {
+    local output times start end
+    output="$(mktemp)"
+    times="$(mktemp)"
+    start="$(date +%s.%N)"
+    if ! /usr/bin/time -f '%U %S' -o "$times" "$@" >"$output" 2>&1; then
+        log "command failed: $*"
+        cat "$output" >&2
+        rm -f "$output" "$times"
+        exit 1
+    fi
+    end="$(date +%s.%N)"
+    awk -v s="$start" -v e="$end" '{ printf "%.3f %.3f\n", e - s, $1 + $2 }' "$times"
+    rm -f "$output" "$times"
+}
+
+# The interpreter vendor compiles byte-code with (it finds the same one), so
+# the baselines that compile use the same version.
+find_python311() {
+    python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null || {
+        log "python3.11 is needed (vendor compiles .pyc files with it)"
+        exit 1
+    }
+}
+
+# Write the project, lock it (network, or the bench cache), fetch the wheels
+# into the cache and export them as a flat folder: $1/project, $1/wheels.
+prepare_package_set() {
+    local scratch="$1"
+    BENCH_CACHE="${VENDOR_BENCH_CACHE:-$HOME/.cache/vendor-bench}"
+    mkdir -p "$scratch/project"
+    cat >"$scratch/project/vendor.toml" <<EOF
+[app]
+name = "$BENCH_APP"
+prefix = "$BENCH_PREFIX"
+requirements = ["requirements.in"]
+
+[target]
+name = "$TARGET"
+python = "$PYTHON"
+EOF
+    printf '%s\n' "${PACKAGE_SET[@]}" >"$scratch/project/requirements.in"
+    log "locking and fetching the set (not timed; cache $BENCH_CACHE)"
+    "$VENDOR" --project "$scratch/project" --cache-dir "$BENCH_CACHE" --no-progress -q \
+        lock --exclude-newer "$EXCLUDE_NEWER"
+    "$VENDOR" --project "$scratch/project" --cache-dir "$BENCH_CACHE" --no-progress -q \
+        fetch --export "$scratch/wheels"
+}
+
+# Write `$1/cases/$2.sh`, which runs the shell code on stdin with `$out`
+# set to `$1/out/$2`: what one case times. `$out` is removed before each run
+# (not timed).
+write_case() {
+    local scratch="$1" name="$2"
+    mkdir -p "$scratch/cases"
+    {
+        printf '#!/usr/bin/env bash\nset -euo pipefail\n'
+        # shellcheck disable=SC2016  # `$out` is the case script's variable
+        printf 'out=%q\nmkdir -p "$out"\n' "$scratch/out/$name"
+        cat
+    } >"$scratch/cases/$name.sh"
+    chmod +x "$scratch/cases/$name.sh"
+}
+
+# Run `sh -c SCRIPT _ OUT ITEM` for every ITEM, $JOBS at a time, in a case
+# script: the way every case but vendor's spreads over the cores.
+parallel_each() {
+    local script="$1"
+    shift
+    printf 'printf "%%s\\n"'
+    printf ' %q' "$@"
+    # shellcheck disable=SC2016  # `$out` is the case script's variable
+    printf ' | xargs -P %d -I{} sh -c %q _ "$out" {}\n' "$JOBS" "$script"
+}
+
+write_vendor_case() {
+    local scratch="$1"
+    write_case "$scratch" vendor <<EOF
+$(printf '%q ' "$VENDOR" --project "$scratch/project" --cache-dir "$BENCH_CACHE" \
+        --no-progress -q build --offline -j "$JOBS") --out "\$out"
+EOF
+}
+
+# rpm's N, V and arch for a wheel file name: `Django-5.2-py3-none-any.whl`
+# → `django 5.2 noarch`.
+wheel_rpm_fields() {
+    local file name version
+    file="$(basename "$1" .whl)"
+    name="$(cut -d- -f1 <<<"$file" | tr '[:upper:]_.' '[:lower:]--')"
+    version="$(cut -d- -f2 <<<"$file")"
+    case "$file" in
+        *-none-any) printf '%s %s noarch\n' "$name" "$version" ;;
+        *) printf '%s %s %s\n' "$name" "$version" "$(uname -m)" ;;
+    esac
+}
+
+# A minimal spec that packages one wheel the way the issue describes: unzip
+# into the prefix, zstd level 3 payload (vendor's level), no brp scripts, no
+# debuginfo or build-id links. rpm's dependency generators stay on (ELF
+# sonames and symbol versions, python3dist from the .dist-info, script
+# interpreters): vendor computes the same kinds of dependencies. With
+# `compile`, %install also byte-compiles as vendor does (unchecked-hash
+# .pyc files naming the server paths).
+write_minimal_spec() {
+    local wheel="$1" spec="$2" variant="$3" name version arch
+    read -r name version arch < <(wheel_rpm_fields "$wheel")
+    {
+        cat <<EOF
+%define _binary_payload w3.zstdio
+%define __os_install_post %{nil}
+%define __spec_install_post %{nil}
+%define _build_id_links none
+%define debug_package %{nil}
+Name: $BENCH_APP-python3-$name
+Version: $version
+Release: 1.el9
+Summary: $name packaged by a minimal spec (benchmark baseline)
+License: MIT
+BuildArch: $arch
+%description
+Benchmark baseline: the wheel unzipped into the prefix.
+%install
+mkdir -p %{buildroot}$SITE_PACKAGES
+unzip -q -o $wheel -d %{buildroot}$SITE_PACKAGES
+EOF
+        if [ "$variant" = compile ]; then
+            # Files that are not Python 3 fail, as in vendor; keep going.
+            printf '%s -m compileall -q -j 1 --invalidation-mode unchecked-hash -d %s %s || :\n' \
+                "$PYTHON311" "$SITE_PACKAGES" "%{buildroot}$SITE_PACKAGES"
+        fi
+        printf '%%files\n%s/*\n' "$SITE_PACKAGES"
+    } >"$spec"
+}
+
+# Specs for every wheel into $1/specs-$2 and the case `rpmbuild-$2`: all of
+# them built, $JOBS at a time, each in its own topdir.
+write_rpmbuild_case() {
+    local scratch="$1" variant="$2" wheel spec
+    mkdir -p "$scratch/specs-$variant"
+    for wheel in "$scratch"/wheels/*.whl; do
+        spec="$scratch/specs-$variant/$(basename "$wheel" .whl).spec"
+        write_minimal_spec "$wheel" "$spec" "$variant"
+    done
+    # shellcheck disable=SC2016  # expanded by the case's own shell
+    parallel_each 'rpmbuild -bb --quiet --define "_topdir $1/$(basename "$2" .spec)" "$2"' \
+        "$scratch/specs-$variant"/*.spec | write_case "$scratch" "rpmbuild-$variant"
+}
+
+# Extract each RPM vendor wrote into its own tree under $2: the installed
+# trees the floor compresses (site-packages with .pyc, scripts, the venv).
+extract_trees() {
+    local rpms="$1" trees="$2" rpm tree
+    mkdir -p "$trees"
+    for rpm in "$rpms"/*.rpm; do
+        tree="$trees/$(basename "$rpm" .rpm)"
+        mkdir -p "$tree"
+        rpm2cpio "$rpm" | (cd "$tree" && cpio -idm --quiet)
+    done
+}
+
+# The floor: `tar -c tree | zstd -3` per installed tree, $JOBS at a time.
+write_floor_case() {
+    local scratch="$1"
+    # shellcheck disable=SC2016  # expanded by the case's own shell
+    parallel_each 'tar -C "$2" -cf - . | zstd -3 -q -f -o "$1/$(basename "$2").tar.zst"' \
+        "$scratch"/trees/* | write_case "$scratch" floor
+}
+
+# The steps vendor takes as a shell pipeline: unzip each wheel, byte-compile
+# it (unchecked-hash, server paths) and tar | zstd -3 it.
+write_shell_case() {
+    local scratch="$1" script
+    # shellcheck disable=SC2016  # $1 and $2 are expanded by the case's own shell
+    script='tree="$1/$(basename "$2" .whl)"; site="$tree'"$SITE_PACKAGES"'"
+        mkdir -p "$site" && unzip -q -o "$2" -d "$site"
+        { '"$(printf '%q' "$PYTHON311")"' -m compileall -q -j 1 --invalidation-mode unchecked-hash \
+            -d '"$SITE_PACKAGES"' "$site" >/dev/null || :; }
+        tar -C "$tree" -cf - . | zstd -3 -q -f -o "$tree.tar.zst"'
+    parallel_each "$script" "$scratch"/wheels/*.whl | write_case "$scratch" shell
+}
+
+# Files and bytes of the installed trees, for the report.
+describe_set() {
+    local scratch="$1" wheels wheel_bytes files pycs bytes
+    wheels="$(find "$scratch/wheels" -maxdepth 1 -name '*.whl' | wc -l)"
+    wheel_bytes="$(find "$scratch/wheels" -maxdepth 1 -name '*.whl' -printf '%s\n' \
+        | awk '{ s += $1 } END { print s }')"
+    files="$(find "$scratch/trees" -type f | wc -l)"
+    pycs="$(find "$scratch/trees" -type f -name '*.pyc' | wc -l)"
+    bytes="$(find "$scratch/trees" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')"
+    awk -v w="$wheels" -v wb="$wheel_bytes" -v f="$files" -v p="$pycs" -v b="$bytes" 'BEGIN {
+        printf "set: %d wheels, %.1f MB; installed: %d files (%d .pyc), %.1f MB\n",
+            w, wb / 1e6, f, p, b / 1e6 }'
+}
+
+# Run every case once per run, rotating which goes first; collect "WALL CPU"
+# seconds in WALL[case] / CPU[case]. `$prepare CASE` runs untimed before each.
+declare -A WALL CPU
+run_alternating() {
+    local scratch="$1" runs="$2" prepare="$3"
+    shift 3
+    local cases=("$@") run index name measured
+    for run in $(seq 1 "$runs"); do
+        for index in "${!cases[@]}"; do
+            name="${cases[$(((index + run - 1) % ${#cases[@]}))]}"
+            rm -rf "$scratch/out/$name"
+            "$prepare" "$name" "$run"
+            measured="$(time_with_cpu "$scratch/cases/$name.sh")"
+            WALL[$name]+="${measured% *} "
+            CPU[$name]+="${measured#* } "
+        done
+        log "run $run/$runs: load $(cut -d' ' -f1 /proc/loadavg)"
+    done
+}
+
+median_of() {
+    tr ' ' '\n' <<<"$1" | grep . | median
+}
+
+# One row: wall and CPU medians, the reference's wall median divided by this
+# one's (how many times faster than the reference), every run's wall time.
+report_case() {
+    local name="$1" label="$2" reference="$3" wall cpu ratio
+    wall="$(median_of "${WALL[$name]}")"
+    cpu="$(median_of "${CPU[$name]}")"
+    ratio="$(awk -v w="$wall" -v r="$(median_of "${WALL[$reference]}")" \
+        'BEGIN { printf "%.2fx", w / r }')"
+    printf '%-46s %8s %8s %9s   %s\n' "$label" "$wall" "$cpu" "$ratio" "${WALL[$name]}"
+}
+
+print_header() {
+    local scratch="$1" runs="$2"
+    printf 'scratch on %s (%s); %s runs each, alternating; medians; %s jobs; load now %s\n\n' \
+        "$(df --output=target "$scratch" | tail -1)" "$(df --output=fstype "$scratch" | tail -1)" \
+        "$runs" "$JOBS" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+no_preparation() { :; }
+
+bench_package() {
+    local runs="$1"
+    prepare_tools
+    PYTHON311="$(find_python311)"
+    local scratch
+    scratch="$(mktemp -d)"
+    # shellcheck disable=SC2064  # expand now: the variable is local
+    trap "rm -rf '$scratch'" EXIT
+    prepare_package_set "$scratch"
+    write_vendor_case "$scratch"
+    log "installed trees: extracted from vendor's RPMs (not timed)"
+    "$scratch/cases/vendor.sh"
+    extract_trees "$scratch/out/vendor/$TARGET" "$scratch/trees"
+    write_rpmbuild_case "$scratch" plain
+    write_rpmbuild_case "$scratch" compile
+    write_floor_case "$scratch"
+    write_shell_case "$scratch"
+    local cases=(vendor rpmbuild-plain rpmbuild-compile floor shell) name
+    log "one untimed run of each case (warms the page cache)"
+    for name in "${cases[@]}"; do
+        rm -rf "$scratch/out/$name"
+        time_with_cpu "$scratch/cases/$name.sh" >/dev/null
+    done
+    log "$runs timed runs of each case"
+    run_alternating "$scratch" "$runs" no_preparation "${cases[@]}"
+
+    printf '\npackage: %s\n' "${PACKAGE_SET[*]}"
+    printf 'for %s / CPython %s, --exclude-newer %s\n' "$TARGET" "$PYTHON" "$EXCLUDE_NEWER"
+    describe_set "$scratch"
+    printf 'vendor %s; %s; .pyc by %s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+        "$(rpmbuild --version)" "$("$PYTHON311" --version)"
+    print_header "$scratch" "$runs"
+    printf '%-46s %8s %8s %9s   %s\n' case "wall s" "cpu s" "wall/vndr" "wall of every run"
+    report_case vendor "vendor build --offline (as shipped)" vendor
+    report_case rpmbuild-plain "rpmbuild, minimal spec (unzip, no .pyc)" vendor
+    report_case rpmbuild-compile "rpmbuild, minimal spec + compileall" vendor
+    report_case floor "floor: tar | zstd -3 of the installed trees" vendor
+    report_case shell "shell: unzip + compileall + tar | zstd -3" vendor
+    cat <<'EOF'
+
+- vendor: checks each wheel's sha256, unpacks it safely (RECORD hashes),
+  byte-compiles it, computes ELF and python3dist dependencies, writes one RPM
+  per wheel plus <app>-venv and <app>-deps, then the dnf repodata.
+- rpmbuild, minimal spec (the issue's baseline): unzips the wheel, zstd -3
+  payload, no brp scripts, rpm's own ELF / python3dist / script dependency
+  generators; no .pyc, no venv or deps package, no repodata. "+ compileall"
+  adds the byte-compilation vendor does: the like-for-like comparison.
+- floor: compresses the trees vendor installed (with .pyc) and nothing else:
+  no unpacking, compiling, dependency analysis, RPM headers or digests.
+- shell: the floor plus unzipping and byte-compiling, the least work that
+  produces the same file contents.
+wall/vndr is the case's wall median over vendor's: above 1, vendor is faster.
+EOF
+}
+
+# The stand-in for an EL9 base system the RPMs' dependencies resolve
+# against, built once with rpmbuild; prints its path.
+build_standin() {
+    local scratch="$1"
+    rpmbuild -bb --quiet --define "_topdir $scratch/standin" \
+        test-data/build/el9-standin.spec >/dev/null
+    printf '%s\n' "$scratch/standin/RPMS/x86_64/el9-standin-9-1.x86_64.rpm"
+}
+
+# `name==version` for every exported wheel: what pip is asked to install.
+wheel_pins() {
+    local wheel file
+    for wheel in "$1"/*.whl; do
+        file="$(basename "$wheel" .whl)"
+        printf '%s==%s\n' "$(cut -d- -f1 <<<"$file")" "$(cut -d- -f2 <<<"$file")"
+    done
+}
+
+write_deploy_cases() {
+    local scratch="$1" pins=()
+    mapfile -t pins < <(wheel_pins "$scratch/wheels")
+    write_case "$scratch" rpm <<EOF
+rpm --root "\$out/root" -i $(printf '%q ' "$scratch"/rpms/*.rpm)
+EOF
+    local pip_install
+    pip_install="$(printf '%q ' install --no-index --find-links "$scratch/wheels" \
+        --disable-pip-version-check --no-cache-dir -q "${pins[@]}")"
+    write_case "$scratch" pip <<EOF
+"\$out/venv/bin/pip" $pip_install
+EOF
+    write_case "$scratch" pip-no-compile <<EOF
+"\$out/venv/bin/pip" $pip_install --no-compile
+EOF
+}
+
+# Untimed set-up of one deploy run: a root holding only the stand-in, or a
+# fresh venv with pip.
+prepare_deploy_case() {
+    local name="$1" out="$DEPLOY_SCRATCH/out/$1"
+    mkdir -p "$out"
+    case "$name" in
+        rpm)
+            mkdir -p "$out/root"
+            rpm --root "$out/root" --initdb
+            rpm --root "$out/root" -i "$STANDIN_RPM"
+            ;;
+        pip | pip-no-compile)
+            "$PYTHON311" -m venv "$out/venv"
+            ;;
+    esac
+}
+
+bench_deploy() {
+    local runs="$1"
+    prepare_tools
+    PYTHON311="$(find_python311)"
+    local scratch
+    scratch="$(mktemp -d)"
+    # shellcheck disable=SC2064  # expand now: the variable is local
+    trap "rm -rf '$scratch'" EXIT
+    DEPLOY_SCRATCH="$scratch"
+    prepare_package_set "$scratch"
+    write_vendor_case "$scratch"
+    log "building the RPMs with vendor and the el9 stand-in with rpmbuild (not timed)"
+    "$scratch/cases/vendor.sh"
+    mkdir -p "$scratch/rpms"
+    cp "$scratch/out/vendor/$TARGET"/*.rpm "$scratch/rpms/"
+    STANDIN_RPM="$(build_standin "$scratch")"
+    write_deploy_cases "$scratch"
+    local cases=(rpm pip pip-no-compile) name
+    log "one untimed run of each case (warms the page cache)"
+    for name in "${cases[@]}"; do
+        rm -rf "$scratch/out/$name"
+        prepare_deploy_case "$name"
+        time_with_cpu "$scratch/cases/$name.sh" >/dev/null
+    done
+    log "$runs timed runs of each case"
+    run_alternating "$scratch" "$runs" prepare_deploy_case "${cases[@]}"
+
+    local rpm_count
+    rpm_count="$(find "$scratch/rpms" -name '*.rpm' | wc -l)"
+    printf '\ndeploy: %s\n' "${PACKAGE_SET[*]}"
+    printf 'for %s / CPython %s, --exclude-newer %s\n' "$TARGET" "$PYTHON" "$EXCLUDE_NEWER"
+    printf 'rpm -i: %s RPMs from vendor build (the wheels, <app>-venv, <app>-deps), %s\n' \
+        "$rpm_count" "$(rpm --version)"
+    printf 'pip: %s, %s\n' "$("$scratch/out/pip/venv/bin/pip" --version | cut -d' ' -f1-2)" \
+        "$("$PYTHON311" --version)"
+    print_header "$scratch" "$runs"
+    printf '%-46s %8s %8s %9s   %s\n' case "wall s" "cpu s" "wall/rpm" "wall of every run"
+    report_case rpm "rpm -i --root (dependencies checked)" rpm
+    report_case pip "pip install --no-index (compiles .pyc)" rpm
+    report_case pip-no-compile "pip install --no-index --no-compile" rpm
+    cat <<'EOF'
+
+- rpm -i: one transaction installing every RPM into a root that holds only
+  the el9 stand-in (test-data/build/el9-standin.spec), dependencies checked;
+  the RPMs carry their .pyc files.
+- pip install: the same wheels from a --find-links folder into a fresh venv
+  (made untimed), resolving the pinned set; pip byte-compiles by default,
+  which is the like-for-like case; --no-compile shows what compiling costs.
+wall/rpm is the case's wall median over rpm's: above 1, rpm -i is faster.
+EOF
+}
+
 main() {
     local subcommand="${1:-}"
     case "$subcommand" in
-        lock)
+        lock | package | deploy)
             local runs="${2:-${BENCH_RUNS:-5}}"
             if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
                 log "RUNS must be a positive integer, not \`$runs\`"
                 exit 2
             fi
-            bench_lock "$runs"
+            "bench_$subcommand" "$runs"
             ;;
-        package | deploy | build)
+        build)
             log "\`$subcommand\` is not available yet: it arrives with the stage it measures"
             exit 2
             ;;

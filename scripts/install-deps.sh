@@ -36,6 +36,9 @@ APT_PACKAGES=(
     libmemcached-dev libldap-dev libsasl2-dev
     # lints the project's shell scripts
     shellcheck
+    # scripts/bench.sh package/deploy: unzip wheels and extract RPMs for the
+    # rpmbuild and tar|zstd baselines, CPU times, rpmbuild's python3dist generator
+    unzip cpio zstd time python3-packaging
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

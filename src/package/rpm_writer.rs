@@ -155,13 +155,50 @@ pub fn write_rpm(spec: &RpmSpec, output_dir: &Path) -> Result<WrittenRpm, RpmWri
     let mut builder = new_builder(spec)?;
     add_entries(&mut builder, spec)?;
     add_dependencies(&mut builder, spec);
-    let package = builder.build().map_err(|source| RpmWriteError::Build {
+    let mut package = builder.build().map_err(|source| RpmWriteError::Build {
+        package: spec.name.clone(),
+        source,
+    })?;
+    record_archive_size(&mut package).map_err(|source| RpmWriteError::Build {
         package: spec.name.clone(),
         source,
     })?;
     let path = output_dir.join(rpm_file_name(spec));
     let size = write_atomically(&package, &path)?;
     Ok(WrittenRpm { path, size })
+}
+
+/// Add the uncompressed payload's size to the signature header, as rpmbuild
+/// does (`RPMSIGTAG_PAYLOADSIZE`, or `RPMSIGTAG_LONGARCHIVESIZE` past 4 GiB).
+/// The `rpm` crate leaves it out of v4 packages, and `rpm2cpio` then exits
+/// with an error after writing the whole archive (it compares the count with
+/// this tag), which breaks `rpm2cpio | cpio` under `set -o pipefail`. The
+/// signature header is covered by no digest, so it is rebuilt with the tag.
+fn record_archive_size(package: &mut rpm::Package) -> Result<(), rpm::Error> {
+    let mut decoder = zstd::stream::read::Decoder::new(package.payload.as_slice())?;
+    let archive_size = std::io::copy(&mut decoder, &mut std::io::sink())?;
+    let size_entry = match u32::try_from(archive_size) {
+        Ok(size) => rpm::HeaderEntry::new(
+            rpm::IndexSignatureTag::RPMSIGTAG_PAYLOADSIZE as u32,
+            rpm::IndexData::Int32(vec![size]),
+        ),
+        Err(_) => rpm::HeaderEntry::new(
+            rpm::IndexSignatureTag::RPMSIGTAG_LONGARCHIVESIZE as u32,
+            rpm::IndexData::Int64(vec![archive_size]),
+        ),
+    };
+    let entries: Vec<rpm::HeaderEntry> = package
+        .metadata
+        .signature
+        .get_all_entries()?
+        .into_iter()
+        .filter(|(tag, _)| *tag != rpm::HEADER_SIGNATURES)
+        .map(|(tag, data)| rpm::HeaderEntry::new(tag, data))
+        .chain([size_entry])
+        .collect();
+    package.metadata.signature =
+        rpm::Header::from_entries(entries, rpm::IndexSignatureTag::HEADER_SIGNATURES);
+    Ok(())
 }
 
 fn check_spec(spec: &RpmSpec) -> Result<(), RpmWriteError> {
@@ -667,6 +704,23 @@ mod tests {
         );
         let verified = rpm(&["-V", "--root", root, "--nodeps", "demo-python3-sample"]);
         assert_eq!(verified, "", "rpm -V reports differences");
+    }
+
+    #[test]
+    fn rpm2cpio_reads_the_whole_archive() {
+        let (_folder, _spec, written) = write_sample();
+        let path = written.path.to_str().unwrap();
+        let output = Command::new("rpm2cpio").arg(path).output().unwrap();
+        // rpm2cpio fails when the archive differs from the signature's size.
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let archive_size = rpm(&["-qp", "--qf", "%{ARCHIVESIZE}", path]);
+        assert_eq!(archive_size, output.stdout.len().to_string());
+        let checked = rpm(&["-K", path]);
+        assert!(checked.trim_end().ends_with("digests OK"), "{checked}");
     }
 
     #[test]
