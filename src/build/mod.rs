@@ -22,6 +22,7 @@
 mod error;
 mod hooks;
 pub mod sdist;
+mod unpack;
 
 use std::fs;
 use std::path::{Path, PathBuf};
