@@ -76,6 +76,14 @@ sdist = "static"
 build-requires = ["sdistonlytool"]
 
 [[project]]
+name = "badbackend"
+[[project.version]]
+version = "0.1"
+wheels = []
+sdist = "static"
+backend-requires = ["not a requirement!"]
+
+[[project]]
 name = "purewheel"
 [[project.version]]
 version = "1.0"
@@ -268,6 +276,18 @@ fn a_build_requirement_without_a_wheel_is_an_error_naming_both() {
         "`sdistonlytool`",
         "wheel",
         "hint:",
+    ]);
+    assert!(!project.file("pylock.toml").exists());
+}
+
+#[test]
+fn a_backend_asking_for_nonsense_is_an_error_naming_the_package_and_hook() {
+    let index = index();
+    let project = Project::new().requirements("badbackend\n");
+    project.lock(&index).assert_code(1).assert_mentions(&[
+        "`badbackend` 0.1",
+        "get_requires_for_build_wheel",
+        "not a requirement!",
     ]);
     assert!(!project.file("pylock.toml").exists());
 }
