@@ -5,7 +5,8 @@
 //!
 //! Rules (the same for both sources):
 //! - `top_level.txt` wins when present (setuptools writes it from the
-//!   packages it actually built); `/` in it becomes `.`;
+//!   packages it actually built); `/` in it becomes `.`, and a name that is
+//!   a namespace package in the file list is expanded like one (below);
 //! - otherwise the file list decides: at the install root (the wheel's root
 //!   and `<dist>.data/purelib|platlib/`), a directory with `__init__.py` is a
 //!   package, a `.py` file a module, a `<name>.<tag>.so` file an extension
@@ -38,19 +39,33 @@ const MAX_NAMESPACE_DEPTH: usize = 4;
 
 /// The modules to import for a wheel with these entry names.
 pub(super) fn top_level_modules(names: &[String], top_level: Option<&str>) -> Vec<String> {
-    if let Some(text) = top_level {
-        let listed: BTreeSet<String> = text
-            .lines()
-            .map(|line| line.trim().trim_matches('/').replace('/', "."))
-            .filter(|module| is_importable(module))
-            .collect();
-        if !listed.is_empty() {
-            return listed.into_iter().collect();
-        }
-    }
     let tree = InstallTree::new(names);
     let mut modules = BTreeSet::new();
-    tree.collect(&[], 0, &mut modules);
+    let listed: BTreeSet<String> = top_level
+        .unwrap_or_default()
+        .lines()
+        .map(|line| line.trim().trim_matches('/').replace('/', "."))
+        .filter(|module| is_importable(module))
+        .collect();
+    if listed.is_empty() {
+        tree.collect(&[], 0, &mut modules);
+    }
+    for module in listed {
+        let components: Vec<&str> = module.split('.').collect();
+        match tree.directory(&components) {
+            // A namespace package (`zope`): what it holds proves more.
+            Some(directory) if !directory.is_package() => {
+                let before = modules.len();
+                directory.collect(&components, components.len(), &mut modules);
+                if modules.len() == before {
+                    modules.insert(module);
+                }
+            }
+            _ => {
+                modules.insert(module);
+            }
+        }
+    }
     modules.into_iter().collect()
 }
 
@@ -101,6 +116,13 @@ impl InstallTree {
                 .entry((*directory).to_string())
                 .or_default()
                 .insert(rest),
+        }
+    }
+
+    fn directory(&self, components: &[&str]) -> Option<&Self> {
+        match components {
+            [] => Some(self),
+            [first, rest @ ..] => self.directories.get(*first)?.directory(rest),
         }
     }
 
@@ -213,5 +235,15 @@ mod tests {
             ["a", "ns.inner"]
         );
         assert_eq!(top_level_modules(&wheel, Some("\n")), ["a", "b"]);
+        let namespaced = names(&[
+            "zope/interface/__init__.py",
+            "zope/interface/_zope_interface_coptimizations.cpython-311-x86_64-linux-gnu.so",
+            "zope.interface-8.7.dist-info/top_level.txt",
+        ]);
+        assert_eq!(
+            top_level_modules(&namespaced, Some("zope\n")),
+            ["zope.interface"]
+        );
+        assert_eq!(top_level_modules(&namespaced, Some("other\n")), ["other"]);
     }
 }
