@@ -6,13 +6,15 @@
 //! - [`version`]: PEP 440 versions → RPM EVRs (`~`, `^` or `.post`, epoch);
 //! - [`dependency`]: RPM dependencies, PEP 440 specifiers → RPM expressions,
 //!   `rpmlib()` features;
-//! - [`elf`]: rpm's `elfdeps` rules for ELF files and whole payloads.
+//! - [`elf`]: rpm's `elfdeps` rules for ELF files and whole payloads;
+//! - [`license`]: wheel license metadata → an SPDX `License` tag.
 //!
 //! Invariant: these rule modules are pure (bytes and values in, values out);
 //! writing RPMs and repository metadata lives in sibling modules.
 
 pub mod dependency;
 pub mod elf;
+pub mod license;
 pub mod pipeline;
 pub mod repodata;
 pub mod rpm_writer;

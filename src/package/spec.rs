@@ -25,6 +25,7 @@ use super::dependency::{
     RpmDependency,
 };
 use super::elf::{payload_dependencies, BundledLibrary, ElfError};
+use super::license::rpm_license;
 use super::rpm_writer::{RpmDirectory, RpmFile, RpmFileSource, RpmSpec};
 use super::version::{rpm_version, RpmEvr, RpmVersionStyle};
 use crate::install::{FileContents, FileKind, InstallScheme, InstalledWheel};
@@ -211,7 +212,9 @@ pub fn wheel_rpm_spec(
 }
 
 /// Summary, description, license and URL from the wheel's METADATA, with
-/// fallbacks rpmlint accepts.
+/// fallbacks rpmlint accepts: the license as an SPDX expression, the URL
+/// from `Home-page` or the `Project-URL` labelled as the home page or
+/// source.
 fn describe(spec: &mut RpmSpec, installed: &InstalledWheel) {
     let metadata = &installed.metadata;
     let summary = metadata
@@ -229,18 +232,8 @@ fn describe(spec: &mut RpmSpec, installed: &InstalledWheel) {
         .map(str::to_string)
         .unwrap_or_else(|| format!("{summary}."));
     spec.summary = summary;
-    spec.license = metadata
-        .license
-        .clone()
-        .or_else(|| {
-            (!metadata.license_classifiers.is_empty())
-                .then(|| metadata.license_classifiers.join(" AND "))
-        })
-        .unwrap_or_else(|| "LicenseRef-Unknown".to_string());
-    spec.url = metadata
-        .home_page
-        .clone()
-        .or_else(|| metadata.project_urls.first().map(|(_, url)| url.clone()));
+    spec.license = rpm_license(metadata.license.as_deref(), &metadata.license_classifiers);
+    spec.url = metadata.url().map(str::to_string);
 }
 
 fn rpm_file(file: &crate::install::InstalledFile) -> RpmFile {
@@ -368,4 +361,83 @@ fn shebang_interpreter(path: &Path) -> std::io::Result<Option<String>> {
         .next()
         .filter(|interpreter| interpreter.starts_with('/'))
         .map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::hash::Sha256;
+    use crate::install::{InstalledFile, WheelMetadata};
+
+    /// Keeps the warnings it is given.
+    #[derive(Default)]
+    struct Warnings(Mutex<Vec<String>>);
+
+    impl Reporter for Warnings {
+        fn warn(&self, message: &str) {
+            self.0.lock().unwrap().push(message.to_string());
+        }
+    }
+
+    fn context() -> PackageContext {
+        let target = Target::load("el9", None).unwrap();
+        PackageContext {
+            app: "demo".to_string(),
+            prefix: PathBuf::from("/opt/demo"),
+            style: RpmVersionStyle::for_rpm(&target.rpm_version),
+            release: "1.el9".to_string(),
+            build_time: 0,
+            target,
+        }
+    }
+
+    #[test]
+    fn an_elf_file_goblin_cannot_parse_is_a_warning_naming_package_and_file() {
+        let staged = tempfile::tempdir().unwrap();
+        let bytes = b"\x7fELF\x02\x01\x01 truncated".to_vec();
+        let on_disk = staged.path().join("_native.so");
+        std::fs::write(&on_disk, &bytes).unwrap();
+        let server_path = "/opt/demo/lib/python3.11/site-packages/broken/_native.so";
+        let metadata =
+            WheelMetadata::parse("Metadata-Version: 2.1\nName: broken\nVersion: 1.0\n").unwrap();
+        let installed = InstalledWheel {
+            name: metadata.name.clone(),
+            version: metadata.version.clone(),
+            files: vec![InstalledFile {
+                path: PathBuf::from(server_path),
+                mode: 0o755,
+                contents: FileContents::OnDisk(on_disk),
+                kind: FileKind::Regular,
+                is_license: false,
+                size: bytes.len() as u64,
+                sha256: Sha256::of_bytes(&bytes),
+            }],
+            directories: BTreeSet::new(),
+            metadata,
+            is_pure: true,
+            entry_points: Vec::new(),
+            dist_info: PathBuf::from("/opt/demo/lib/python3.11/site-packages/broken-1.0.dist-info"),
+            bytecode_skipped: Vec::new(),
+        };
+        let warnings = Warnings::default();
+        let wheel_rpm =
+            wheel_rpm_spec(&context(), &installed, &BTreeSet::new(), &warnings).unwrap();
+        let warnings = warnings.0.into_inner().unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with(&format!(
+                "package `broken`: `{server_path}` starts like ELF but cannot be parsed ("
+            )),
+            "{}",
+            warnings[0]
+        );
+        assert!(warnings[0].ends_with("it adds no Requires to `demo-python3-broken`"));
+        assert!(wheel_rpm
+            .spec
+            .requires
+            .iter()
+            .all(|require| !require.name().contains(".so")));
+    }
 }

@@ -110,3 +110,82 @@ pub fn gunzip(path: &Path) -> String {
         .unwrap();
     text
 }
+
+/// `el9-standin`, built with `rpmbuild` from
+/// `test-data/build/el9-standin.spec`, and a repository holding only it.
+pub struct StandIn {
+    _folder: tempfile::TempDir,
+    pub rpm: PathBuf,
+    pub repository: PathBuf,
+}
+
+/// Build the stand-in of the target system (under `target/`, so fixtures
+/// that live as long as the test process are cleaned with the build tree).
+pub fn build_stand_in() -> StandIn {
+    let folder = tempfile::Builder::new()
+        .prefix("standin-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let top = folder.path().join("rpmbuild");
+    run(Command::new("rpmbuild")
+        .arg("-bb")
+        .arg("--quiet")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/build/el9-standin.spec")));
+    let repository = folder.path().join("standin");
+    fs_err::create_dir_all(&repository).unwrap();
+    let rpm = repository.join("el9-standin-9-1.x86_64.rpm");
+    fs_err::copy(top.join("RPMS/x86_64/el9-standin-9-1.x86_64.rpm"), &rpm).unwrap();
+    createrepo_c(&repository);
+    StandIn {
+        _folder: folder,
+        rpm,
+        repository,
+    }
+}
+
+/// `rpmlint` with `tests/rpmlint.toml` over `rpms`: its report, asserting it
+/// found no error. `home` keeps rpmlint's own files out of the user's.
+pub fn rpmlint(rpms: &[PathBuf], home: &Path) -> String {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rpmlint.toml");
+    let output = Command::new("rpmlint")
+        .arg("--config")
+        .arg(&config)
+        .args(rpms)
+        .env("HOME", home)
+        .output()
+        .expect("rpmlint is installed (a test requirement)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "rpmlint failed:\n{report}");
+    assert!(
+        report.contains(&format!(
+            "{} packages and 0 specfiles checked; 0 errors,",
+            rpms.len()
+        )),
+        "{report}"
+    );
+    report
+}
+
+/// [`rpmlint`] reports no error and no warning either.
+pub fn assert_rpmlint_clean(rpms: &[PathBuf], home: &Path) {
+    let report = rpmlint(rpms, home);
+    assert!(report.contains(" 0 errors, 0 warnings,"), "{report}");
+}
+
+/// `rpm -K` says every digest of every file in `rpms` is right.
+pub fn assert_digests_ok(rpms: &[PathBuf]) {
+    for rpm_file in rpms {
+        let output = rpm(&["-K", rpm_file.to_str().unwrap()]);
+        assert!(
+            output.trim_end().ends_with("digests OK"),
+            "rpm -K {}: {output}",
+            rpm_file.display()
+        );
+    }
+}
