@@ -312,7 +312,6 @@ impl BuildEnvironment {
             self.source_date_epoch.to_string().into(),
         ));
         variables.push(("PYTHONHASHSEED".into(), "0".into()));
-        variables.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
         for (name, value) in &settings.env {
             variables.push((name.into(), value.into()));
         }
