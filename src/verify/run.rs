@@ -11,11 +11,15 @@
 //!   process through the embedded `shim.py` (JSON request file in, JSON
 //!   result file out), with an empty working directory, so one package's
 //!   imports cannot hide another's failures and nothing from the host's
-//!   site-packages or `PYTHONPATH` is seen;
+//!   site-packages, `PYTHONPATH`, `LD_LIBRARY_PATH` or `LD_PRELOAD` is seen;
+//!   `-B` keeps processes running side by side in one environment from
+//!   writing byte-code into it;
 //! - a process that runs past the timeout is killed and the check it was
 //!   running fails as timed out; a process that dies fails the running
 //!   check with its exit status and the end of its stderr; checks that
-//!   never ran fail as not run. Nothing here waits without a bound.
+//!   never ran fail as not run. Nothing here waits without a bound (only
+//!   the `python` process is killed: a subprocess it started and left
+//!   running is not waited for either).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -153,6 +157,9 @@ fn run_package_checks(
     let ending = run_with_timeout(
         Command::new(python)
             .args(["-I", "-B"])
+            // Servers will not have the build host's library overrides.
+            .env_remove("LD_LIBRARY_PATH")
+            .env_remove("LD_PRELOAD")
             .arg(&shim_path)
             .arg(&request_path)
             .current_dir(scratch.path())
