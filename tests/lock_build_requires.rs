@@ -84,6 +84,16 @@ sdist = "static"
 backend-requires = ["not a requirement!"]
 
 [[project]]
+name = "dynamicmeta"
+[[project.version]]
+version = "2.0"
+wheels = []
+sdist = "dynamic"
+dependencies = ["runtimedep"]
+extras = { fast = ["backendhelper"] }
+build-requires = ["buildtool<2"]
+
+[[project]]
 name = "purewheel"
 [[project.version]]
 version = "1.0"
@@ -278,6 +288,33 @@ fn a_build_requirement_without_a_wheel_is_an_error_naming_both() {
         "hint:",
     ]);
     assert!(!project.file("pylock.toml").exists());
+}
+
+#[test]
+fn an_sdist_with_dynamic_metadata_is_built_to_read_it() {
+    let index = index();
+    let project = Project::new().requirements("dynamicmeta[fast]\n");
+    project.lock(&index).assert_success();
+    let lock = project.pylock();
+    assert_eq!(
+        lock.versions(),
+        common::expected_versions(&[
+            ("dynamicmeta", "2.0"),
+            ("runtimedep", "1.0"),
+            ("backendhelper", "1.2"),
+        ])
+    );
+    assert_eq!(
+        build_requires(&lock, "dynamicmeta"),
+        Some(pairs(&[("buildtool", "1.5")]))
+    );
+    // Everything is cached now: an offline lock needs no index.
+    index.clear_requests();
+    project
+        .lock_with(&index, &["--offline", "-o", "pylock.offline.toml"])
+        .assert_success();
+    assert!(index.requests().is_empty(), "{:?}", index.requests());
+    assert_eq!(project.pylock_at("pylock.offline.toml").text, lock.text);
 }
 
 #[test]

@@ -13,8 +13,8 @@ use super::project::Project;
 use super::{Outcome, UsageError};
 use vendor::index::{IndexClient, IndexSettings};
 use vendor::lock::{
-    lock_build_requirements, pylock, BuildHost, BuildLockRequest, Lock, LockOptions, LockRequest,
-    Upgrade,
+    lock_build_requirements, pylock, BuildLockRequest, Lock, LockOptions, LockRequest,
+    MetadataFromBackend, Upgrade,
 };
 use vendor::name::{ExtraName, PackageName};
 use vendor::policy::Policies;
@@ -109,6 +109,9 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
             .collect(),
         exclude_newer: settings.exclude_newer,
     };
+    let policies = Policies::load(Some(&project.dir))?;
+    let sdist_metadata =
+        MetadataFromBackend::new(&target.python, &policies, &client, runtime.handle());
     let request = LockRequest {
         requirements: &input.requirements,
         constraints: &input.constraints,
@@ -116,6 +119,7 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
         options,
         previous: previous.as_ref(),
         upgrade: upgrade.clone(),
+        sdist_metadata: Some(&sdist_metadata),
     };
     let mut lock = {
         let _spinner = reporter.spinner(&format!(
@@ -124,10 +128,9 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
         ));
         vendor::lock::lock(&request, &client, runtime.handle())?
     };
-    let policies = Policies::load(Some(&project.dir))?;
     let from_source = packages_built_from_source(project, &policies, &lock, &target);
     if !from_source.is_empty() {
-        let host = BuildHost::detect(&target.python)?;
+        let host = sdist_metadata.host()?;
         let _spinner = reporter.spinner(&format!(
             "locking the build requirements of {} package(s) for this host / CPython {}",
             from_source.len(),

@@ -14,12 +14,14 @@
 //! each package the caller will build from source (which depends on the
 //! first step's result, policies and configuration) for the build host.
 
+mod build_environment;
 mod build_requirements;
 mod candidates;
 pub mod model;
 mod package;
 pub mod pylock;
 pub mod resolve;
+mod sdist_metadata;
 
 use std::collections::BTreeMap;
 
@@ -32,15 +34,15 @@ use crate::name::PackageName;
 use crate::requirements::SourcedRequirement;
 use crate::target::Target;
 
-pub use build_requirements::{
-    lock_build_requirements, BuildHost, BuildLockRequest, BuildRequirementsError,
-};
+pub use build_environment::{BuildHost, BuildRequirementsError};
+pub use build_requirements::{lock_build_requirements, BuildLockRequest};
 pub use model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
     LockedPackage,
 };
 use resolve::ResolvedPackage;
 pub use resolve::{Resolution, ResolveError};
+pub use sdist_metadata::MetadataFromBackend;
 
 /// Which existing pins may move.
 #[derive(Clone, Debug, Default)]
@@ -62,6 +64,9 @@ pub struct LockRequest<'a> {
     pub options: LockOptions,
     pub previous: Option<&'a Lock>,
     pub upgrade: Upgrade,
+    /// Builds sdists whose metadata is not static, to read it (PEP 517);
+    /// `None` refuses them.
+    pub sdist_metadata: Option<&'a MetadataFromBackend<'a>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +96,7 @@ pub fn lock(
         target: request.target,
         preferences: &preferences,
         wheels_only: false,
+        sdist_metadata: request.sdist_metadata,
     };
     let resolution = resolve::resolve(&resolve_request, client, runtime)?;
     to_lock(resolution, request.options.clone())

@@ -23,8 +23,10 @@ use pubgrub::{
 };
 use tokio::runtime::Handle;
 
+use super::build_environment::BuildRequirementsError;
 use super::candidates::{ChoicePolicy, VersionMap};
 use super::package::ResolverPackage;
+use super::sdist_metadata::MetadataFromBackend;
 use crate::index::{CoreMetadata, IndexClient, IndexError, IndexFile};
 use crate::name::{ExtraName, PackageName};
 use crate::requirements::SourcedRequirement;
@@ -39,6 +41,9 @@ pub struct ResolveRequest<'a> {
     pub preferences: &'a BTreeMap<PackageName, Version>,
     /// Use wheels only (build requirements are installed, never built).
     pub wheels_only: bool,
+    /// Reads the metadata of sdists that do not state it statically by
+    /// building them; without it such an sdist is an error naming it.
+    pub sdist_metadata: Option<&'a MetadataFromBackend<'a>>,
 }
 
 /// One version per package.
@@ -76,6 +81,14 @@ pub enum ResolveError {
     },
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error(
+        "`{filename}` does not state its metadata, and building it to learn it failed:\n{source}"
+    )]
+    MetadataFromBackend {
+        filename: String,
+        #[source]
+        source: Box<BuildRequirementsError>,
+    },
     #[error("the metadata of `{filename}` names version `{found}`, but the index lists `{expected}`\nhint: the index serves inconsistent data for this file")]
     MetadataMismatch {
         filename: String,
@@ -259,7 +272,19 @@ impl<'a> Provider<'a> {
         let Some(file) = map.metadata_file(version, &self.tags) else {
             return Ok(None);
         };
-        let metadata = self.runtime.block_on(self.client.metadata(file))?;
+        let metadata = match self.runtime.block_on(self.client.metadata(file)) {
+            Ok(metadata) => metadata,
+            Err(IndexError::MetadataNeedsBuild { .. }) if self.request.sdist_metadata.is_some() => {
+                let builder = self.request.sdist_metadata.expect("checked by the guard");
+                builder
+                    .metadata(file)
+                    .map_err(|source| ResolveError::MetadataFromBackend {
+                        filename: file.filename.to_string(),
+                        source: Box::new(source),
+                    })?
+            }
+            Err(error) => return Err(error.into()),
+        };
         if &metadata.version != version {
             return Err(ResolveError::MetadataMismatch {
                 filename: file.filename.to_string(),

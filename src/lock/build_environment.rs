@@ -1,0 +1,430 @@
+//! Build environments of sdists, worked out for the build host.
+//!
+//! Input: an sdist (from the lock or the index), the [`BuildHost`], the
+//! package policy's build settings, preferred versions and the index.
+//! Output: the [`Resolution`] of its build environment
+//! ([`SdistContext::resolve_environment`]): `[build-system].requires`
+//! resolved for the build host (the host's platform and its interpreter of
+//! the target's `X.Y`), then, in an isolated environment made of those
+//! wheels, what the backend's `get_requires_for_build_wheel` asks for, and
+//! `requires` ∪ that resolved again. Also the core metadata of an sdist
+//! whose metadata is not static, read from a wheel built in that
+//! environment ([`SdistContext::built_metadata`]).
+//!
+//! Invariants: build requirements are wheels only (they are installed,
+//! never built); backends run through the PEP 517 frontend
+//! ([`crate::build`]) in a scratch folder that is removed afterwards, except
+//! when a hook fails: then it is kept, because the error names the log in it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+
+use pep440_rs::Version;
+use pep508_rs::Requirement;
+use tokio::runtime::Handle;
+
+use super::resolve::{self, Resolution, ResolveError};
+use crate::build::{BuildEnvironment, BuildError, BuildSystem};
+use crate::filename::DistFilename;
+use crate::index::{IndexClient, IndexError};
+use crate::lock::model::LockedArtifact;
+use crate::name::PackageName;
+use crate::policy::model::BuildSettings;
+use crate::requirements::{Origin, SourcedRequirement};
+use crate::target::{Tags, Target, TargetError};
+
+/// The machine builds run on, described for resolving build requirements.
+#[derive(Clone, Debug)]
+pub struct BuildHost {
+    /// This machine's platform with its interpreter's full Python version.
+    pub target: Target,
+    /// The interpreter of the target's `X.Y` that runs build backends.
+    pub interpreter: PathBuf,
+}
+
+/// Why a build environment could not be worked out. Every message names
+/// the package built from source.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildRequirementsError {
+    #[error("cannot find the build host's Python {python} to lock build requirements: {source}")]
+    Interpreter {
+        python: String,
+        #[source]
+        source: Box<crate::install::InstallError>,
+    },
+    #[error("cannot describe the build host: {0}")]
+    Host(#[from] TargetError),
+    #[error("`{}` did not report its version: {reason}\nhint: check that it runs: `{} --version`", interpreter.display(), interpreter.display())]
+    InterpreterVersion {
+        interpreter: PathBuf,
+        reason: String,
+    },
+    #[error("`{package}` {version} must be built from source, but no sdist of it is locked\nhint: it has no wheel for the target; publish its sdist to the index or a `--find-links` folder, or pick a version that has a wheel")]
+    NoSdist {
+        package: PackageName,
+        version: Version,
+    },
+    #[error("cannot download {what} of `{package}` {version}: {source}")]
+    Download {
+        package: PackageName,
+        version: Version,
+        what: String,
+        #[source]
+        source: Box<IndexError>,
+    },
+    #[error("cannot lock the build requirements of `{package}` {version} ({requirements}) for the build host:\n{source}")]
+    Resolve {
+        package: PackageName,
+        version: Version,
+        /// The requirements resolved, as written.
+        requirements: String,
+        #[source]
+        source: Box<ResolveError>,
+    },
+    #[error("cannot {action} `{package}` {version}:\n{source}")]
+    Backend {
+        package: PackageName,
+        version: Version,
+        /// `read the build requirements of`, `build, to read the metadata of`.
+        action: &'static str,
+        #[source]
+        source: Box<crate::build::BuildError>,
+    },
+    #[error("the wheel built from `{package}` {version} to read its metadata is unreadable: {reason}\nhint: the package's build backend made a broken wheel; report it to the package's publisher")]
+    BuiltMetadata {
+        package: PackageName,
+        version: Version,
+        reason: String,
+    },
+    #[error("cannot create a folder for the build environment of `{package}`: {source}")]
+    Scratch {
+        package: PackageName,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl BuildHost {
+    /// This machine, with its interpreter of `target_python`'s `X.Y`.
+    pub fn detect(target_python: &Version) -> Result<Self, BuildRequirementsError> {
+        let series = python_series(target_python);
+        let interpreter = crate::install::find_interpreter(series).map_err(|source| {
+            BuildRequirementsError::Interpreter {
+                python: format!("{}.{}", series.0, series.1),
+                source: Box::new(source),
+            }
+        })?;
+        let python = interpreter_version(&interpreter)?;
+        let mut target = Target::host()?;
+        target.pythons = vec![python.clone()];
+        target.python = python;
+        target.python_interpreter = interpreter.display().to_string();
+        Ok(Self {
+            target,
+            interpreter,
+        })
+    }
+
+    pub fn tags(&self) -> Tags {
+        self.target.tags()
+    }
+}
+
+/// One sdist in the cache, with what working out its build environment needs.
+pub struct SdistContext<'a> {
+    pub name: &'a PackageName,
+    pub version: &'a Version,
+    pub filename: String,
+    /// The sdist in the cache.
+    pub path: PathBuf,
+    pub build_system: BuildSystem,
+    pub host: &'a BuildHost,
+    pub settings: &'a BuildSettings,
+    pub client: &'a IndexClient,
+    pub runtime: &'a Handle,
+}
+
+impl<'a> SdistContext<'a> {
+    /// Download `sdist` into the cache (no request when it is there) and
+    /// read its `[build-system]`.
+    pub fn fetch(
+        name: &'a PackageName,
+        version: &'a Version,
+        sdist: &LockedArtifact,
+        host: &'a BuildHost,
+        settings: &'a BuildSettings,
+        client: &'a IndexClient,
+        runtime: &'a Handle,
+    ) -> Result<Self, BuildRequirementsError> {
+        let filename = sdist.filename.as_str().to_string();
+        let path = runtime
+            .block_on(client.download(&sdist.url, &filename, &sdist.sha256))
+            .map_err(|source| BuildRequirementsError::Download {
+                package: name.clone(),
+                version: version.clone(),
+                what: format!("the sdist `{filename}`"),
+                source: Box::new(source),
+            })?;
+        let build_system = crate::build::read_build_system(&path).map_err(|source| {
+            BuildRequirementsError::Backend {
+                package: name.clone(),
+                version: version.clone(),
+                action: "read the build requirements of",
+                source: Box::new(source),
+            }
+        })?;
+        Ok(Self {
+            name,
+            version,
+            filename,
+            path,
+            build_system,
+            host,
+            settings,
+            client,
+            runtime,
+        })
+    }
+
+    /// The build environment: `[build-system].requires`, then what the
+    /// backend asks for, resolved for the build host preferring
+    /// `preferences`.
+    pub fn resolve_environment(
+        &self,
+        preferences: &BTreeMap<PackageName, Version>,
+    ) -> Result<Resolution, BuildRequirementsError> {
+        let requires = sourced(&self.build_system.requires, &self.origin("pyproject.toml"));
+        let first = self.resolve_for_host(&requires, preferences)?;
+        let wheels = self.download_wheels(&first)?;
+        let (asked, _scratch) = self.in_scratch("read the build requirements of", |scratch| {
+            let (tree, environment, log) = self.environment(scratch, &wheels)?;
+            environment.requires_for_build_wheel(&tree, self.settings, &log)
+        })?;
+        let extra = sourced(&asked, &self.origin("get_requires_for_build_wheel"));
+        if extra.is_empty() {
+            return Ok(first);
+        }
+        let mut all = requires;
+        all.extend(extra);
+        // The second resolution keeps what the first chose when it can.
+        let mut preferences = preferences.clone();
+        preferences.extend(
+            first
+                .packages
+                .iter()
+                .map(|(name, resolved)| (name.clone(), resolved.version.clone())),
+        );
+        self.resolve_for_host(&all, &preferences)
+    }
+
+    /// The core metadata (`METADATA` text) of a wheel built from the sdist
+    /// in its build environment: the PEP 517 way to learn the metadata of
+    /// an sdist that does not state it statically.
+    pub fn built_metadata(&self) -> Result<String, BuildRequirementsError> {
+        let resolution = self.resolve_environment(&BTreeMap::new())?;
+        let wheels = self.download_wheels(&resolution)?;
+        let (wheel_path, _scratch) =
+            self.in_scratch("build, to read the metadata of", |scratch| {
+                let (tree, environment, log) = self.environment(scratch, &wheels)?;
+                environment.build_wheel(&tree, self.settings, &scratch.join("wheel"), &log)
+            })?;
+        read_wheel_metadata(&wheel_path).map_err(|reason| BuildRequirementsError::BuiltMetadata {
+            package: self.name.clone(),
+            version: self.version.clone(),
+            reason,
+        })
+    }
+
+    fn origin(&self, part: &str) -> Origin {
+        Origin {
+            path: PathBuf::from(format!("{}/{part}", self.filename)),
+            line: 0,
+        }
+    }
+
+    /// The sdist unpacked under `scratch`, an environment holding `wheels`
+    /// beside it, and the log file to use.
+    fn environment(
+        &self,
+        scratch: &Path,
+        wheels: &[PathBuf],
+    ) -> Result<(crate::build::SourceTree, BuildEnvironment, PathBuf), BuildError> {
+        let tree = crate::build::unpack_sdist(&self.path, &scratch.join("source"))?;
+        let environment = BuildEnvironment::create(
+            &self.host.interpreter,
+            python_series(&self.host.target.python),
+            wheels,
+            &scratch.join("environment"),
+        )?;
+        let log = scratch.join(format!("{}-{}.log", self.name, self.version));
+        Ok((tree, environment, log))
+    }
+
+    /// Run `work` in a fresh scratch folder, removed afterwards unless
+    /// `work` fails (its error names the log inside it).
+    fn in_scratch<T>(
+        &self,
+        action: &'static str,
+        work: impl FnOnce(&Path) -> Result<T, BuildError>,
+    ) -> Result<(T, tempfile::TempDir), BuildRequirementsError> {
+        let scratch = tempfile::Builder::new()
+            .prefix(&format!("vendor-build-env-{}-", self.name))
+            .tempdir()
+            .map_err(|source| BuildRequirementsError::Scratch {
+                package: self.name.clone(),
+                source,
+            })?;
+        match work(scratch.path()) {
+            Ok(value) => Ok((value, scratch)),
+            Err(source) => {
+                let _ = scratch.keep();
+                Err(BuildRequirementsError::Backend {
+                    package: self.name.clone(),
+                    version: self.version.clone(),
+                    action,
+                    source: Box::new(source),
+                })
+            }
+        }
+    }
+
+    fn resolve_for_host(
+        &self,
+        requirements: &[SourcedRequirement],
+        preferences: &BTreeMap<PackageName, Version>,
+    ) -> Result<Resolution, BuildRequirementsError> {
+        let resolve_request = resolve::ResolveRequest {
+            requirements,
+            constraints: &[],
+            target: &self.host.target,
+            preferences,
+            wheels_only: true,
+            sdist_metadata: None,
+        };
+        resolve::resolve(&resolve_request, self.client, self.runtime).map_err(|source| {
+            let written: Vec<String> = requirements
+                .iter()
+                .map(|sourced| format!("`{}`", sourced.requirement))
+                .collect();
+            BuildRequirementsError::Resolve {
+                package: self.name.clone(),
+                version: self.version.clone(),
+                requirements: match written.is_empty() {
+                    true => "none".to_string(),
+                    false => written.join(", "),
+                },
+                source: Box::new(source),
+            }
+        })
+    }
+
+    /// The best wheel for the host of every resolved package, in the cache.
+    fn download_wheels(
+        &self,
+        resolution: &Resolution,
+    ) -> Result<Vec<PathBuf>, BuildRequirementsError> {
+        let tags = self.host.tags();
+        let mut wanted = Vec::new();
+        for (name, resolved) in &resolution.packages {
+            let best = resolved
+                .files
+                .iter()
+                .filter_map(|file| match &file.filename {
+                    DistFilename::Wheel(wheel) => Some((tags.priority(wheel)?, file)),
+                    DistFilename::Sdist(_) => None,
+                })
+                .max_by_key(|(priority, _)| *priority)
+                .map(|(_, file)| file);
+            // The resolver only keeps versions with a usable wheel.
+            if let Some(file) = best {
+                wanted.push((name, &resolved.version, file));
+            }
+        }
+        self.runtime.block_on(async {
+            let downloads = wanted.iter().map(|(name, version, file)| async move {
+                let result = match &file.sha256 {
+                    Some(sha256) => {
+                        self.client
+                            .download(&file.url, file.filename.as_str(), sha256)
+                            .await
+                    }
+                    None => Err(IndexError::Task(format!(
+                        "the index gives no sha256 for `{}`",
+                        file.filename
+                    ))),
+                };
+                result.map_err(|source| BuildRequirementsError::Download {
+                    package: self.name.clone(),
+                    version: self.version.clone(),
+                    what: format!("build requirement `{name}` {version} (`{}`)", file.filename),
+                    source: Box::new(source),
+                })
+            });
+            futures::future::join_all(downloads)
+                .await
+                .into_iter()
+                .collect()
+        })
+    }
+}
+
+/// The `METADATA` of the wheel at `path` (its top-level `.dist-info`).
+fn read_wheel_metadata(path: &Path) -> Result<String, String> {
+    let file = std::fs::File::open(path).map_err(|error| error.to_string())?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|error| error.to_string())?;
+    let name = archive
+        .file_names()
+        .find(|name| {
+            name.split_once('/')
+                .is_some_and(|(folder, rest)| folder.ends_with(".dist-info") && rest == "METADATA")
+        })
+        .map(str::to_string)
+        .ok_or_else(|| "it has no `.dist-info/METADATA`".to_string())?;
+    let mut entry = archive.by_name(&name).map_err(|error| error.to_string())?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text)
+        .map_err(|error| format!("`{name}`: {error}"))?;
+    Ok(text)
+}
+
+fn sourced(requirements: &[Requirement], origin: &Origin) -> Vec<SourcedRequirement> {
+    requirements
+        .iter()
+        .map(|requirement| SourcedRequirement::new(requirement.clone(), origin.clone()))
+        .collect()
+}
+
+/// `(X, Y)` of a version (`3.11.9` → `(3, 11)`).
+pub fn python_series(version: &Version) -> (u64, u64) {
+    let release = version.release();
+    (
+        release.first().copied().unwrap_or(3),
+        release.get(1).copied().unwrap_or(0),
+    )
+}
+
+/// The full version (`3.11.7`) of an interpreter.
+fn interpreter_version(interpreter: &Path) -> Result<Version, BuildRequirementsError> {
+    let failure = |reason: String| BuildRequirementsError::InterpreterVersion {
+        interpreter: interpreter.to_path_buf(),
+        reason,
+    };
+    let output = Command::new(interpreter)
+        .args([
+            "-S",
+            "-c",
+            "import platform; print(platform.python_version())",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| failure(error.to_string()))?;
+    if !output.status.success() {
+        return Err(failure(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ));
+    }
+    let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    Version::from_str(&text).map_err(|error| failure(format!("`{text}`: {error}")))
+}

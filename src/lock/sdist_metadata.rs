@@ -1,0 +1,131 @@
+//! Core metadata of sdists that do not state it statically, through their
+//! PEP 517 backend.
+//!
+//! Input: an index file (an sdist whose `PKG-INFO` is older than Metadata
+//! 2.2 or marks `Requires-Dist` dynamic, with no egg-info to fall back on),
+//! the target's Python, the policies and the index. Output: its
+//! [`CoreMetadata`], from the `METADATA` of a wheel built in its build
+//! environment on this host (see [`SdistContext::built_metadata`]).
+//!
+//! Invariants: the build host is detected once, on first need, so a lock
+//! that never meets such an sdist never looks for an interpreter; the
+//! answer is cached by the sdist's sha256 and the interpreter's `X.Y`, so a
+//! relock builds nothing; only sdists with a sha256 are built.
+
+use std::sync::{Arc, Mutex};
+
+use pep440_rs::Version;
+use tokio::runtime::Handle;
+
+use super::build_environment::{python_series, BuildHost, BuildRequirementsError, SdistContext};
+use crate::cache::Bucket;
+use crate::filename::DistFilename;
+use crate::index::{CoreMetadata, IndexClient, IndexFile};
+use crate::lock::model::LockedArtifact;
+use crate::policy::model::BuildSettings;
+use crate::policy::Policies;
+
+/// Builds sdists on this host to read their metadata; shared by one lock.
+pub struct MetadataFromBackend<'a> {
+    target_python: Version,
+    policies: &'a Policies,
+    client: &'a IndexClient,
+    runtime: &'a Handle,
+    host: Mutex<Option<BuildHost>>,
+}
+
+impl<'a> MetadataFromBackend<'a> {
+    pub fn new(
+        target_python: &Version,
+        policies: &'a Policies,
+        client: &'a IndexClient,
+        runtime: &'a Handle,
+    ) -> Self {
+        Self {
+            target_python: target_python.clone(),
+            policies,
+            client,
+            runtime,
+            host: Mutex::new(None),
+        }
+    }
+
+    /// The build host (detected on first use).
+    pub fn host(&self) -> Result<BuildHost, BuildRequirementsError> {
+        let mut host = self
+            .host
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(host) = host.as_ref() {
+            return Ok(host.clone());
+        }
+        let detected = BuildHost::detect(&self.target_python)?;
+        *host = Some(detected.clone());
+        Ok(detected)
+    }
+
+    /// The metadata of the sdist `file`, built once per sdist and host
+    /// Python series.
+    pub fn metadata(&self, file: &IndexFile) -> Result<Arc<CoreMetadata>, BuildRequirementsError> {
+        let DistFilename::Sdist(sdist) = &file.filename else {
+            return Err(self.unreadable(file, "it is not an sdist".to_string()));
+        };
+        let Some(sha256) = &file.sha256 else {
+            return Err(self.unreadable(
+                file,
+                "the index gives no sha256 for it, so vendor will not build it".to_string(),
+            ));
+        };
+        let (major, minor) = python_series(&self.target_python);
+        let key = format!("pep517/{sha256}-cp{major}{minor}.METADATA");
+        let cache = self.client.cache();
+        if let Some(text) = cache
+            .read_entry(Bucket::Metadata, &key)
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+        {
+            if let Ok(metadata) = CoreMetadata::parse(&text) {
+                return Ok(Arc::new(metadata));
+            }
+        }
+        let host = self.host()?;
+        let default_settings = BuildSettings::default();
+        let settings = self
+            .policies
+            .get(&sdist.name)
+            .map_or(&default_settings, |loaded| &loaded.policy.build);
+        let artifact = LockedArtifact {
+            filename: file.filename.clone(),
+            url: file.url.clone(),
+            size: file.size,
+            upload_time: file.upload_time,
+            sha256: sha256.clone(),
+        };
+        let context = SdistContext::fetch(
+            &sdist.name,
+            &sdist.version,
+            &artifact,
+            &host,
+            settings,
+            self.client,
+            self.runtime,
+        )?;
+        let text = context.built_metadata()?;
+        let metadata =
+            CoreMetadata::parse(&text).map_err(|reason| self.unreadable(file, reason))?;
+        // A failed cache write only costs a rebuild next time.
+        let _ = cache.write_entry(Bucket::Metadata, &key, text.as_bytes());
+        Ok(Arc::new(metadata))
+    }
+
+    fn unreadable(&self, file: &IndexFile, reason: String) -> BuildRequirementsError {
+        let (package, version) = match &file.filename {
+            DistFilename::Sdist(sdist) => (sdist.name.clone(), sdist.version.clone()),
+            DistFilename::Wheel(wheel) => (wheel.name.clone(), wheel.version.clone()),
+        };
+        BuildRequirementsError::BuiltMetadata {
+            package,
+            version,
+            reason,
+        }
+    }
+}
