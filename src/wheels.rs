@@ -147,6 +147,10 @@ pub struct WheelsOutcome {
     pub failures: Vec<PackageFailure>,
     /// How many packages were built by this run (not found in the cache).
     pub built: usize,
+    /// Holds the rewritten wheels (search paths removed) that
+    /// [`VerifiedWheel::path`] may point into; removed when the outcome is
+    /// dropped, so package before dropping it.
+    scratch: Option<tempfile::TempDir>,
 }
 
 impl WheelsOutcome {

@@ -2,19 +2,22 @@
 //! missing unless `--offline`), package them, and print a summary table.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use clap::Args;
 
 use super::project::Project;
+use super::table::print_table;
 use super::{Outcome, UsageError};
 use vendor::cache::Cache;
+use vendor::config::ProjectConfig;
 use vendor::fetch::FetchOptions;
 use vendor::lock::{pylock, Lock};
 use vendor::name::PackageName;
 use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
 use vendor::policy::Policies;
+use vendor::target::Target;
 use vendor::verify::VerifiedWheel;
 use vendor::wheels::{prepare_wheels, WheelOptions, WheelOrigin, WheelsOutcome};
 
@@ -38,29 +41,41 @@ pub struct BuildArgs {
     only: Vec<String>,
 }
 
-pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
-    let lock_path = project.lock_path(arguments.lock.as_deref());
+/// What `vendor build` and `vendor verify` share: the lock, its target and
+/// the wheel stage's outcome.
+pub(super) struct Prepared {
+    pub lock: Lock,
+    pub target: Target,
+    pub outcome: WheelsOutcome,
+    pub only: BTreeSet<PackageName>,
+    pub jobs: usize,
+}
+
+/// Read the lock, fetch what is missing (unless `offline`), then plan,
+/// build and verify every wheel.
+pub(super) fn prepare(
+    project: &Project,
+    lock_path: Option<&Path>,
+    only: &[String],
+    jobs: Option<usize>,
+    offline: bool,
+    command: &str,
+) -> anyhow::Result<Prepared> {
+    let lock_path = project.lock_path(lock_path);
     let lock = pylock::read(&lock_path)?;
     let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
-    let Some(config) = &project.config else {
-        return Err(UsageError(format!(
-            "`vendor build` needs the app's name from `{}`\nhint: create it with `[app]` `name = \"mysite\"`",
-            project.dir.join("vendor.toml").display()
-        ))
-        .into());
-    };
-    let only = select_packages(&lock, &arguments.only)?;
+    let config = app_config(project, command)?;
+    let only = select_packages(&lock, only)?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let reporter = project.reporter();
     // With `--offline` this only checks that everything is cached.
     let fetch_options = FetchOptions {
-        offline: arguments.offline,
+        offline,
         export: None,
         jobs: cores * 4,
     };
     super::fetch::fetch_lock(project, &lock, &target, &fetch_options)?;
-    let jobs = arguments.jobs.unwrap_or(cores).max(1);
-    let output_dir = project.path(&arguments.out).join(&target.name);
+    let jobs = jobs.unwrap_or(cores).max(1);
     let cache = project.cache()?;
     let policies = Policies::load(Some(&project.dir))?;
     let wheel_options = WheelOptions {
@@ -77,6 +92,44 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         &wheel_options,
         reporter.as_ref(),
     )?;
+    Ok(Prepared {
+        lock,
+        target,
+        outcome,
+        only,
+        jobs,
+    })
+}
+
+/// `vendor.toml`, which names the app.
+fn app_config<'a>(project: &'a Project, command: &str) -> anyhow::Result<&'a ProjectConfig> {
+    project.config.as_ref().ok_or_else(|| {
+        UsageError(format!(
+            "`vendor {command}` needs the app's name from `{}`\nhint: create it with `[app]` `name = \"mysite\"`",
+            project.dir.join("vendor.toml").display()
+        ))
+        .into()
+    })
+}
+
+pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
+    let Prepared {
+        lock,
+        target,
+        outcome,
+        only,
+        jobs,
+    } = prepare(
+        project,
+        arguments.lock.as_deref(),
+        &arguments.only,
+        arguments.jobs,
+        arguments.offline,
+        "build",
+    )?;
+    let config = app_config(project, "build")?;
+    let reporter = project.reporter();
+    let output_dir = project.path(&arguments.out).join(&target.name);
     let wheels: Vec<VerifiedWheel> = outcome
         .verified
         .iter()
@@ -97,7 +150,13 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
     if outcome.is_complete() {
         return Ok(Outcome::Success);
     }
-    eprintln!("{}", failure_report(&outcome));
+    eprintln!(
+        "{}",
+        failure_report(
+            &outcome,
+            " (no RPM for them, and `<app>-deps` was not written)"
+        )
+    );
     Ok(Outcome::Failure)
 }
 
@@ -110,9 +169,9 @@ fn work_dir(cache: &Cache, target: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// Every package without an RPM, with every failed check.
-fn failure_report(outcome: &WheelsOutcome) -> String {
+pub(super) fn failure_report(outcome: &WheelsOutcome, consequence: &str) -> String {
     let mut text = format!(
-        "error: {} of the packages have no RPM (`<app>-deps` was not written):",
+        "error: {} packages failed{consequence}:",
         outcome.failures.len()
     );
     for failure in &outcome.failures {
@@ -219,27 +278,9 @@ fn print_summary(report: &PackageReport, outcome: &WheelsOutcome) {
         "arch",
         "bundled libraries",
         "size",
-    ];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    println!("{}", line(&header.map(str::to_string)));
-    for row in &rows {
-        println!("{}", line(row));
-    }
+    ]
+    .map(str::to_string);
+    print_table(&[vec![header], rows].concat());
     let total: u64 = report.rpms.iter().map(|rpm| rpm.size).sum();
     eprintln!(
         "built {} RPMs ({}) and a repository in {}",

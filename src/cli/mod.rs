@@ -11,6 +11,8 @@ pub mod logging;
 mod project;
 mod reporter;
 mod requires;
+mod table;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,8 +64,10 @@ pub enum Command {
     Lock(lock::LockArgs),
     /// Download every artifact the build needs into the cache, verified.
     Fetch(fetch::FetchArgs),
-    /// Package every locked wheel as an RPM, plus `<app>-venv`, `<app>-deps` and a dnf repository.
+    /// Build what must come from source, verify every wheel, and package each as an RPM, plus `<app>-venv`, `<app>-deps` and a dnf repository.
     Build(build::BuildArgs),
+    /// Re-run every policy check on the wheels and print a per-package report.
+    Verify(verify::VerifyArgs),
     /// What a server needs: the RPMs' system requirements as the target's package names.
     Requires(requires::RequiresArgs),
 }
@@ -96,6 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Fetch(arguments) => fetch::run(&project, arguments),
         Command::Build(arguments) => build::run(&project, arguments),
         Command::Requires(arguments) => requires::run(&project, arguments),
+        Command::Verify(arguments) => verify::run(&project, arguments),
     }
 }
 

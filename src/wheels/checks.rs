@@ -96,6 +96,8 @@ pub(super) fn verify_wheels(
             Err(failed) => outcome.failures.push(PackageFailure::Verify(failed)),
         }
     }
+    drop(environment);
+    outcome.scratch = Some(scratch);
     Ok(outcome)
 }
 

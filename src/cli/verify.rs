@@ -1,0 +1,116 @@
+//! `vendor verify`: run the wheel stage (building only what the built-wheel
+//! cache lacks) and print every check of every package as a table.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::build::{failure_report, prepare, Prepared};
+use super::project::Project;
+use super::table::print_table;
+use super::Outcome;
+use vendor::wheels::{WheelOrigin, WheelsOutcome};
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The lock file whose wheels are checked.
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
+    /// Builds and checks run in parallel (default: the number of cores).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Never use the network; every artifact must be cached.
+    #[arg(long)]
+    offline: bool,
+    /// Check only this locked package (repeatable).
+    #[arg(long, value_name = "NAME")]
+    only: Vec<String>,
+}
+
+pub fn run(project: &Project, arguments: VerifyArgs) -> anyhow::Result<Outcome> {
+    let Prepared { outcome, .. } = prepare(
+        project,
+        arguments.lock.as_deref(),
+        &arguments.only,
+        arguments.jobs,
+        arguments.offline,
+        "verify",
+    )?;
+    if !project.quiet {
+        print_report(&outcome);
+    }
+    if outcome.is_complete() {
+        return Ok(Outcome::Success);
+    }
+    eprintln!("{}", failure_report(&outcome, ""));
+    Ok(Outcome::Failure)
+}
+
+/// One row per check, grouped by package; then one line per package that
+/// never reached the checks (its build failed).
+fn print_report(outcome: &WheelsOutcome) {
+    let header = ["package", "version", "from", "check", "result", "detail"].map(String::from);
+    let mut rows = vec![header];
+    for report in &outcome.reports {
+        let from = outcome
+            .verified
+            .iter()
+            .find(|(wheel, _)| wheel.name == report.package)
+            .map_or("-", |(_, origin)| match origin {
+                WheelOrigin::Published => "wheel",
+                WheelOrigin::Built { .. } => "sdist",
+            });
+        for (index, check) in report.checks.iter().enumerate() {
+            let first = index == 0;
+            rows.push([
+                if first {
+                    report.package.to_string()
+                } else {
+                    String::new()
+                },
+                if first {
+                    report.version.to_string()
+                } else {
+                    String::new()
+                },
+                if first {
+                    from.to_string()
+                } else {
+                    String::new()
+                },
+                check.kind.to_string(),
+                if check.passed { "ok" } else { "FAILED" }.to_string(),
+                first_line(&check.detail),
+            ]);
+        }
+        if report.checks.is_empty() {
+            rows.push([
+                report.package.to_string(),
+                report.version.to_string(),
+                from.to_string(),
+                "-".to_string(),
+                "ok".to_string(),
+                "no checks apply".to_string(),
+            ]);
+        }
+    }
+    print_table(&rows);
+    let failed = outcome.failures.len();
+    eprintln!(
+        "{} packages verified, {failed} failed",
+        outcome.verified.len()
+    );
+}
+
+/// The first line of a check's detail, with the scratch environment's
+/// folder left out of paths (it is gone once the command ends).
+fn first_line(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or_default();
+    match line.split_once("/site-packages/") {
+        Some((before, after)) => {
+            let lead = before.rsplit_once(' ').map_or("", |(lead, _)| lead);
+            format!("{lead} {after}").trim().to_string()
+        }
+        None => line.to_string(),
+    }
+}
