@@ -206,24 +206,7 @@ impl Target {
 
     /// The PEP 508 environment of the selected CPython on this target.
     pub fn marker_environment(&self) -> MarkerEnvironment {
-        let (major, minor) = minor_version(&self.python);
-        let base = MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
-            implementation_name: "cpython",
-            implementation_version: "3.0",
-            os_name: "posix",
-            platform_machine: &self.arch,
-            platform_python_implementation: "CPython",
-            platform_release: "",
-            platform_system: "Linux",
-            platform_version: "",
-            python_full_version: "3.0",
-            python_version: "3.0",
-            sys_platform: "linux",
-        })
-        .expect("the literal versions parse");
-        base.with_implementation_version(self.python.clone())
-            .with_python_full_version(self.python.clone())
-            .with_python_version(Version::new([major, minor]))
+        cpython_linux_markers(&self.python, &self.arch)
     }
 
     /// `X.Y` of the selected Python, e.g. `3.11`.
@@ -243,6 +226,28 @@ impl Target {
         }
         self.python = python;
     }
+}
+
+/// The PEP 508 environment of CPython `python` (full version) on Linux/`arch`.
+pub fn cpython_linux_markers(python: &Version, arch: &str) -> MarkerEnvironment {
+    let (major, minor) = minor_version(python);
+    let base = MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
+        implementation_name: "cpython",
+        implementation_version: "3.0",
+        os_name: "posix",
+        platform_machine: arch,
+        platform_python_implementation: "CPython",
+        platform_release: "",
+        platform_system: "Linux",
+        platform_version: "",
+        python_full_version: "3.0",
+        python_version: "3.0",
+        sys_platform: "linux",
+    })
+    .expect("the literal versions parse");
+    base.with_implementation_version(python.clone())
+        .with_python_full_version(python.clone())
+        .with_python_version(Version::new([major, minor]))
 }
 
 /// Names of every target `load` knows: built-in and the project's, sorted.

@@ -137,12 +137,7 @@ impl BuildEnvironment {
             None => return Ok(Vec::new()),
             Some(value) => value,
         };
-        let protocol = |reason: String| BuildError::Protocol {
-            package: tree.sdist.clone(),
-            hook: hook.to_string(),
-            reason,
-            log_path: log.to_path_buf(),
-        };
+        let protocol = |reason: String| protocol_error(tree, hook, log, reason);
         let items = value
             .as_array()
             .ok_or_else(|| protocol(format!("it returned `{value}`, not a list of strings")))?;
@@ -177,12 +172,7 @@ impl BuildEnvironment {
             "wheel_directory": out_dir,
             "config_settings": config_settings(settings),
         });
-        let protocol = |reason: String| BuildError::Protocol {
-            package: tree.sdist.clone(),
-            hook: hook.to_string(),
-            reason,
-            log_path: log.to_path_buf(),
-        };
+        let protocol = |reason: String| protocol_error(tree, hook, log, reason);
         let value = self
             .call(tree, settings, log, hook, arguments)?
             .ok_or_else(|| protocol("the backend has no `build_wheel` hook".into()))?;
@@ -266,14 +256,14 @@ impl BuildEnvironment {
             hint: settings.hint.clone(),
         };
         let answer = match fs::read(&result_path) {
-            Ok(bytes) => {
-                serde_json::from_slice::<Answer>(&bytes).map_err(|error| BuildError::Protocol {
-                    package: tree.sdist.clone(),
-                    hook: hook.to_string(),
-                    reason: format!("the shim's answer is unreadable: {error}"),
-                    log_path: log.to_path_buf(),
-                })?
-            }
+            Ok(bytes) => serde_json::from_slice::<Answer>(&bytes).map_err(|error| {
+                protocol_error(
+                    tree,
+                    hook,
+                    log,
+                    format!("the shim's answer is unreadable: {error}"),
+                )
+            })?,
             // The interpreter died before answering (killed, crashed).
             Err(_) => return Err(failed()),
         };
@@ -316,6 +306,15 @@ impl BuildEnvironment {
             variables.push((name.into(), value.into()));
         }
         variables
+    }
+}
+
+fn protocol_error(tree: &SourceTree, hook: &str, log: &Path, reason: String) -> BuildError {
+    BuildError::Protocol {
+        package: tree.sdist.clone(),
+        hook: hook.to_string(),
+        reason,
+        log_path: log.to_path_buf(),
     }
 }
 

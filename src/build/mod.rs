@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use pep440_rs::Version;
-use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder, Requirement, VersionOrUrl};
+use pep508_rs::{MarkerEnvironment, Requirement, VersionOrUrl};
 
 pub use error::BuildError;
 pub use hooks::{BuildEnvironment, DEFAULT_SOURCE_DATE_EPOCH};
@@ -40,6 +40,7 @@ use crate::filename::WheelFilename;
 use crate::hash::{Sha256, Sha256Hasher};
 use crate::name::PackageName;
 use crate::policy::model::BuildSettings;
+use crate::target::cpython_linux_markers;
 use error::io_error;
 
 /// Bumped whenever the frontend changes what it builds (shim, environment
@@ -199,7 +200,7 @@ fn build(
         .map(|(_, path)| path.clone())
         .collect();
     let locked = locked_versions(&wheels);
-    let markers = marker_environment(request.python_version);
+    let markers = cpython_linux_markers(request.python_version, std::env::consts::ARCH);
     check_locked(request, &tree.build_system.requires, &locked, &markers)?;
     let environment = BuildEnvironment::create(
         request.interpreter,
@@ -289,27 +290,6 @@ fn python_series(version: &Version) -> (u64, u64) {
         release.first().copied().unwrap_or(3),
         release.get(1).copied().unwrap_or(0),
     )
-}
-
-/// PEP 508 markers of the build host's interpreter.
-fn marker_environment(python: &Version) -> MarkerEnvironment {
-    let (major, minor) = python_series(python);
-    let full = python.to_string();
-    let series = format!("{major}.{minor}");
-    MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
-        implementation_name: "cpython",
-        implementation_version: &full,
-        os_name: "posix",
-        platform_machine: std::env::consts::ARCH,
-        platform_python_implementation: "CPython",
-        platform_release: "",
-        platform_system: "Linux",
-        platform_version: "",
-        python_full_version: &full,
-        python_version: &series,
-        sys_platform: "linux",
-    })
-    .expect("a parsed version and its X.Y parse again")
 }
 
 #[cfg(test)]

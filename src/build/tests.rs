@@ -4,11 +4,12 @@
 //! written here to break the protocol.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use super::*;
+use crate::install::environment::tests::tiny_wheel;
 use crate::install::environment::PythonEnvironment;
 use crate::install::find_interpreter;
 use crate::policy::model::OneOrMany;
@@ -256,44 +257,6 @@ fn a_failing_backend_shows_its_log_tail_and_the_policy_hint() {
     // Nothing was cached.
     let built = fixture.cache.root().join("built-v1");
     assert!(!built.exists() || fs::read_dir(built).unwrap().count() == 0);
-}
-
-/// A pure wheel `name-1.0` with one empty module.
-fn tiny_wheel(folder: &Path, name: &str) -> PathBuf {
-    let files = [
-        (format!("{name}/__init__.py"), String::new()),
-        (
-            format!("{name}-1.0.dist-info/METADATA"),
-            format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"),
-        ),
-        (
-            format!("{name}-1.0.dist-info/WHEEL"),
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-                .to_string(),
-        ),
-    ];
-    let path = folder.join(format!("{name}-1.0-py3-none-any.whl"));
-    let mut writer = zip::ZipWriter::new(fs::File::create(&path).unwrap());
-    let options = zip::write::SimpleFileOptions::default();
-    let mut record = String::new();
-    for (file, text) in &files {
-        writer.start_file(file.as_str(), options).unwrap();
-        writer.write_all(text.as_bytes()).unwrap();
-        let digest = {
-            use base64::Engine;
-            use sha2::Digest;
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .encode(sha2::Sha256::digest(text.as_bytes()))
-        };
-        record.push_str(&format!("{file},sha256={digest},{}\n", text.len()));
-    }
-    record.push_str(&format!("{name}-1.0.dist-info/RECORD,,\n"));
-    writer
-        .start_file(format!("{name}-1.0.dist-info/RECORD"), options)
-        .unwrap();
-    writer.write_all(record.as_bytes()).unwrap();
-    writer.finish().unwrap();
-    path
 }
 
 #[test]

@@ -135,7 +135,7 @@ fn interpreter_version(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write;
 
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -145,39 +145,42 @@ mod tests {
     use super::*;
     use crate::install::find_interpreter;
 
-    /// A pure wheel `tinypkg-1.0` with a module and a console script.
-    fn tiny_wheel(folder: &Path) -> PathBuf {
-        let files: [(&str, &str); 4] = [
+    /// A pure wheel `<name>-1.0` whose module `<name>` has a `main()` that
+    /// prints `<name> ran`, installed as the console script `<name>`.
+    pub(crate) fn tiny_wheel(folder: &Path, name: &str) -> PathBuf {
+        let dist_info = format!("{name}-1.0.dist-info");
+        let files = [
             (
-                "tinypkg/__init__.py",
-                "def main():\n    print('tiny ran')\n",
+                format!("{name}/__init__.py"),
+                format!("def main():\n    print('{name} ran')\n"),
             ),
             (
-                "tinypkg-1.0.dist-info/METADATA",
-                "Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n",
+                format!("{dist_info}/METADATA"),
+                format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"),
             ),
             (
-                "tinypkg-1.0.dist-info/WHEEL",
-                "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+                format!("{dist_info}/WHEEL"),
+                "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+                    .to_string(),
             ),
             (
-                "tinypkg-1.0.dist-info/entry_points.txt",
-                "[console_scripts]\ntiny = tinypkg:main\n",
+                format!("{dist_info}/entry_points.txt"),
+                format!("[console_scripts]\n{name} = {name}:main\n"),
             ),
         ];
-        let path = folder.join("tinypkg-1.0-py3-none-any.whl");
+        let path = folder.join(format!("{name}-1.0-py3-none-any.whl"));
         let mut writer = zip::ZipWriter::new(fs::File::create(&path).unwrap());
         let options = zip::write::SimpleFileOptions::default();
         let mut record = String::new();
-        for (name, text) in files {
-            writer.start_file(name, options).unwrap();
+        for (file, text) in &files {
+            writer.start_file(file.as_str(), options).unwrap();
             writer.write_all(text.as_bytes()).unwrap();
             let digest = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(text.as_bytes()));
-            record.push_str(&format!("{name},sha256={digest},{}\n", text.len()));
+            record.push_str(&format!("{file},sha256={digest},{}\n", text.len()));
         }
-        record.push_str("tinypkg-1.0.dist-info/RECORD,,\n");
+        record.push_str(&format!("{dist_info}/RECORD,,\n"));
         writer
-            .start_file("tinypkg-1.0.dist-info/RECORD", options)
+            .start_file(format!("{dist_info}/RECORD"), options)
             .unwrap();
         writer.write_all(record.as_bytes()).unwrap();
         writer.finish().unwrap();
@@ -200,7 +203,7 @@ mod tests {
             assert!(environment.root().join("bin").join(name).exists(), "{name}");
         }
         environment
-            .install_wheels(&[tiny_wheel(folder.path())])
+            .install_wheels(&[tiny_wheel(folder.path(), "tinypkg")])
             .unwrap();
         assert!(environment
             .site_packages()
@@ -231,13 +234,13 @@ mod tests {
         );
         assert_eq!(lines[2], "True");
 
-        let launcher = environment.root().join("bin/tiny");
+        let launcher = environment.root().join("bin/tinypkg");
         let text = fs::read_to_string(&launcher).unwrap();
         let expected = format!("#!{}", environment.python().display());
         assert!(text.starts_with(&expected), "{text}");
         let output = Command::new(&launcher).output().unwrap();
         assert!(output.status.success(), "{output:?}");
-        assert_eq!(String::from_utf8_lossy(&output.stdout), "tiny ran\n");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "tinypkg ran\n");
     }
 
     #[test]
