@@ -179,14 +179,15 @@ fn builds_with_and_without_the_optional_feature_in_parallel_and_caches() {
     let with_zlib = BuildSettings::default();
     let hidden = settings_with_env("FEATUREPKG_INCLUDE_DIRS", empty.to_str().unwrap());
     let hidden_digest = Sha256::of_bytes(b"policy hiding zlib.h");
+    let hidden_logs = fixture.folder.path().join("hidden-logs");
     let (linked, unlinked) = std::thread::scope(|scope| {
         let linked =
             scope.spawn(|| build_cached(&fixture.cache, &fixture.request(&with_zlib, None)));
         let unlinked = scope.spawn(|| {
-            build_cached(
-                &fixture.cache,
-                &fixture.request(&hidden, Some(&hidden_digest)),
-            )
+            // Its own log folder: both builds are `featurepkg-1.0.log`.
+            let mut request = fixture.request(&hidden, Some(&hidden_digest));
+            request.log_dir = &hidden_logs;
+            build_cached(&fixture.cache, &request)
         });
         (linked.join().unwrap(), unlinked.join().unwrap())
     });
@@ -209,6 +210,9 @@ fn builds_with_and_without_the_optional_feature_in_parallel_and_caches() {
         fixture.features(&unlinked.path, "without"),
         "{'zlib': False}"
     );
+    let log = fs::read_to_string(unlinked.log.as_ref().unwrap()).unwrap();
+    assert!(log.contains("zlib.h not found"), "{log}");
+    assert!(!log.contains("zlib.h found"), "{log}");
     assert_ne!(linked.path, unlinked.path);
 
     // Unchanged inputs: the first wheel, untouched, with no build.
