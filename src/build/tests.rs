@@ -14,6 +14,7 @@ use crate::install::environment::PythonEnvironment;
 use crate::install::find_interpreter;
 use crate::policy::model::OneOrMany;
 
+const NATIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/test-data/native");
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/test-data/native/featurepkg-1.0"
@@ -125,8 +126,8 @@ impl Fixture {
         }
     }
 
-    /// `featurepkg.features()` from an environment holding `wheel`.
-    fn features(&self, wheel: &Path, name: &str) -> String {
+    /// Run `code` with the python of a fresh environment (in `name`) holding `wheel`.
+    fn run(&self, wheel: &Path, name: &str, code: &str) -> std::process::Output {
         let environment = PythonEnvironment::create(
             &self.host.interpreter,
             (3, 11),
@@ -134,10 +135,19 @@ impl Fixture {
         )
         .unwrap();
         environment.install_wheels(&[wheel.to_path_buf()]).unwrap();
-        let output = Command::new(environment.python())
-            .args(["-c", "import featurepkg; print(featurepkg.features())"])
+        Command::new(environment.python())
+            .args(["-c", code])
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// `featurepkg.features()` from an environment holding `wheel`.
+    fn features(&self, wheel: &Path, name: &str) -> String {
+        let output = self.run(
+            wheel,
+            name,
+            "import featurepkg; print(featurepkg.features())",
+        );
         assert!(output.status.success(), "{output:?}");
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     }
@@ -176,13 +186,24 @@ fn builds_with_and_without_the_optional_feature_in_parallel_and_caches() {
     let fixture = Fixture::new();
     let empty = fixture.folder.path().join("no-headers");
     fs::create_dir_all(&empty).unwrap();
-    let with_zlib = BuildSettings::default();
-    let hidden = settings_with_env("FEATUREPKG_INCLUDE_DIRS", empty.to_str().unwrap());
+    // The fixture's own policy, as a project would have it.
+    let policies = crate::policy::Policies::load(Some(Path::new(NATIVE))).unwrap();
+    let policy = policies.get(&fixture.package).unwrap();
+    let with_zlib = policy.policy.build.clone();
+    let mut hidden = with_zlib.clone();
+    hidden.env.insert(
+        "FEATUREPKG_INCLUDE_DIRS".to_string(),
+        empty.to_str().unwrap().to_string(),
+    );
     let hidden_digest = Sha256::of_bytes(b"policy hiding zlib.h");
     let hidden_logs = fixture.folder.path().join("hidden-logs");
     let (linked, unlinked) = std::thread::scope(|scope| {
-        let linked =
-            scope.spawn(|| build_cached(&fixture.cache, &fixture.request(&with_zlib, None)));
+        let linked = scope.spawn(|| {
+            build_cached(
+                &fixture.cache,
+                &fixture.request(&with_zlib, Some(&policy.digest)),
+            )
+        });
         let unlinked = scope.spawn(|| {
             // Its own log folder: both builds are `featurepkg-1.0.log`.
             let mut request = fixture.request(&hidden, Some(&hidden_digest));
@@ -212,11 +233,27 @@ fn builds_with_and_without_the_optional_feature_in_parallel_and_caches() {
     );
     let log = fs::read_to_string(unlinked.log.as_ref().unwrap()).unwrap();
     assert!(log.contains("zlib.h not found"), "{log}");
+    // The policy's probe tells the two apart.
+    let probe = &policy.policy.verify.probes[0].code;
+    assert!(fixture
+        .run(&linked.path, "probe-with", probe)
+        .status
+        .success());
+    let output = fixture.run(&unlinked.path, "probe-without", probe);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("built without zlib"),
+        "{output:?}"
+    );
     assert!(!log.contains("zlib.h found"), "{log}");
     assert_ne!(linked.path, unlinked.path);
 
     // Unchanged inputs: the first wheel, untouched, with no build.
-    let again = build_cached(&fixture.cache, &fixture.request(&with_zlib, None)).unwrap();
+    let again = build_cached(
+        &fixture.cache,
+        &fixture.request(&with_zlib, Some(&policy.digest)),
+    )
+    .unwrap();
     assert_eq!(
         again,
         BuiltWheel {
