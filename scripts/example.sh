@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run `vendor` on the example app in test-data/example: lock it for its
-# target (el9, CPython 3.11.9) and fetch every artifact into the cache.
-# Later stages (build, verify, RPMs) will be added here as they land.
+# Run `vendor` on the example app in test-data/example (Django, Pillow built
+# from source, psycopg2 from its sdist): lock it for its target (el9,
+# CPython 3.11.9), fetch every artifact into the cache, build and verify the
+# native packages, write the RPMs and a dnf repository to
+# test-data/example/dist/el9, and say what a server needs.
 #
 # Environment: VENDOR_CACHE_DIR (default: the user cache dir),
 # EXCLUDE_NEWER (default: a fixed cutoff so the result is reproducible).
@@ -30,4 +32,10 @@ step "vendor lock (exclude-newer $exclude_newer)"
 step "vendor fetch"
 "$vendor" --project "$project" fetch
 
-printf '\nlock: %s\n' "$(pwd)/$project/pylock.toml"
+step "vendor build (Pillow and psycopg2 from source, verified, then packaged)"
+"$vendor" --project "$project" build
+
+step "vendor requires (what a server needs)"
+"$vendor" --project "$project" requires
+
+printf '\nlock: %s\nrepository: %s\n' "$(pwd)/$project/pylock.toml" "$(pwd)/$project/dist/el9"
