@@ -29,9 +29,8 @@ mod rpm_tools;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{files_under, Project, PYTHON, TARGET};
+use common::{Project, PYTHON};
 
 const EXCLUDE_NEWER: &str = "2026-11-01T00:00:00Z";
 const APP: &str = "webapp";
@@ -92,30 +91,9 @@ fn rpms_by_name(folder: &Path) -> BTreeMap<String, PathBuf> {
         .collect()
 }
 
-/// Relative path → bytes of every file under `folder`.
-fn tree(folder: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    files_under(folder)
-        .into_iter()
-        .map(|path| {
-            let bytes = fs_err::read(&path).unwrap();
-            (path.strip_prefix(folder).unwrap().to_path_buf(), bytes)
-        })
-        .collect()
-}
-
-/// `<root>/opt/webapp/bin/python -I ARGS`, nothing from the environment
-/// adding a module path.
+/// `<root>/opt/webapp/bin/python -I ARGS`, run from the root.
 fn run_installed_python(root: &Path, args: &[&str]) -> String {
-    rpm_tools::run(
-        Command::new(root.join(PREFIX.trim_start_matches('/')).join("bin/python"))
-            .arg("-I")
-            .args(args)
-            .env_remove("PYTHONPATH")
-            .env_remove("PYTHONHOME")
-            .env_remove("PYTHONSTARTUP")
-            .env_remove("VIRTUAL_ENV")
-            .current_dir(root),
-    )
+    rpm_tools::run_venv_python(&root.join(PREFIX.trim_start_matches('/')), root, args)
 }
 
 fn assert_metadata_tags(rpms: &BTreeMap<String, PathBuf>) {
@@ -162,18 +140,9 @@ fn a_wheels_only_app_from_pypi_locks_builds_installs_with_dnf_and_imports() {
         "vendor.toml",
         &format!("[app]\nname = \"{APP}\"\nprefix = \"{PREFIX}\"\n"),
     );
+    // No `--index-url`: the default index, PyPI.
     project
-        .run(&[
-            "lock",
-            "-r",
-            "requirements.in",
-            "--target",
-            TARGET,
-            "--python",
-            PYTHON,
-            "--exclude-newer",
-            EXCLUDE_NEWER,
-        ])
+        .lock_command(None, PYTHON, &["--exclude-newer", EXCLUDE_NEWER])
         .assert_success();
     let locked = project.pylock().packages().len();
     project.run(&["build"]).assert_success();
@@ -191,24 +160,16 @@ fn a_wheels_only_app_from_pypi_locks_builds_installs_with_dnf_and_imports() {
 
     let stand_in = rpm_tools::build_stand_in();
     let root = tempfile::tempdir().unwrap();
-    rpm_tools::run(
-        rpm_tools::dnf(
-            root.path(),
-            &[("app", &repository), ("standin", &stand_in.repository)],
-        )
-        .args(["install", "webapp-deps"]),
+    rpm_tools::dnf_install(
+        root.path(),
+        &[("app", &repository), ("standin", &stand_in.repository)],
+        "webapp-deps",
     );
-    let installed = rpm_tools::rpm(&[
-        "--root",
-        root.path().to_str().unwrap(),
-        "-qa",
-        "--qf",
-        "%{NAME}\n",
-    ]);
+    let installed = rpm_tools::installed_names(root.path());
     assert_eq!(
-        installed.lines().count(),
+        installed.len(),
         rpms.len() + 1,
-        "every RPM and the stand-in are installed:\n{installed}"
+        "every RPM and the stand-in are installed: {installed:?}"
     );
     assert_modules_import_from(root.path());
     let gunicorn = root
@@ -218,18 +179,14 @@ fn a_wheels_only_app_from_pypi_locks_builds_installs_with_dnf_and_imports() {
     let version = run_installed_python(root.path(), &[gunicorn.to_str().unwrap(), "--version"]);
     assert!(version.starts_with("gunicorn (version "), "{version}");
 
-    let first = tree(&repository);
+    let first = rpm_tools::file_tree(&repository);
     project.run(&["build", "--out", "again"]).assert_success();
-    let second = tree(&project.file("again/el9"));
+    let second = rpm_tools::file_tree(&project.file("again/el9"));
     assert_eq!(
         first.keys().collect::<Vec<_>>(),
         second.keys().collect::<Vec<_>>()
     );
     for (path, bytes) in &first {
-        assert!(
-            second[path] == *bytes,
-            "{} differs between builds",
-            path.display()
-        );
+        assert!(second[path] == *bytes, "{path} differs between builds");
     }
 }

@@ -5,15 +5,15 @@
 //! (bundled manylinux `.libs/` libraries) on a compiled extension-module
 //! layout.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::str::FromStr;
 
 use pep440_rs::{Operator, Version, VersionSpecifiers};
-use tempfile::TempDir;
 use vendor::name::PackageName;
 use vendor::package::dependency::python_dist_requires;
 use vendor::package::elf::{
@@ -21,71 +21,7 @@ use vendor::package::elf::{
 };
 use vendor::package::version::{rpm_dependency_version, RpmVersionStyle};
 
-const ELFDEPS: &str = "/usr/lib/rpm/elfdeps";
-
-/// A scratch directory where C sources are compiled.
-struct Workshop {
-    directory: TempDir,
-}
-
-impl Workshop {
-    fn new() -> Self {
-        Self {
-            directory: TempDir::new().unwrap(),
-        }
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.directory.path().join(relative)
-    }
-
-    fn write(&self, relative: &str, contents: &str) -> PathBuf {
-        let path = self.path(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-
-    /// Runs `gcc` in the workshop with `arguments`, producing `output`, and
-    /// makes it executable as vendor writes `.so` files (rpm < 4.17 and
-    /// elfdeps only generate Requires for executable files).
-    fn gcc(&self, output: &str, arguments: &[&str]) -> PathBuf {
-        let output_path = self.path(output);
-        std::fs::create_dir_all(output_path.parent().unwrap()).unwrap();
-        let result = Command::new("gcc")
-            .current_dir(self.directory.path())
-            .args(arguments)
-            .arg("-o")
-            .arg(&output_path)
-            .output()
-            .expect("gcc is installed (a test requirement)");
-        assert!(
-            result.status.success(),
-            "gcc {arguments:?} failed:\n{}",
-            String::from_utf8_lossy(&result.stderr)
-        );
-        std::fs::set_permissions(&output_path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        output_path
-    }
-}
-
-/// What rpm's elfdeps prints for `path` with `flag` (`--requires` / `--provides`).
-fn elfdeps(path: &Path, flag: &str) -> BTreeSet<String> {
-    let mut child = Command::new(ELFDEPS)
-        .arg(flag)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("rpm's elfdeps is installed (a test requirement)");
-    writeln!(child.stdin.take().unwrap(), "{}", path.display()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
+use common::rpm_fixtures::{elfdeps, Compiler};
 
 fn ours(path: &Path) -> ElfFileInfo {
     let bytes = std::fs::read(path).unwrap();
@@ -129,10 +65,10 @@ const LIBFOO_MAP: &str =
 
 #[test]
 fn library_with_soname_version_script_and_versioned_libc_symbols() {
-    let workshop = Workshop::new();
-    workshop.write("foo.c", LIBFOO_C);
-    workshop.write("foo.map", LIBFOO_MAP);
-    let library = workshop.gcc(
+    let compiler = Compiler::new();
+    compiler.write("foo.c", LIBFOO_C);
+    compiler.write("foo.map", LIBFOO_MAP);
+    let library = compiler.gcc(
         "libfoo.so.1.0.0",
         &[
             "-shared",
@@ -166,13 +102,13 @@ fn library_with_soname_version_script_and_versioned_libc_symbols() {
 
 #[test]
 fn unversioned_needed_library() {
-    let workshop = Workshop::new();
+    let compiler = Compiler::new();
     // Declared by hand so the test needs no zlib headers.
-    workshop.write(
+    compiler.write(
         "usez.c",
         "const char *zlibVersion(void);\nconst char *version(void) { return zlibVersion(); }\n",
     );
-    let library = workshop.gcc(
+    let library = compiler.gcc(
         "libusez.so",
         &[
             "-shared",
@@ -199,12 +135,12 @@ fn unversioned_needed_library() {
 
 #[test]
 fn extension_module_provides_nothing() {
-    let workshop = Workshop::new();
-    workshop.write(
+    let compiler = Compiler::new();
+    compiler.write(
         "x.c",
         "#include <math.h>\ndouble root(double value) { return sqrt(value) + cbrt(value); }\n",
     );
-    let module = workshop.gcc(
+    let module = compiler.gcc(
         "_x.cpython-311-x86_64-linux-gnu.so",
         &["-shared", "-fPIC", "x.c", "-Wl,--no-as-needed", "-lm"],
     );
@@ -216,13 +152,13 @@ fn extension_module_provides_nothing() {
 
 #[test]
 fn executables_require_but_do_not_provide() {
-    let workshop = Workshop::new();
-    workshop.write(
+    let compiler = Compiler::new();
+    compiler.write(
         "main.c",
         "#include <stdio.h>\nint main(void) { return puts(\"hello\") < 0; }\n",
     );
     for (output, position) in [("pie-tool", "-pie"), ("plain-tool", "-no-pie")] {
-        let executable = workshop.gcc(output, &["main.c", position]);
+        let executable = compiler.gcc(output, &["main.c", position]);
         let info = assert_same_as_elfdeps(&executable);
         assert!(!info.is_shared_library, "{output}");
         assert!(info.dependencies.provides.is_empty(), "{output}");
@@ -235,12 +171,12 @@ fn executables_require_but_do_not_provide() {
 
 #[test]
 fn thirty_two_bit_files_have_no_marker() {
-    let workshop = Workshop::new();
-    workshop.write("f.c", "int f(void) { return 1; }\n");
-    workshop.write("f.map", "FOO_1 { global: f; local: *; };\n");
-    workshop.write("g.c", "int f(void);\nint g(void) { return f(); }\n");
+    let compiler = Compiler::new();
+    compiler.write("f.c", "int f(void) { return 1; }\n");
+    compiler.write("f.map", "FOO_1 { global: f; local: *; };\n");
+    compiler.write("g.c", "int f(void);\nint g(void) { return f(); }\n");
     let base = ["-m32", "-shared", "-fPIC", "-nostdlib"];
-    let library = workshop.gcc(
+    let library = compiler.gcc(
         "libf32.so.1",
         &[
             &base[..],
@@ -252,7 +188,7 @@ fn thirty_two_bit_files_have_no_marker() {
         ]
         .concat(),
     );
-    let user = workshop.gcc(
+    let user = compiler.gcc(
         "libg32.so.1",
         &[
             &base[..],
@@ -275,9 +211,9 @@ fn thirty_two_bit_files_have_no_marker() {
 
 #[test]
 fn files_that_are_not_loadable_elf_are_ignored() {
-    let workshop = Workshop::new();
-    workshop.write("o.c", "int f(void) { return 1; }\n");
-    let object = workshop.gcc("o.o", &["-c", "-fPIC", "o.c"]);
+    let compiler = Compiler::new();
+    compiler.write("o.c", "int f(void) { return 1; }\n");
+    let object = compiler.gcc("o.o", &["-c", "-fPIC", "o.c"]);
     let bytes = std::fs::read(object).unwrap();
     assert_eq!(elf_dependencies(&bytes, "o.o").unwrap(), None);
     assert_eq!(
@@ -292,22 +228,22 @@ const BUNDLED_JPEG: &str = "libjpeg-1a2b3c4d.so.62.3.0";
 /// A manylinux-like wheel layout: an extension module finding a
 /// hash-renamed libjpeg through `RPATH=$ORIGIN/../pkg.libs`, libjpeg itself
 /// needing the system's libz, and a standalone library nothing uses.
-fn compile_manylinux_payload(workshop: &Workshop) -> Vec<(String, PathBuf)> {
-    workshop.write(
+fn compile_manylinux_payload(compiler: &Compiler) -> Vec<(String, PathBuf)> {
+    compiler.write(
         "jpeg.c",
         "const char *zlibVersion(void);\nint jpeg_start(void) { return zlibVersion()[0]; }\n",
     );
-    workshop.write(
+    compiler.write(
         "jpeg.map",
         "LIBJPEG_6.2 { global: jpeg_start; local: *; };\n",
     );
-    workshop.write(
+    compiler.write(
         "ext.c",
         "int jpeg_start(void);\nint decode(void) { return jpeg_start(); }\n",
     );
-    workshop.write("plugin.c", "int plugin(void) { return 2; }\n");
+    compiler.write("plugin.c", "int plugin(void) { return 2; }\n");
     let jpeg_path = format!("{SITE}/pkg.libs/{BUNDLED_JPEG}");
-    workshop.gcc(
+    compiler.gcc(
         &jpeg_path,
         &[
             "-shared",
@@ -320,7 +256,7 @@ fn compile_manylinux_payload(workshop: &Workshop) -> Vec<(String, PathBuf)> {
         ],
     );
     let extension_path = format!("{SITE}/pkg/_imaging.cpython-311-x86_64-linux-gnu.so");
-    workshop.gcc(
+    compiler.gcc(
         &extension_path,
         &[
             "-shared",
@@ -333,22 +269,22 @@ fn compile_manylinux_payload(workshop: &Workshop) -> Vec<(String, PathBuf)> {
         ],
     );
     let plugin_path = format!("{SITE}/pkg/libplugin.so.2");
-    workshop.gcc(
+    compiler.gcc(
         &plugin_path,
         &["-shared", "-fPIC", "plugin.c", "-Wl,-soname,libplugin.so.2"],
     );
     let init_path = format!("{SITE}/pkg/__init__.py");
-    workshop.write(&init_path, "from ._imaging import *\n");
+    compiler.write(&init_path, "from ._imaging import *\n");
     [jpeg_path, extension_path, plugin_path, init_path]
         .into_iter()
-        .map(|path| (path.clone(), workshop.path(&path)))
+        .map(|path| (path.clone(), compiler.path(&path)))
         .collect()
 }
 
 #[test]
 fn bundled_manylinux_library_is_neither_required_nor_provided() {
-    let workshop = Workshop::new();
-    let files = compile_manylinux_payload(&workshop);
+    let compiler = Compiler::new();
+    let files = compile_manylinux_payload(&compiler);
     let payload = payload_dependencies(&files).unwrap();
 
     let extension = &payload.files[&format!("{SITE}/pkg/_imaging.cpython-311-x86_64-linux-gnu.so")];
@@ -397,15 +333,15 @@ fn bundled_manylinux_library_is_neither_required_nor_provided() {
 
 #[test]
 fn payload_lists_broken_elf_files_instead_of_failing() {
-    let workshop = Workshop::new();
-    let broken = workshop.write("broken.so", "\x7fELF\x02\x01\x01 truncated");
+    let compiler = Compiler::new();
+    let broken = compiler.write("broken.so", "\x7fELF\x02\x01\x01 truncated");
     let files = vec![("pkg/broken.so".to_string(), broken)];
     let payload = payload_dependencies(&files).unwrap();
     assert_eq!(payload.unreadable.len(), 1);
     assert_eq!(payload.unreadable[0].path, "pkg/broken.so");
     assert!(payload.dependencies.requires.is_empty());
 
-    let missing = vec![("pkg/gone.so".to_string(), workshop.path("gone.so"))];
+    let missing = vec![("pkg/gone.so".to_string(), compiler.path("gone.so"))];
     let error = payload_dependencies(&missing).unwrap_err();
     assert!(error.to_string().starts_with("cannot read `"), "{error}");
 }

@@ -5,13 +5,14 @@
 
 mod rpm_tools;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use vendor::package::dependency::{DependencyFlags, RpmDependency};
 use vendor::package::repodata::{write_repodata, RepodataError};
 use vendor::package::rpm_writer::{write_rpm, RpmDirectory, RpmFile, RpmFileSource, RpmSpec};
 use vendor::package::version::RpmEvr;
+
+use rpm_tools::file_tree as tree;
 
 const BUILD_TIME: u64 = 1_700_000_000;
 
@@ -178,24 +179,6 @@ fn copy_rpms(rpms: &[PathBuf], folder: &Path) -> PathBuf {
         fs_err::copy(rpm_file, folder.join(rpm_file.file_name().unwrap())).unwrap();
     }
     folder.to_path_buf()
-}
-
-/// Every file under `folder`, relative path → bytes.
-fn tree(folder: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![folder.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in fs_err::read_dir(&current).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                let relative = path.strip_prefix(folder).unwrap().display().to_string();
-                files.insert(relative, fs_err::read(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 #[test]

@@ -14,6 +14,7 @@
 //!
 //! [`Scenario::with_artifact`]: super::scenario::Scenario::with_artifact
 
+use std::collections::BTreeSet;
 use std::io::{Cursor, Write as _};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -180,8 +181,17 @@ impl Compiler {
         self.directory.path().join(relative)
     }
 
+    /// Write a source (or any file) into the scratch folder.
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("source dir");
+        std::fs::write(&path, contents).expect("write source");
+        path
+    }
+
     /// `gcc ARGUMENTS -o OUTPUT` in the scratch folder; the output is made
-    /// executable (as vendor writes `.so` files) and returned.
+    /// executable as vendor writes `.so` files (rpm < 4.17 and elfdeps only
+    /// generate Requires for executable files) and returned.
     pub fn gcc(&self, output: &str, arguments: &[&str]) -> PathBuf {
         let output_path = self.path(output);
         std::fs::create_dir_all(output_path.parent().expect("a parent")).expect("output dir");
@@ -225,7 +235,7 @@ pub fn python_include_flag() -> String {
 
 /// What rpm's own dependency generator prints for one file
 /// (`flag`: `--requires` or `--provides`).
-pub fn elfdeps(path: &Path, flag: &str) -> Vec<String> {
+pub fn elfdeps(path: &Path, flag: &str) -> BTreeSet<String> {
     let mut child = Command::new("/usr/lib/rpm/elfdeps")
         .arg(flag)
         .stdin(Stdio::piped())

@@ -189,3 +189,48 @@ pub fn assert_digests_ok(rpms: &[PathBuf]) {
         );
     }
 }
+
+/// `dnf install PACKAGE` into `installroot` from `repositories` only.
+pub fn dnf_install(installroot: &Path, repositories: &[(&str, &Path)], package: &str) {
+    run(dnf(installroot, repositories).args(["install", package]));
+}
+
+/// The names of the packages installed in `root`, sorted.
+pub fn installed_names(root: &Path) -> Vec<String> {
+    let output = rpm(&["--root", root.to_str().unwrap(), "-qa", "--qf", "%{NAME}\n"]);
+    let mut names: Vec<String> = output.lines().map(str::to_owned).collect();
+    names.sort();
+    names
+}
+
+/// `<venv>/bin/python -I ARGS` in `directory`, with nothing from the
+/// environment that could add another module path: run from an install
+/// root without chroot, it imports only what the root's venv holds.
+pub fn run_venv_python(venv: &Path, directory: &Path, args: &[&str]) -> String {
+    run(Command::new(venv.join("bin/python"))
+        .arg("-I")
+        .args(args)
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME")
+        .env_remove("PYTHONSTARTUP")
+        .env_remove("VIRTUAL_ENV")
+        .current_dir(directory))
+}
+
+/// Relative path → bytes of every file below `folder`, to compare outputs.
+pub fn file_tree(folder: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in fs_err::read_dir(&directory).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(folder).unwrap().display().to_string();
+                files.insert(relative, fs_err::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
