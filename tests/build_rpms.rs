@@ -38,7 +38,7 @@ use common::rpm_fixtures::{
     rename_zip_entry, wheel_artifact, write_wheel_zip, Compiler, SYMLINK_MODE,
 };
 use common::{ArchiveFile, CoreMetadata, Outcome, Project, Scenario, TestIndex, WheelBuilder};
-use rpm_tools::file_tree as tree;
+use rpm_tools::{file_tree as tree, rpm_files as rpms_in};
 
 const APP: &str = "demo";
 const PREFIX: &str = "/opt/demo";
@@ -247,21 +247,6 @@ fn app_wheels(extensions: &Extensions) -> Vec<WheelBuilder> {
 }
 
 // ---------------------------------------------------------------- helpers
-
-/// The RPM files of a folder, by file name.
-fn rpms_in(folder: &Path) -> BTreeMap<String, PathBuf> {
-    fs_err::read_dir(folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "rpm"))
-        .map(|path| {
-            (
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                path,
-            )
-        })
-        .collect()
-}
 
 /// The RPM file of package `name` in the shared build.
 fn rpm_file(name: &str) -> PathBuf {

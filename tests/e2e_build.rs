@@ -78,15 +78,11 @@ const MODULES: &[&str] = &[
 
 /// The RPM files of a folder by package name.
 fn rpms_by_name(folder: &Path) -> BTreeMap<String, PathBuf> {
-    fs_err::read_dir(folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "rpm"))
+    rpm_tools::rpm_files(folder)
+        .into_values()
         .map(|path| {
-            (
-                rpm_tools::rpm(&["-qp", "--qf", "%{NAME}", path.to_str().unwrap()]),
-                path,
-            )
+            let name = rpm_tools::rpm(&["-qp", "--qf", "%{NAME}", path.to_str().unwrap()]);
+            (name, path)
         })
         .collect()
 }

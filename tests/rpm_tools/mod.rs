@@ -234,3 +234,16 @@ pub fn file_tree(folder: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     }
     files
 }
+
+/// The RPM files directly in `folder`, by file name.
+pub fn rpm_files(folder: &Path) -> std::collections::BTreeMap<String, PathBuf> {
+    fs_err::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "rpm"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, path)
+        })
+        .collect()
+}
