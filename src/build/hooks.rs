@@ -41,11 +41,14 @@ const TAIL_LINES: usize = 25;
 /// 1980-01-01, the earliest time a zip file (a wheel) can record.
 pub const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;
 
-/// Host variables a build may need (compilers, pkg-config, locale, temp);
-/// everything else (PYTHONPATH, PIP_*, virtualenv leftovers) is dropped.
+/// Host variables a build may need (compilers, pkg-config, locale, temp;
+/// `HOME` for tools that keep their settings there, `LD_LIBRARY_PATH` for
+/// interpreters that find `libpython` through it); everything else
+/// (PYTHONPATH, PIP_*, virtualenv leftovers) is dropped.
 const KEPT_VARIABLES: &[&str] = &[
     "PATH",
     "HOME",
+    "LD_LIBRARY_PATH",
     "TMPDIR",
     "LANG",
     "LC_ALL",
