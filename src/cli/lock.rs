@@ -13,8 +13,8 @@ use super::project::Project;
 use super::{Outcome, UsageError};
 use vendor::index::{IndexClient, IndexSettings};
 use vendor::lock::{
-    lock_build_requirements, pylock, BuildLockRequest, Lock, LockOptions, LockRequest,
-    MetadataFromBackend, Upgrade,
+    lock_build_requirements, pylock, BuildLockRequest, LazyBuildHost, Lock, LockOptions,
+    LockRequest, MetadataFromBackend, Upgrade,
 };
 use vendor::name::{ExtraName, PackageName};
 use vendor::policy::Policies;
@@ -110,8 +110,9 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
         exclude_newer: settings.exclude_newer,
     };
     let policies = Policies::load(Some(&project.dir))?;
+    let host = LazyBuildHost::new(&target.python);
     let sdist_metadata =
-        MetadataFromBackend::new(&target.python, &policies, &client, runtime.handle());
+        MetadataFromBackend::new(&target.python, &host, &policies, &client, runtime.handle());
     let request = LockRequest {
         requirements: &input.requirements,
         constraints: &input.constraints,
@@ -130,11 +131,10 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
     };
     let from_source = packages_built_from_source(project, &policies, &lock, &target);
     if !from_source.is_empty() {
-        let host = sdist_metadata.host()?;
         let _spinner = reporter.spinner(&format!(
             "locking the build requirements of {} package(s) for this host / CPython {}",
             from_source.len(),
-            host.target.python
+            target.python_minor()
         ));
         let build_request = BuildLockRequest {
             from_source: &from_source,

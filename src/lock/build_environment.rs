@@ -27,8 +27,10 @@ use tokio::runtime::Handle;
 
 use super::resolve::{self, Resolution, ResolveError};
 use crate::build::{BuildEnvironment, BuildError, BuildSystem};
+use crate::cache::Bucket;
 use crate::filename::DistFilename;
-use crate::index::{IndexClient, IndexError};
+use crate::hash::Sha256;
+use crate::index::{IndexClient, IndexError, IndexFile};
 use crate::lock::model::LockedArtifact;
 use crate::name::PackageName;
 use crate::policy::model::BuildSettings;
@@ -132,6 +134,71 @@ impl BuildHost {
     }
 }
 
+/// The build host, detected on first need: a lock whose build environments
+/// are all kept from the previous lock runs no interpreter to find one.
+pub struct LazyBuildHost {
+    target_python: Version,
+    detected: std::sync::Mutex<Option<BuildHost>>,
+}
+
+impl LazyBuildHost {
+    /// The build host for a target whose Python is `target_python`.
+    pub fn new(target_python: &Version) -> Self {
+        Self {
+            target_python: target_python.clone(),
+            detected: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The build host (detected once).
+    pub fn get(&self) -> Result<BuildHost, BuildRequirementsError> {
+        let mut detected = self
+            .detected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(host) = detected.as_ref() {
+            return Ok(host.clone());
+        }
+        let host = BuildHost::detect(&self.target_python)?;
+        *detected = Some(host.clone());
+        Ok(host)
+    }
+
+    /// The wheel tags of the build host's interpreter of the target's
+    /// `X.Y`, from this machine's architecture and glibc alone (cheap: no
+    /// interpreter is run), else from a full detection.
+    pub fn tags(&self) -> Result<Tags, BuildRequirementsError> {
+        if let Some(glibc) = glibc_version() {
+            let platforms = crate::target::manylinux_platforms(std::env::consts::ARCH, glibc);
+            return Ok(Tags::for_cpython(
+                python_series(&self.target_python),
+                &platforms,
+            ));
+        }
+        Ok(self.get()?.tags())
+    }
+
+    /// The `X.Y` of the build host's interpreter (the target's, by design).
+    pub fn python_series(&self) -> (u64, u64) {
+        python_series(&self.target_python)
+    }
+}
+
+/// `getconf GNU_LIBC_VERSION` (`glibc 2.36`) as `(2, 36)`.
+fn glibc_version() -> Option<(u32, u32)> {
+    let output = Command::new("getconf")
+        .arg("GNU_LIBC_VERSION")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let (major, minor) = text.trim().strip_prefix("glibc ")?.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// Bumped when what [`SdistContext::asked_by_backend`] caches changes.
+const ASKED_FORMAT: &str = "vendor-get-requires-1";
+
 /// One sdist in the cache, with what working out its build environment needs.
 pub struct SdistContext<'a> {
     pub name: &'a PackageName,
@@ -139,6 +206,7 @@ pub struct SdistContext<'a> {
     pub filename: String,
     /// The sdist in the cache.
     pub path: PathBuf,
+    pub sha256: Sha256,
     pub build_system: BuildSystem,
     pub host: &'a BuildHost,
     pub settings: &'a BuildSettings,
@@ -180,6 +248,7 @@ impl<'a> SdistContext<'a> {
             version,
             filename,
             path,
+            sha256: sdist.sha256.clone(),
             build_system,
             host,
             settings,
@@ -197,11 +266,7 @@ impl<'a> SdistContext<'a> {
     ) -> Result<Resolution, BuildRequirementsError> {
         let requires = sourced(&self.build_system.requires, &self.origin("pyproject.toml"));
         let first = self.resolve_for_host(&requires, preferences)?;
-        let wheels = self.download_wheels(&first)?;
-        let (asked, _scratch) = self.in_scratch("read the build requirements of", |scratch| {
-            let (tree, environment, log) = self.environment(scratch, &wheels)?;
-            environment.requires_for_build_wheel(&tree, self.settings, &log)
-        })?;
+        let asked = self.asked_by_backend(&first)?;
         let extra = sourced(&asked, &self.origin("get_requires_for_build_wheel"));
         if extra.is_empty() {
             return Ok(first);
@@ -217,6 +282,50 @@ impl<'a> SdistContext<'a> {
                 .map(|(name, resolved)| (name.clone(), resolved.version.clone())),
         );
         self.resolve_for_host(&all, &preferences)
+    }
+
+    /// What `get_requires_for_build_wheel` answers in the environment of
+    /// `first`. The answer is cached under everything it can depend on (the
+    /// sdist, the environment's wheels, the interpreter, the policy's build
+    /// settings), so an unchanged lock asks no backend twice.
+    fn asked_by_backend(
+        &self,
+        first: &Resolution,
+    ) -> Result<Vec<Requirement>, BuildRequirementsError> {
+        let wheels = self.best_wheels(first);
+        let mut key = format!(
+            "{ASKED_FORMAT}\n{}\n{} {}\n{:?}\n",
+            self.sha256, self.host.target.python, self.host.target.arch, self.settings
+        );
+        for file in &wheels {
+            key.push_str(&format!("{} {:?}\n", file.filename, file.sha256));
+        }
+        let key = format!("pep517-requires/{}", Sha256::of_bytes(key.as_bytes()));
+        let cache = self.client.cache();
+        let cached = cache
+            .read_entry(Bucket::Metadata, &key)
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| {
+                text.lines()
+                    .map(Requirement::from_str)
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()
+            });
+        if let Some(asked) = cached {
+            return Ok(asked);
+        }
+        let paths = self.download(&wheels)?;
+        let (asked, _scratch) = self.in_scratch("read the build requirements of", |scratch| {
+            let (tree, environment, log) = self.environment(scratch, &paths)?;
+            environment.requires_for_build_wheel(&tree, self.settings, &log)
+        })?;
+        let text: String = asked
+            .iter()
+            .map(|requirement| format!("{requirement}\n"))
+            .collect();
+        // A failed cache write only costs asking again next time.
+        let _ = cache.write_entry(Bucket::Metadata, &key, text.as_bytes());
+        Ok(asked)
     }
 
     /// The core metadata (`METADATA` text) of a wheel built from the sdist
@@ -325,25 +434,34 @@ impl<'a> SdistContext<'a> {
         &self,
         resolution: &Resolution,
     ) -> Result<Vec<PathBuf>, BuildRequirementsError> {
+        self.download(&self.best_wheels(resolution))
+    }
+
+    /// The best wheel for the host of every resolved package (the resolver
+    /// only keeps versions that have one).
+    fn best_wheels<'r>(&self, resolution: &'r Resolution) -> Vec<&'r IndexFile> {
         let tags = self.host.tags();
-        let mut wanted = Vec::new();
-        for (name, resolved) in &resolution.packages {
-            let best = resolved
-                .files
-                .iter()
-                .filter_map(|file| match &file.filename {
-                    DistFilename::Wheel(wheel) => Some((tags.priority(wheel)?, file)),
-                    DistFilename::Sdist(_) => None,
-                })
-                .max_by_key(|(priority, _)| *priority)
-                .map(|(_, file)| file);
-            // The resolver only keeps versions with a usable wheel.
-            if let Some(file) = best {
-                wanted.push((name, &resolved.version, file));
-            }
-        }
+        resolution
+            .packages
+            .values()
+            .filter_map(|resolved| {
+                resolved
+                    .files
+                    .iter()
+                    .filter_map(|file| match &file.filename {
+                        DistFilename::Wheel(wheel) => Some((tags.priority(wheel)?, file)),
+                        DistFilename::Sdist(_) => None,
+                    })
+                    .max_by_key(|(priority, _)| *priority)
+                    .map(|(_, file)| file)
+            })
+            .collect()
+    }
+
+    /// `files` in the cache, downloaded when missing.
+    fn download(&self, files: &[&IndexFile]) -> Result<Vec<PathBuf>, BuildRequirementsError> {
         self.runtime.block_on(async {
-            let downloads = wanted.iter().map(|(name, version, file)| async move {
+            let downloads = files.iter().map(|file| async move {
                 let result = match &file.sha256 {
                     Some(sha256) => {
                         self.client
@@ -358,7 +476,7 @@ impl<'a> SdistContext<'a> {
                 result.map_err(|source| BuildRequirementsError::Download {
                     package: self.name.clone(),
                     version: self.version.clone(),
-                    what: format!("build requirement `{name}` {version} (`{}`)", file.filename),
+                    what: format!("build requirement `{}`", file.filename),
                     source: Box::new(source),
                 })
             });
@@ -427,4 +545,35 @@ fn interpreter_version(interpreter: &Path) -> Result<Version, BuildRequirementsE
     }
     let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
     Version::from_str(&text).map_err(|error| failure(format!("`{text}`: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cheap_host_tags_are_the_detected_hosts() {
+        // The test machine has a CPython 3.11 (the hermetic tests need it).
+        let python = Version::from_str("3.11.9").unwrap();
+        let lazy = LazyBuildHost::new(&python);
+        let cheap = lazy.tags().unwrap();
+        let host = lazy.get().unwrap();
+        assert_eq!(python_series(&host.target.python), (3, 11));
+        assert!(host.interpreter.is_absolute());
+        let detected = host.tags();
+        let wheel = |name: &str| crate::filename::WheelFilename::from_str(name).unwrap();
+        for name in [
+            "a-1-py3-none-any.whl",
+            "a-1-cp311-cp311-manylinux_2_17_x86_64.whl",
+            "a-1-cp311-cp311-manylinux_2_17_aarch64.whl",
+            "a-1-cp312-cp312-manylinux_2_17_x86_64.whl",
+            "a-1-cp311-abi3-manylinux_2_28_x86_64.whl",
+        ] {
+            assert_eq!(
+                cheap.priority(&wheel(name)),
+                detected.priority(&wheel(name)),
+                "{name}"
+            );
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! from source.
 //!
 //! Input: a resolved [`Lock`], the names of the packages that will be built
-//! from their sdists, the [`BuildHost`], the previous lock and the upgrade
+//! from their sdists, the build host, the previous lock and the upgrade
 //! request. Output: the lock with [`LockedPackage::build`] set on those
 //! packages and [`Lock::build_packages`] holding every wheel their build
 //! environments need.
@@ -25,7 +25,9 @@ use std::sync::Mutex;
 use pep440_rs::Version;
 use tokio::runtime::Handle;
 
-use super::build_environment::{python_series, BuildHost, BuildRequirementsError, SdistContext};
+use super::build_environment::{
+    python_series, BuildRequirementsError, LazyBuildHost, SdistContext,
+};
 use super::resolve::Resolution;
 use super::{locked_package, LockError, Upgrade};
 use crate::index::IndexClient;
@@ -33,12 +35,13 @@ use crate::lock::model::{Lock, LockOptions, LockedBuild, LockedBuildRequirement,
 use crate::name::PackageName;
 use crate::policy::model::BuildSettings;
 use crate::policy::Policies;
+use crate::target::Tags;
 
 /// What [`lock_build_requirements`] needs besides the lock and the index.
 pub struct BuildLockRequest<'a> {
     /// Packages of the lock that will be built from their sdists.
     pub from_source: &'a BTreeSet<PackageName>,
-    pub host: &'a BuildHost,
+    pub host: &'a LazyBuildHost,
     pub previous: Option<&'a Lock>,
     pub upgrade: &'a Upgrade,
     /// Their policies' build settings (environment, `config_settings`)
@@ -69,6 +72,14 @@ pub fn lock_build_requirements(
         .iter()
         .filter(|package| request.from_source.contains(&package.name))
         .collect();
+    if wanted.is_empty() {
+        for package in &mut lock.packages {
+            package.build = None;
+        }
+        lock.build_packages.clear();
+        return Ok(());
+    }
+    let host_tags = request.host.tags()?;
     let options = &lock.options;
     let queue = Mutex::new(wanted.iter().copied());
     let results = Mutex::new(BTreeMap::new());
@@ -78,7 +89,7 @@ pub fn lock_build_requirements(
             scope.spawn(|| loop {
                 let next = queue.lock().map(|mut queue| queue.next()).ok().flatten();
                 let Some(package) = next else { break };
-                let result = lock_package(package, options, request, client, runtime);
+                let result = lock_package(package, options, &host_tags, request, client, runtime);
                 if let Ok(mut results) = results.lock() {
                     results.insert(package.name.clone(), result);
                 }
@@ -109,13 +120,14 @@ pub fn lock_build_requirements(
 fn lock_package(
     package: &LockedPackage,
     options: &LockOptions,
+    host_tags: &Tags,
     request: &BuildLockRequest<'_>,
     client: &IndexClient,
     runtime: &Handle,
 ) -> Result<PackageBuild, LockError> {
     if let Some(kept) = request
         .previous
-        .and_then(|previous| reusable(previous, package, options, request))
+        .and_then(|previous| reusable(previous, package, options, host_tags, request))
     {
         return Ok(kept);
     }
@@ -131,11 +143,12 @@ fn lock_package(
         .policies
         .get(&package.name)
         .map_or(&default_settings, |loaded| &loaded.policy.build);
+    let host = request.host.get()?;
     let context = SdistContext::fetch(
         &package.name,
         &package.version,
         sdist,
-        request.host,
+        &host,
         settings,
         client,
         runtime,
@@ -151,6 +164,7 @@ fn reusable(
     previous: &Lock,
     package: &LockedPackage,
     options: &LockOptions,
+    host_tags: &Tags,
     request: &BuildLockRequest<'_>,
 ) -> Option<PackageBuild> {
     // Another index may serve other files for the same versions.
@@ -167,8 +181,7 @@ fn reusable(
         (Some(old), Some(new)) => old.sha256 == new.sha256,
         _ => false,
     };
-    let same_series =
-        python_series(&previous.options.python) == python_series(&request.host.target.python);
+    let same_series = python_series(&previous.options.python) == request.host.python_series();
     if !same_sdist || !same_series {
         return None;
     }
@@ -184,11 +197,10 @@ fn reusable(
     if upgraded {
         return None;
     }
-    let tags = request.host.tags();
     let packages: Vec<LockedPackage> = previous
         .build_environment(old)?
         .into_iter()
-        .map(|package| package.best_wheel(&tags).map(|_| package.clone()))
+        .map(|package| package.best_wheel(host_tags).map(|_| package.clone()))
         .collect::<Option<_>>()?;
     Some(PackageBuild { build, packages })
 }

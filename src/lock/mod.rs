@@ -34,7 +34,7 @@ use crate::name::PackageName;
 use crate::requirements::SourcedRequirement;
 use crate::target::Target;
 
-pub use build_environment::{BuildHost, BuildRequirementsError};
+pub use build_environment::{BuildHost, BuildRequirementsError, LazyBuildHost};
 pub use build_requirements::{lock_build_requirements, BuildLockRequest};
 pub use model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,

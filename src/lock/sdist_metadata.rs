@@ -7,17 +7,20 @@
 //! [`CoreMetadata`], from the `METADATA` of a wheel built in its build
 //! environment on this host (see [`SdistContext::built_metadata`]).
 //!
-//! Invariants: the build host is detected once, on first need, so a lock
-//! that never meets such an sdist never looks for an interpreter; the
+//! Invariants: the build host is detected once, on first need (see
+//! [`LazyBuildHost`]), so a lock that never meets such an sdist never looks
+//! for an interpreter; the
 //! answer is cached by the sdist's sha256 and the interpreter's `X.Y`, so a
 //! relock builds nothing; only sdists with a sha256 are built.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use pep440_rs::Version;
 use tokio::runtime::Handle;
 
-use super::build_environment::{python_series, BuildHost, BuildRequirementsError, SdistContext};
+use super::build_environment::{
+    python_series, BuildRequirementsError, LazyBuildHost, SdistContext,
+};
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
 use crate::index::{CoreMetadata, IndexClient, IndexFile};
@@ -28,40 +31,27 @@ use crate::policy::Policies;
 /// Builds sdists on this host to read their metadata; shared by one lock.
 pub struct MetadataFromBackend<'a> {
     target_python: Version,
+    host: &'a LazyBuildHost,
     policies: &'a Policies,
     client: &'a IndexClient,
     runtime: &'a Handle,
-    host: Mutex<Option<BuildHost>>,
 }
 
 impl<'a> MetadataFromBackend<'a> {
     pub fn new(
         target_python: &Version,
+        host: &'a LazyBuildHost,
         policies: &'a Policies,
         client: &'a IndexClient,
         runtime: &'a Handle,
     ) -> Self {
         Self {
             target_python: target_python.clone(),
+            host,
             policies,
             client,
             runtime,
-            host: Mutex::new(None),
         }
-    }
-
-    /// The build host (detected on first use).
-    pub fn host(&self) -> Result<BuildHost, BuildRequirementsError> {
-        let mut host = self
-            .host
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(host) = host.as_ref() {
-            return Ok(host.clone());
-        }
-        let detected = BuildHost::detect(&self.target_python)?;
-        *host = Some(detected.clone());
-        Ok(detected)
     }
 
     /// The metadata of the sdist `file`, built once per sdist and host
@@ -87,7 +77,7 @@ impl<'a> MetadataFromBackend<'a> {
                 return Ok(Arc::new(metadata));
             }
         }
-        let host = self.host()?;
+        let host = self.host.get()?;
         let default_settings = BuildSettings::default();
         let settings = self
             .policies
