@@ -135,7 +135,7 @@ impl BuildEnvironment {
         log: &Path,
     ) -> Result<Vec<Requirement>, BuildError> {
         let hook = "get_requires_for_build_wheel";
-        let arguments = json!({ "config_settings": config_settings(settings) });
+        let arguments = json!([config_settings(settings)]);
         let value = match self.call(tree, settings, log, hook, arguments)? {
             None => return Ok(Vec::new()),
             Some(value) => value,
@@ -171,10 +171,7 @@ impl BuildEnvironment {
         fs::create_dir_all(out_dir).map_err(io_error("create", out_dir))?;
         // The backend runs in the source tree: a relative folder would move.
         let out_dir = &fs::canonicalize(out_dir).map_err(io_error("resolve", out_dir))?;
-        let arguments = json!({
-            "wheel_directory": out_dir,
-            "config_settings": config_settings(settings),
-        });
+        let arguments = json!([out_dir, config_settings(settings)]);
         let protocol = |reason: String| protocol_error(tree, hook, log, reason);
         let value = self
             .call(tree, settings, log, hook, arguments)?

@@ -3,9 +3,9 @@
 Usage: python -I shim.py REQUEST.json
 
 REQUEST holds: backend ("module" or "module:object"), backend_path (absolute
-folders, prepended to sys.path as PEP 517 says), hook, arguments (a dict of
-keyword arguments) and result (where to write the answer). The answer is a
-JSON object: {"status": "ok", "value": ...}, {"status": "missing-hook"} or
+folders, prepended to sys.path as PEP 517 says), hook, arguments (a list of
+positional arguments, as pyproject-hooks passes them) and result (where to
+write the answer). The answer is a JSON object: {"status": "ok", "value": ...}, {"status": "missing-hook"} or
 {"status": "error", "error": "<traceback>"}. Output of the backend goes to
 this process's stdout/stderr, which vendor captures into the build log; the
 answer never travels through them.
@@ -53,7 +53,7 @@ def main():
         if hook is None:
             _write(result, {"status": "missing-hook"})
             return 0
-        value = hook(**request["arguments"])
+        value = hook(*request["arguments"])
     except BaseException:  # noqa: BLE001 - the backend may raise anything, even SystemExit
         text = traceback.format_exc()
         sys.stderr.write(text)
