@@ -139,14 +139,19 @@ impl Wanted<'_> {
 }
 
 /// Fetch every artifact `vendor build` will use (see the module documentation).
+///
+/// `build_host` are the tags of the build host's interpreter of the
+/// target's `X.Y`: of each build package, only the best wheel for it is
+/// fetched (every listed wheel when `None` or when none fits).
 pub async fn fetch(
     lock: &Lock,
     tags: &Tags,
+    build_host: Option<&Tags>,
     from_source: &[PackageName],
     client: &IndexClient,
     options: &FetchOptions,
 ) -> Result<FetchReport, FetchError> {
-    let wanted = wanted_artifacts(lock, tags, from_source)?;
+    let wanted = wanted_artifacts(lock, tags, build_host, from_source)?;
     let offline = options.offline || client.is_offline();
     let cache = client.cache();
     if offline {
@@ -278,6 +283,7 @@ pub fn cached_build_wheels(
 fn wanted_artifacts<'a>(
     lock: &'a Lock,
     tags: &Tags,
+    build_host: Option<&Tags>,
     from_source: &[PackageName],
 ) -> Result<Vec<Wanted<'a>>, FetchError> {
     let mut wanted = Vec::new();
@@ -306,7 +312,12 @@ fn wanted_artifacts<'a>(
         }
     }
     for package in &lock.build_packages {
-        wanted.extend(package.wheels.iter().map(|artifact| Wanted {
+        let best = build_host.and_then(|host| package.best_wheel(host));
+        let wheels = match best {
+            Some(best) => std::slice::from_ref(best),
+            None => package.wheels.as_slice(),
+        };
+        wanted.extend(wheels.iter().map(|artifact| Wanted {
             package,
             artifact,
             build_requirement: true,
@@ -613,7 +624,7 @@ mod tests {
         let fixture = Fixture::new();
         let lock = sample_lock(&fixture);
         let client = fixture.online_client();
-        let report = fetch(&lock, &tags(), &gamma(), &client, &options(None))
+        let report = fetch(&lock, &tags(), None, &gamma(), &client, &options(None))
             .await
             .unwrap();
         let names: Vec<&str> = report
@@ -640,14 +651,14 @@ mod tests {
             );
         }
 
-        let again = fetch(&lock, &tags(), &gamma(), &client, &options(None))
+        let again = fetch(&lock, &tags(), None, &gamma(), &client, &options(None))
             .await
             .unwrap();
         assert!(again.artifacts.iter().all(|artifact| !artifact.downloaded));
         assert_eq!(again.downloaded_bytes, 0);
         // Offline now succeeds from the cache alone.
         let offline = fixture.offline_client();
-        fetch(&lock, &tags(), &gamma(), &offline, &options(None))
+        fetch(&lock, &tags(), None, &gamma(), &offline, &options(None))
             .await
             .unwrap();
     }
@@ -657,7 +668,7 @@ mod tests {
         let fixture = Fixture::new();
         let lock = sample_lock(&fixture);
         let client = fixture.offline_client();
-        let error = fetch(&lock, &tags(), &gamma(), &client, &options(None))
+        let error = fetch(&lock, &tags(), None, &gamma(), &client, &options(None))
             .await
             .unwrap_err();
         let FetchError::Missing { artifacts } = &error else {
@@ -680,7 +691,7 @@ mod tests {
             offline: true,
             ..options(None)
         };
-        let error = fetch(&lock, &tags(), &[], &online, &offline_options)
+        let error = fetch(&lock, &tags(), None, &[], &online, &offline_options)
             .await
             .unwrap_err();
         assert!(matches!(error, FetchError::Missing { artifacts } if artifacts.len() == 3));
@@ -707,7 +718,7 @@ mod tests {
             ),
         ]);
         let client = fixture.online_client();
-        let error = fetch(&lock, &tags(), &[], &client, &options(None))
+        let error = fetch(&lock, &tags(), None, &[], &client, &options(None))
             .await
             .unwrap_err();
         let FetchError::Failed { failures } = &error else {
@@ -740,6 +751,7 @@ mod tests {
         let error = fetch(
             &lock,
             &tags(),
+            None,
             &[],
             &fixture.online_client(),
             &options(None),
@@ -761,6 +773,7 @@ mod tests {
         fetch(
             &lock,
             &tags(),
+            None,
             &gamma(),
             &client,
             &options(Some(export.clone())),
@@ -880,6 +893,7 @@ mod tests {
         let offline = fetch(
             &lock,
             &tags(),
+            None,
             &[],
             &fixture.offline_client(),
             &options(None),
@@ -890,7 +904,7 @@ mod tests {
             .to_string()
             .contains("`tool` 2.0 (`tool-2.0-cp311-cp311-win_amd64.whl`, build requirement)"));
 
-        let report = fetch(&lock, &tags(), &[], &client, &options(None))
+        let report = fetch(&lock, &tags(), None, &[], &client, &options(None))
             .await
             .unwrap();
         let tool_files: Vec<&str> = report
@@ -906,6 +920,15 @@ mod tests {
                 "tool-2.0-py3-none-any.whl"
             ]
         );
+        // Told the build host, only its best wheel of each build package.
+        let for_host = wanted_artifacts(&lock, &tags(), Some(&tags()), &[]).unwrap();
+        let for_host: Vec<&str> = for_host
+            .iter()
+            .filter(|item| item.build_requirement)
+            .map(|item| item.artifact.filename.as_str())
+            .collect();
+        assert_eq!(for_host, ["tool-2.0-py3-none-any.whl"]);
+
         let wheels = cached_build_wheels(&lock, beta, &tags(), client.cache()).unwrap();
         assert_eq!(wheels.len(), 1);
         assert_eq!(wheels[0].0, Sha256::of_bytes(b"tool-2.0-py3-none-any.whl"));

@@ -1,5 +1,6 @@
-//! `vendor fetch`: download every artifact the build will use, verified
-//! against the lock; `--offline` only checks the cache.
+//! `vendor fetch`: download every artifact the build will use (build
+//! requirements included), verified against the lock; `--offline` only
+//! checks the cache.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use super::project::Project;
 use super::Outcome;
 use vendor::fetch::{fetch, FetchOptions, FetchReport};
 use vendor::index::{IndexClient, IndexSettings};
-use vendor::lock::{pylock, Lock};
+use vendor::lock::{pylock, LazyBuildHost, Lock};
 use vendor::target::Target;
 
 #[derive(Debug, Args)]
@@ -79,11 +80,24 @@ pub fn fetch_lock(
         .as_ref()
         .map(|config| config.build.from_source.clone())
         .unwrap_or_default();
+    // Only the build host's wheel of each build package is needed here; when
+    // the host cannot be described, every locked wheel is fetched.
+    let build_host = (!lock.build_packages.is_empty())
+        .then(|| LazyBuildHost::new(&lock.options.python).tags().ok())
+        .flatten();
     let reporter = project.reporter();
     project.runtime()?.block_on(async {
         let client =
             IndexClient::new(settings, project.cache()?, Project::dyn_reporter(&reporter))?;
-        let report = fetch(lock, &target.tags(), &from_source, &client, options).await?;
+        let report = fetch(
+            lock,
+            &target.tags(),
+            build_host.as_ref(),
+            &from_source,
+            &client,
+            options,
+        )
+        .await?;
         anyhow::Ok(report)
     })
 }
