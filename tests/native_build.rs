@@ -9,7 +9,6 @@
 //! rpmlint.
 
 mod common;
-#[allow(dead_code)]
 mod rpm_tools;
 
 use std::path::{Path, PathBuf};
