@@ -34,6 +34,7 @@ use crate::index::{IndexClient, IndexError, IndexFile};
 use crate::lock::model::LockedArtifact;
 use crate::name::PackageName;
 use crate::policy::model::BuildSettings;
+use crate::policy::Policies;
 use crate::requirements::{Origin, SourcedRequirement};
 use crate::target::{Tags, Target, TargetError};
 
@@ -100,6 +101,8 @@ pub enum BuildRequirementsError {
         version: Version,
         reason: String,
     },
+    #[error("vendor will not build `{filename}` to read its metadata: {reason}\nhint: use an index that publishes sha256 hashes, or pick a version of the package with a wheel or static sdist metadata")]
+    WillNotBuild { filename: String, reason: String },
     #[error("cannot create a folder for the build environment of `{package}`: {source}")]
     Scratch {
         package: PackageName,
@@ -512,6 +515,15 @@ fn sourced(requirements: &[Requirement], origin: &Origin) -> Vec<SourcedRequirem
         .iter()
         .map(|requirement| SourcedRequirement::new(requirement.clone(), origin.clone()))
         .collect()
+}
+
+/// The build settings (environment, `config_settings`) of `name`'s policy,
+/// which apply to every hook vendor calls, at lock time as at build time.
+pub fn build_settings(policies: &Policies, name: &PackageName) -> BuildSettings {
+    policies
+        .get(name)
+        .map(|loaded| loaded.policy.build.clone())
+        .unwrap_or_default()
 }
 
 /// `(X, Y)` of a version (`3.11.9` → `(3, 11)`).

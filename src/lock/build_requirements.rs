@@ -26,14 +26,13 @@ use pep440_rs::Version;
 use tokio::runtime::Handle;
 
 use super::build_environment::{
-    python_series, BuildRequirementsError, LazyBuildHost, SdistContext,
+    build_settings, python_series, BuildRequirementsError, LazyBuildHost, SdistContext,
 };
 use super::resolve::Resolution;
 use super::{locked_package, LockError, Upgrade};
 use crate::index::IndexClient;
 use crate::lock::model::{Lock, LockOptions, LockedBuild, LockedBuildRequirement, LockedPackage};
 use crate::name::PackageName;
-use crate::policy::model::BuildSettings;
 use crate::policy::Policies;
 use crate::target::Tags;
 
@@ -72,33 +71,7 @@ pub fn lock_build_requirements(
         .iter()
         .filter(|package| request.from_source.contains(&package.name))
         .collect();
-    if wanted.is_empty() {
-        for package in &mut lock.packages {
-            package.build = None;
-        }
-        lock.build_packages.clear();
-        return Ok(());
-    }
-    let host_tags = request.host.tags()?;
-    let options = &lock.options;
-    let queue = Mutex::new(wanted.iter().copied());
-    let results = Mutex::new(BTreeMap::new());
-    let workers = request.jobs.clamp(1, wanted.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let next = queue.lock().map(|mut queue| queue.next()).ok().flatten();
-                let Some(package) = next else { break };
-                let result = lock_package(package, options, &host_tags, request, client, runtime);
-                if let Ok(mut results) = results.lock() {
-                    results.insert(package.name.clone(), result);
-                }
-            });
-        }
-    });
-    let results = results
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let results = lock_each(&wanted, &lock.options, request, client, runtime)?;
     let mut builds = BTreeMap::new();
     let mut build_packages: BTreeMap<(PackageName, Version), LockedPackage> = BTreeMap::new();
     for (name, result) in results {
@@ -115,6 +88,39 @@ pub fn lock_build_requirements(
     }
     lock.build_packages = build_packages.into_values().collect();
     Ok(())
+}
+
+/// [`lock_package`] for each of `wanted`, on up to `request.jobs` threads;
+/// results by package name.
+fn lock_each(
+    wanted: &[&LockedPackage],
+    options: &LockOptions,
+    request: &BuildLockRequest<'_>,
+    client: &IndexClient,
+    runtime: &Handle,
+) -> Result<BTreeMap<PackageName, Result<PackageBuild, LockError>>, LockError> {
+    if wanted.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let host_tags = request.host.tags()?;
+    let queue = Mutex::new(wanted.iter().copied());
+    let results = Mutex::new(BTreeMap::new());
+    let workers = request.jobs.clamp(1, wanted.len());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let next = queue.lock().map(|mut queue| queue.next()).ok().flatten();
+                let Some(package) = next else { break };
+                let result = lock_package(package, options, &host_tags, request, client, runtime);
+                if let Ok(mut results) = results.lock() {
+                    results.insert(package.name.clone(), result);
+                }
+            });
+        }
+    });
+    Ok(results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
 fn lock_package(
@@ -138,18 +144,14 @@ fn lock_package(
             package: package.name.clone(),
             version: package.version.clone(),
         })?;
-    let default_settings = BuildSettings::default();
-    let settings = request
-        .policies
-        .get(&package.name)
-        .map_or(&default_settings, |loaded| &loaded.policy.build);
+    let settings = build_settings(request.policies, &package.name);
     let host = request.host.get()?;
     let context = SdistContext::fetch(
         &package.name,
         &package.version,
         sdist,
         &host,
-        settings,
+        &settings,
         client,
         runtime,
     )?;

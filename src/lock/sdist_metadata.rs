@@ -19,13 +19,12 @@ use pep440_rs::Version;
 use tokio::runtime::Handle;
 
 use super::build_environment::{
-    python_series, BuildRequirementsError, LazyBuildHost, SdistContext,
+    build_settings, python_series, BuildRequirementsError, LazyBuildHost, SdistContext,
 };
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
 use crate::index::{CoreMetadata, IndexClient, IndexFile};
 use crate::lock::model::LockedArtifact;
-use crate::policy::model::BuildSettings;
 use crate::policy::Policies;
 
 /// Builds sdists on this host to read their metadata; shared by one lock.
@@ -57,14 +56,15 @@ impl<'a> MetadataFromBackend<'a> {
     /// The metadata of the sdist `file`, built once per sdist and host
     /// Python series.
     pub fn metadata(&self, file: &IndexFile) -> Result<Arc<CoreMetadata>, BuildRequirementsError> {
+        let will_not_build = |reason: &str| BuildRequirementsError::WillNotBuild {
+            filename: file.filename.to_string(),
+            reason: reason.to_string(),
+        };
         let DistFilename::Sdist(sdist) = &file.filename else {
-            return Err(self.unreadable(file, "it is not an sdist".to_string()));
+            return Err(will_not_build("it is not an sdist"));
         };
         let Some(sha256) = &file.sha256 else {
-            return Err(self.unreadable(
-                file,
-                "the index gives no sha256 for it, so vendor will not build it".to_string(),
-            ));
+            return Err(will_not_build("the index gives no sha256 for it"));
         };
         let (major, minor) = python_series(&self.target_python);
         let key = format!("pep517/{sha256}-cp{major}{minor}.METADATA");
@@ -78,11 +78,7 @@ impl<'a> MetadataFromBackend<'a> {
             }
         }
         let host = self.host.get()?;
-        let default_settings = BuildSettings::default();
-        let settings = self
-            .policies
-            .get(&sdist.name)
-            .map_or(&default_settings, |loaded| &loaded.policy.build);
+        let settings = build_settings(self.policies, &sdist.name);
         let artifact = LockedArtifact {
             filename: file.filename.clone(),
             url: file.url.clone(),
@@ -95,27 +91,19 @@ impl<'a> MetadataFromBackend<'a> {
             &sdist.version,
             &artifact,
             &host,
-            settings,
+            &settings,
             self.client,
             self.runtime,
         )?;
         let text = context.built_metadata()?;
         let metadata =
-            CoreMetadata::parse(&text).map_err(|reason| self.unreadable(file, reason))?;
+            CoreMetadata::parse(&text).map_err(|reason| BuildRequirementsError::BuiltMetadata {
+                package: sdist.name.clone(),
+                version: sdist.version.clone(),
+                reason,
+            })?;
         // A failed cache write only costs a rebuild next time.
         let _ = cache.write_entry(Bucket::Metadata, &key, text.as_bytes());
         Ok(Arc::new(metadata))
-    }
-
-    fn unreadable(&self, file: &IndexFile, reason: String) -> BuildRequirementsError {
-        let (package, version) = match &file.filename {
-            DistFilename::Sdist(sdist) => (sdist.name.clone(), sdist.version.clone()),
-            DistFilename::Wheel(wheel) => (wheel.name.clone(), wheel.version.clone()),
-        };
-        BuildRequirementsError::BuiltMetadata {
-            package,
-            version,
-            reason,
-        }
     }
 }
