@@ -278,6 +278,25 @@ fn relock_keeps_build_pins_until_upgraded() {
 }
 
 #[test]
+fn another_index_relocks_the_build_environment_from_its_own_files() {
+    let first = index();
+    let second = index();
+    let project = Project::new().requirements("nativepkg\n");
+    project.lock(&first).assert_success();
+    project.lock(&second).assert_success();
+    let lock = project.pylock();
+    assert_eq!(
+        build_requires(&lock, "nativepkg"),
+        Some(pairs(&[("backendhelper", "1.2"), ("buildtool", "1.5")]))
+    );
+    for package in build_packages(&lock) {
+        let wheel = package["wheels"][0].as_table().unwrap();
+        let name = wheel["name"].as_str().unwrap();
+        assert_eq!(wheel["url"].as_str(), Some(second.file_url(name).as_str()));
+    }
+}
+
+#[test]
 fn a_build_requirement_without_a_wheel_is_an_error_naming_both() {
     let index = index();
     let project = Project::new().requirements("needs-sdist-tool\n");
