@@ -23,8 +23,6 @@ use std::path::{Path, PathBuf};
 
 use futures::StreamExt;
 
-use crate::cache::Cache;
-use crate::hash::Sha256;
 use crate::index::{IndexClient, IndexError};
 use crate::lock::{Lock, LockedArtifact, LockedPackage};
 use crate::name::PackageName;
@@ -69,14 +67,6 @@ pub enum FetchError {
 
     #[error("{} artifact(s) could not be fetched:\n{}{}", .failures.len(), describe_failures(.failures), failure_hint(.failures))]
     Failed { failures: Vec<IndexError> },
-
-    #[error("`{package}` {version} is built from source, but the lock has no build environment for it usable on this host{detail}\nhint: run `vendor lock` on this build host to lock its build requirements")]
-    NoBuildEnvironment {
-        package: PackageName,
-        version: pep440_rs::Version,
-        /// ``: `setuptools` 80.9.0 has no wheel for this host`` or empty.
-        detail: String,
-    },
 
     #[error("cannot write the export folder `{path}`: {source}\nhint: pass `--export` a folder you can write to")]
     Export {
@@ -231,51 +221,6 @@ pub async fn fetch(
         artifacts: fetched,
         downloaded_bytes,
     })
-}
-
-/// The wheels (digest and cache path) of `package`'s locked build
-/// environment that suit a build host with `host_tags`, for the PEP 517
-/// frontend; they must be in the cache already (after [`fetch`]).
-pub fn cached_build_wheels(
-    lock: &Lock,
-    package: &LockedPackage,
-    host_tags: &Tags,
-    cache: &Cache,
-) -> Result<Vec<(Sha256, PathBuf)>, FetchError> {
-    let no_environment = |detail: String| FetchError::NoBuildEnvironment {
-        package: package.name.clone(),
-        version: package.version.clone(),
-        detail,
-    };
-    let environment = lock
-        .build_environment(package)
-        .ok_or_else(|| no_environment(String::new()))?;
-    let mut wheels = Vec::with_capacity(environment.len());
-    let mut missing = Vec::new();
-    for build_package in environment {
-        let wheel = build_package.best_wheel(host_tags).ok_or_else(|| {
-            no_environment(format!(
-                ": `{}` {} has no wheel for it",
-                build_package.name, build_package.version
-            ))
-        })?;
-        match cache.find_artifact(&wheel.sha256, wheel.filename.as_str()) {
-            Some(path) => wheels.push((wheel.sha256.clone(), path)),
-            None => missing.push(
-                Wanted {
-                    package: build_package,
-                    artifact: wheel,
-                    build_requirement: true,
-                }
-                .describe(),
-            ),
-        }
-    }
-    if missing.is_empty() {
-        Ok(wheels)
-    } else {
-        Err(FetchError::Missing { artifacts: missing })
-    }
 }
 
 /// Per package: the preferred artifact, plus the sdist when built from
@@ -880,16 +825,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn fetches_build_packages_and_hands_their_wheels_to_the_build() {
+    async fn fetches_build_packages() {
         let fixture = Fixture::new();
         let lock = lock_with_build_environment(&fixture);
-        let beta = &lock.packages[1];
         let client = fixture.online_client();
-        let error = cached_build_wheels(&lock, beta, &tags(), client.cache()).unwrap_err();
-        assert_eq!(
-            error.to_string().lines().nth(1),
-            Some("  - `tool` 2.0 (`tool-2.0-py3-none-any.whl`, build requirement)")
-        );
         let offline = fetch(
             &lock,
             &tags(),
@@ -928,26 +867,5 @@ mod tests {
             .map(|item| item.artifact.filename.as_str())
             .collect();
         assert_eq!(for_host, ["tool-2.0-py3-none-any.whl"]);
-
-        let wheels = cached_build_wheels(&lock, beta, &tags(), client.cache()).unwrap();
-        assert_eq!(wheels.len(), 1);
-        assert_eq!(wheels[0].0, Sha256::of_bytes(b"tool-2.0-py3-none-any.whl"));
-        assert!(wheels[0].1.ends_with("tool-2.0-py3-none-any.whl"));
-
-        // Not built from source, or only wheels for another host: refused.
-        let error = cached_build_wheels(&lock, &lock.packages[0], &tags(), client.cache());
-        assert!(matches!(error, Err(FetchError::NoBuildEnvironment { .. })));
-        let aarch64 = Tags::for_cpython((3, 11), &["manylinux_2_17_aarch64".to_string()]);
-        let mut windows_only = lock.clone();
-        windows_only.build_packages[0]
-            .wheels
-            .retain(|wheel| wheel.filename.as_str().contains("win_amd64"));
-        let error = cached_build_wheels(&windows_only, beta, &aarch64, client.cache())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.starts_with("`beta` 1.0 is built from source, but the lock has no build environment for it usable on this host: `tool` 2.0 has no wheel for it"),
-            "{error}"
-        );
     }
 }
