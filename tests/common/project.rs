@@ -95,6 +95,7 @@ pub struct Project {
     caches_made: usize,
     home: PathBuf,
     environment: Vec<(String, String)>,
+    time_limit: Duration,
 }
 
 impl Default for Project {
@@ -118,6 +119,7 @@ impl Project {
             caches_made: 1,
             home,
             environment: Vec::new(),
+            time_limit: TIME_LIMIT,
         }
     }
 
@@ -168,6 +170,13 @@ impl Project {
         self
     }
 
+    /// A longer time limit for every later run (native builds on a loaded
+    /// machine take minutes).
+    pub fn set_time_limit(&mut self, limit: Duration) -> &mut Self {
+        self.time_limit = limit;
+        self
+    }
+
     /// Run `vendor <global options> <args>` in the project folder.
     pub fn run(&self, args: &[&str]) -> Outcome {
         let cache_dir = self.cache_dir.to_string_lossy().into_owned();
@@ -193,7 +202,7 @@ impl Project {
             .env("NO_COLOR", "1")
             .env_remove("NETRC")
             .env_remove("RUST_LOG")
-            .timeout(TIME_LIMIT);
+            .timeout(self.time_limit);
         for variable in [
             "HTTP_PROXY",
             "HTTPS_PROXY",
