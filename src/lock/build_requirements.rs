@@ -264,3 +264,42 @@ fn to_package_build(resolution: Resolution) -> Result<PackageBuild, LockError> {
         packages,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::pylock::fixtures::{name, sample_lock};
+
+    fn shown(preferences: &BTreeMap<PackageName, Version>) -> Vec<String> {
+        preferences
+            .iter()
+            .map(|(name, version)| format!("{name} {version}"))
+            .collect()
+    }
+
+    #[test]
+    fn prefers_the_packages_own_pins_then_the_newest_locked_ones() {
+        let previous = sample_lock();
+        let local = name("local-app");
+        assert_eq!(
+            shown(&preferences(Some(&previous), &local, &Upgrade::Nothing)),
+            ["setuptools 75.1.0", "wheel 0.45.1"]
+        );
+        // A package new to the lock gets the newest pin of each tool.
+        assert_eq!(
+            shown(&preferences(
+                Some(&previous),
+                &name("newcomer"),
+                &Upgrade::Nothing
+            )),
+            ["setuptools 80.9.0", "wheel 0.45.1"]
+        );
+        let upgrade = Upgrade::Packages(vec![name("setuptools")]);
+        assert_eq!(
+            shown(&preferences(Some(&previous), &local, &upgrade)),
+            ["wheel 0.45.1"]
+        );
+        assert!(preferences(Some(&previous), &local, &Upgrade::Everything).is_empty());
+        assert!(preferences(None, &local, &Upgrade::Nothing).is_empty());
+    }
+}
