@@ -16,7 +16,7 @@
 # instead of building target/release/vendor. Scratch folders go under TMPDIR:
 # the file system matters (creating files is much of packaging's system
 # time), so the output names it. VENDOR_BENCH_CACHE: the cache package and
-# deploy lock and fetch into (default ~/.cache/vendor-bench).
+# deploy lock and fetch into (default: a new one in the scratch folder).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -204,7 +204,10 @@ find_python311() {
 # into the cache and export them as a flat folder: $1/project, $1/wheels.
 prepare_package_set() {
     local scratch="$1"
-    BENCH_CACHE="${VENDOR_BENCH_CACHE:-$HOME/.cache/vendor-bench}"
+    # In the scratch folder by default, so that every file vendor writes
+    # (the verification environment lives in the cache) is on the file
+    # system the report names.
+    BENCH_CACHE="${VENDOR_BENCH_CACHE:-$scratch/cache}"
     mkdir -p "$scratch/project"
     cat >"$scratch/project/vendor.toml" <<EOF
 [app]
@@ -512,13 +515,24 @@ prepare_deploy_case() {
     case "$name" in
         rpm)
             mkdir -p "$out/root"
-            rpm --root "$out/root" --initdb
-            rpm --root "$out/root" -i "$STANDIN_RPM"
+            quietly rpm --root "$out/root" --initdb
+            quietly rpm --root "$out/root" -i "$STANDIN_RPM"
             ;;
         pip | pip-no-compile)
-            "$PYTHON311" -m venv "$out/venv"
+            quietly "$PYTHON311" -m venv "$out/venv"
             ;;
     esac
+}
+
+# Run a set-up command, showing its output only when it fails (Debian's rpm
+# warns about every direct install).
+quietly() {
+    local output
+    if ! output="$("$@" 2>&1)"; then
+        log "command failed: $*"
+        printf '%s\n' "$output" >&2
+        exit 1
+    fi
 }
 
 bench_deploy() {
