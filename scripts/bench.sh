@@ -417,6 +417,16 @@ print_header() {
 
 no_preparation() { :; }
 
+# Which vendor ran: the checkout's commit, or the binary VENDOR_BIN named.
+describe_vendor() {
+    if [ -n "${VENDOR_BIN:-}" ]; then
+        printf '%s (VENDOR_BIN)' "$VENDOR_BIN"
+    else
+        printf 'commit %s%s' "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+            "$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' + uncommitted changes')"
+    fi
+}
+
 bench_package() {
     local runs="$1"
     prepare_tools
@@ -446,7 +456,7 @@ bench_package() {
     printf '\npackage: %s\n' "${PACKAGE_SET[*]}"
     printf 'for %s / CPython %s, --exclude-newer %s\n' "$TARGET" "$PYTHON" "$EXCLUDE_NEWER"
     describe_set "$scratch"
-    printf 'vendor %s; %s; .pyc by %s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+    printf 'vendor: %s; %s; .pyc by %s\n' "$(describe_vendor)" \
         "$(rpmbuild --version)" "$("$PYTHON311" --version)"
     print_header "$scratch" "$runs"
     printf '%-46s %8s %8s %9s   %s\n' case "wall s" "cpu s" "wall/vndr" "wall of every run"
@@ -566,6 +576,7 @@ bench_deploy() {
     rpm_count="$(find "$scratch/rpms" -name '*.rpm' | wc -l)"
     printf '\ndeploy: %s\n' "${PACKAGE_SET[*]}"
     printf 'for %s / CPython %s, --exclude-newer %s\n' "$TARGET" "$PYTHON" "$EXCLUDE_NEWER"
+    printf 'vendor: %s\n' "$(describe_vendor)"
     printf 'rpm -i: %s RPMs from vendor build (the wheels, <app>-venv, <app>-deps), %s\n' \
         "$rpm_count" "$(rpm --version)"
     printf 'pip: %s, %s\n' "$("$scratch/out/pip/venv/bin/pip" --version | cut -d' ' -f1-2)" \
