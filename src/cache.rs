@@ -48,6 +48,10 @@ pub enum Bucket {
     Metadata,
     /// Wheels built from sdists, keyed by the build inputs.
     Built,
+    /// RPMs written by earlier builds, keyed by everything they depend on.
+    Packaged,
+    /// Passed verification reports, keyed by the wheel set they ran in.
+    Verified,
 }
 
 impl Bucket {
@@ -56,6 +60,8 @@ impl Bucket {
             Self::Index => "index-v1",
             Self::Metadata => "metadata-v1",
             Self::Built => "built-v1",
+            Self::Packaged => "packaged-v1",
+            Self::Verified => "verified-v1",
         }
     }
 }

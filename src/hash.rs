@@ -95,6 +95,20 @@ impl<'de> Deserialize<'de> for Sha256 {
     }
 }
 
+/// sha256 of the running `vendor` binary, computed once: results that
+/// depend on vendor's own code (kept RPMs, passed verifications) are keyed
+/// with it, so another build of vendor never reuses them.
+pub fn executable_digest() -> &'static str {
+    static DIGEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DIGEST.get_or_init(|| {
+        std::env::current_exe()
+            .and_then(std::fs::File::open)
+            .and_then(Sha256::of_reader)
+            .map(|digest| digest.as_str().to_string())
+            .unwrap_or_else(|_| format!("unknown-{}", std::process::id()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

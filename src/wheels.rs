@@ -51,8 +51,10 @@ pub struct WheelOptions {
     /// Only these packages (and what they depend on, for the checks); empty
     /// means every locked package.
     pub only: Vec<PackageName>,
-    /// Where build logs and scratch folders go (`dist/.vendor-work/el9`).
+    /// Where build logs and scratch folders go (`<cache>/work/el9`).
     pub work_dir: PathBuf,
+    /// Run every check even when the same wheels passed them before.
+    pub recheck: bool,
 }
 
 /// Why the stage could not run at all (as opposed to one package failing).
@@ -176,8 +178,14 @@ pub fn prepare_wheels(
         .iter()
         .filter(|(_, origin)| matches!(origin, WheelOrigin::Built { log: Some(_) }))
         .count();
-    let mut outcome =
-        checks::verify_wheels(&plan.wheels, candidates.wheels, target, options, reporter)?;
+    let mut outcome = checks::verify_wheels(
+        &plan.wheels,
+        candidates.wheels,
+        target,
+        cache,
+        options,
+        reporter,
+    )?;
     outcome.failures.splice(0..0, candidates.failures);
     outcome.built = built;
     Ok(outcome)

@@ -141,6 +141,10 @@ fn with_the_header_the_extension_links_zlib_passes_its_probe_and_is_packaged() {
     second.assert_mentions(&["sdist (cached build)"]);
     assert_eq!(build_logs(&project).len(), logs_before);
     assert_eq!(std::fs::read(&rpm).unwrap(), first_bytes);
+    assert!(
+        std::os::unix::fs::MetadataExt::nlink(&std::fs::metadata(&rpm).unwrap()) >= 2,
+        "the unchanged RPM is the one kept in the cache, linked, not written again"
+    );
 
     let verify = project.run(&["verify"]);
     verify.assert_success();

@@ -60,6 +60,7 @@ pub(super) fn prepare(
     jobs: Option<usize>,
     offline: bool,
     command: &str,
+    recheck: bool,
 ) -> anyhow::Result<Prepared> {
     let lock_path = project.lock_path(lock_path);
     let lock = pylock::read(&lock_path)?;
@@ -83,6 +84,7 @@ pub(super) fn prepare(
         from_source: config.build.from_source.iter().cloned().collect(),
         only: only.iter().cloned().collect(),
         work_dir: work_dir(&cache, &target.name)?,
+        recheck,
     };
     let outcome = prepare_wheels(
         &lock,
@@ -126,6 +128,9 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         arguments.jobs,
         arguments.offline,
         "build",
+        // A pass of the very same wheels, policies, interpreter and vendor
+        // is trusted; `vendor verify` checks again.
+        false,
     )?;
     let config = app_config(project, "build")?;
     let reporter = project.reporter();
@@ -143,7 +148,14 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         release: "1".to_string(),
         only,
     };
-    let report = package_lock(&lock, &target, &wheels, &options, reporter.as_ref())?;
+    let report = package_lock(
+        &lock,
+        &target,
+        &wheels,
+        &project.cache()?,
+        &options,
+        reporter.as_ref(),
+    )?;
     if !project.quiet {
         print_summary(&report, &outcome);
     }

@@ -35,6 +35,7 @@ pub fn run(project: &Project, arguments: VerifyArgs) -> anyhow::Result<Outcome> 
         arguments.jobs,
         arguments.offline,
         "verify",
+        true,
     )?;
     if !project.quiet {
         print_report(&outcome);

@@ -219,7 +219,29 @@ fn compile_in_one_process(
 /// `PATH`, the usual system locations, pyenv and uv installs, then `python3`
 /// on `PATH`. Each candidate is run to check its version; the answer is its
 /// `sys.executable` (a real binary, not a pyenv shim).
+///
+/// Answers are remembered for the life of the process: behind pyenv shims
+/// one search costs most of a second, and a build asks several times.
 pub fn find_interpreter(python_version: (u64, u64)) -> Result<PathBuf, InstallError> {
+    static FOUND: std::sync::Mutex<Vec<((u64, u64), PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let remembered = |found: &Vec<((u64, u64), PathBuf)>| {
+        found
+            .iter()
+            .find(|(version, _)| *version == python_version)
+            .map(|(_, path)| path.clone())
+    };
+    if let Some(path) = remembered(&FOUND.lock().expect("no panic while held")) {
+        return Ok(path);
+    }
+    let path = search_interpreter(python_version)?;
+    FOUND
+        .lock()
+        .expect("no panic while held")
+        .push((python_version, path.clone()));
+    Ok(path)
+}
+
+fn search_interpreter(python_version: (u64, u64)) -> Result<PathBuf, InstallError> {
     let (major, minor) = python_version;
     let versioned = format!("python{major}.{minor}");
     let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")

@@ -17,6 +17,7 @@ pub mod elf;
 pub mod license;
 pub mod pipeline;
 pub mod repodata;
+mod reuse;
 pub mod rpm_writer;
 pub mod spec;
 pub mod venv;

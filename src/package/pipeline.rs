@@ -20,10 +20,12 @@ use std::str::FromStr;
 
 use super::elf::BundledLibrary;
 use super::repodata::{write_repodata, RepodataError, RepodataSummary};
+use super::reuse::RpmStore;
 use super::rpm_writer::{write_rpm, RpmSpec, RpmWriteError, WrittenRpm};
 use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
 use super::venv::{deps_rpm_spec, venv_rpm_spec};
 use super::version::{RpmEvr, RpmVersionStyle};
+use crate::cache::Cache;
 use crate::install::{find_interpreter, install_wheel, InstallError, InstallOptions};
 use crate::lock::{Lock, LockedPackage};
 use crate::name::{ExtraName, PackageName};
@@ -109,6 +111,7 @@ pub fn package_lock(
     lock: &Lock,
     target: &Target,
     wheels: &[VerifiedWheel],
+    cache: &Cache,
     options: &PackageOptions,
     reporter: &dyn Reporter,
 ) -> Result<PackageReport, PackageError> {
@@ -141,8 +144,16 @@ pub fn package_lock(
         (false, false) => 1,
     };
     reporter.stage_started("packaging", jobs.len() as u64 + extra_rpms);
+    let store = RpmStore::new(cache, &context, &interpreter);
     let results = run_parallel(&jobs, options.jobs, |job| {
-        let outcome = package_wheel(&context, job, &interpreter, staging.path(), reporter);
+        let outcome = package_wheel(
+            &context,
+            &store,
+            job,
+            &interpreter,
+            staging.path(),
+            reporter,
+        );
         reporter.stage_advanced(job.package.name.as_ref());
         outcome
     });
@@ -357,13 +368,21 @@ fn active_extras(lock: &Lock) -> BTreeMap<PackageName, BTreeSet<ExtraName>> {
     extras
 }
 
+/// The RPM of one verified wheel: reused from an earlier build with the
+/// same inputs, else installed, compiled and written (and kept for later).
 fn package_wheel(
     context: &PackageContext,
+    store: &RpmStore<'_>,
     job: &WheelJob<'_>,
     interpreter: &Path,
     output_dir: &Path,
     reporter: &dyn Reporter,
 ) -> Result<PackagedRpm, PackageError> {
+    let extras: Vec<String> = job.extras.iter().map(ToString::to_string).collect();
+    let key = store.key(&job.wheel.path, &extras);
+    if let Some(rpm) = key.as_ref().and_then(|key| store.reuse(key, output_dir)) {
+        return Ok(rpm);
+    }
     let staging =
         tempfile::tempdir_in(output_dir.parent().unwrap_or(output_dir)).map_err(|source| {
             PackageError::Output {
@@ -382,13 +401,17 @@ fn package_wheel(
     )?;
     let wheel_rpm = wheel_rpm_spec(context, &installed, &job.extras, reporter)?;
     let written = write_rpm(&wheel_rpm.spec, output_dir)?;
-    Ok(packaged(
+    let rpm = packaged(
         Some(job.package.name.clone()),
         job.package.version.to_string(),
         &wheel_rpm.spec,
         written,
         wheel_rpm.bundled,
-    ))
+    );
+    if let Some(key) = &key {
+        store.keep(key, &rpm, output_dir);
+    }
+    Ok(rpm)
 }
 
 fn packaged(

@@ -39,7 +39,7 @@ use pep440_rs::Version;
 use crate::name::PackageName;
 
 pub use inspect::{inspect_wheel, CandidateWheel, InspectedWheel};
-pub use report::{CheckKind, CheckOutcome, VerifyFailed, VerifyReport};
+pub use report::{remembered_report, CheckKind, CheckOutcome, VerifyFailed, VerifyReport};
 pub use run::{run_checks, CheckOptions};
 
 /// A failure of the machinery (files, processes), not of a check.

@@ -11,10 +11,12 @@ use std::path::PathBuf;
 
 use pep440_rs::Version;
 
+use serde::{Deserialize, Serialize};
+
 use crate::name::PackageName;
 
 /// Which check an outcome is about.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CheckKind {
     /// Some extension module links a library matching this policy glob.
     Linkage { glob: String },
@@ -46,7 +48,7 @@ impl fmt::Display for CheckKind {
 }
 
 /// The result of one check.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckOutcome {
     pub kind: CheckKind,
     pub passed: bool,
@@ -109,6 +111,28 @@ impl VerifyReport {
     pub fn wheel(&self) -> &std::path::Path {
         &self.wheel
     }
+
+    /// The checks as JSON, to remember a passed verification.
+    pub fn checks_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.checks).unwrap_or_default()
+    }
+}
+
+/// The report of an earlier verification of exactly this wheel in exactly
+/// this environment (the caller's key says so), when it passed; `None`
+/// otherwise, and the checks run again.
+pub fn remembered_report(
+    inspected: &super::InspectedWheel,
+    checks_json: &[u8],
+) -> Option<VerifyReport> {
+    let checks: Vec<CheckOutcome> = serde_json::from_slice(checks_json).ok()?;
+    let report = VerifyReport {
+        package: inspected.name.clone(),
+        version: inspected.version.clone(),
+        checks,
+        wheel: inspected.path.clone(),
+    };
+    report.passed().then_some(report)
 }
 
 /// A package that failed verification: no RPM may be made from it.

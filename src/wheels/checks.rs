@@ -10,10 +10,12 @@
 //! its own package only; checks run in parallel up to `jobs`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::plan::PlannedWheel;
 use super::{PackageFailure, WheelOptions, WheelOrigin, WheelsError, WheelsOutcome};
+use crate::cache::{Bucket, Cache};
+use crate::hash::{Sha256, Sha256Hasher};
 use crate::install::environment::PythonEnvironment;
 use crate::install::find_interpreter;
 use crate::name::PackageName;
@@ -21,7 +23,8 @@ use crate::parallel::run_parallel;
 use crate::progress::Reporter;
 use crate::target::Target;
 use crate::verify::{
-    inspect_wheel, into_verified, run_checks, CandidateWheel, CheckOptions, InspectedWheel,
+    inspect_wheel, into_verified, remembered_report, run_checks, CandidateWheel, CheckOptions,
+    InspectedWheel, VerifyReport,
 };
 
 /// Inspect, install into one scratch environment, run the checks.
@@ -29,6 +32,7 @@ pub(super) fn verify_wheels(
     planned: &[PlannedWheel<'_>],
     candidates: Vec<(CandidateWheel, WheelOrigin)>,
     target: &Target,
+    cache: &Cache,
     options: &WheelOptions,
     reporter: &dyn Reporter,
 ) -> Result<WheelsOutcome, WheelsError> {
@@ -54,7 +58,23 @@ pub(super) fn verify_wheels(
             .map_err(|error| unusable(&candidate.name, error))
     });
     let inspected = keep_usable(inspected, &mut outcome);
-    let environment = scratch_environment(target, scratch.path())?;
+    let interpreter = interpreter(target)?;
+    let memory = Memory::new(cache, &inspected, &by_name, &interpreter);
+    let remembered = (!options.recheck)
+        .then(|| memory.recall(&inspected, &by_name))
+        .flatten();
+    if let Some(remembered) = remembered {
+        for ((wheel, origin), report) in remembered {
+            outcome.reports.push(report.clone());
+            match into_verified(wheel.clone(), report) {
+                Ok(verified) => outcome.verified.push((verified, origin.clone())),
+                Err(failed) => outcome.failures.push(PackageFailure::Verify(failed)),
+            }
+        }
+        outcome.scratch = Some(scratch);
+        return Ok(outcome);
+    }
+    let environment = scratch_environment(target, &interpreter, scratch.path())?;
     let installed = inspected
         .into_iter()
         .map(|(wheel, origin)| {
@@ -90,6 +110,7 @@ pub(super) fn verify_wheels(
                 continue;
             }
         };
+        memory.remember(wheel, &report);
         outcome.reports.push(report.clone());
         match into_verified(wheel.clone(), report) {
             Ok(verified) => outcome.verified.push((verified, origin.clone())),
@@ -120,16 +141,99 @@ fn keep_usable<T>(results: Vec<Result<T, PackageFailure>>, outcome: &mut WheelsO
     kept
 }
 
+/// The build host's interpreter of the target's `X.Y`.
+fn interpreter(target: &Target) -> Result<PathBuf, WheelsError> {
+    find_interpreter(python_series(target)).map_err(|error| WheelsError::Interpreter {
+        python: target.python_minor(),
+        message: error.to_string(),
+    })
+}
+
 /// An empty virtualenv of the target's `X.Y` on this host.
-fn scratch_environment(target: &Target, scratch: &Path) -> Result<PythonEnvironment, WheelsError> {
-    let (major, minor) = python_series(target);
-    let interpreter =
-        find_interpreter((major, minor)).map_err(|error| WheelsError::Interpreter {
-            python: target.python_minor(),
-            message: error.to_string(),
-        })?;
-    PythonEnvironment::create(&interpreter, (major, minor), &scratch.join("env"))
+fn scratch_environment(
+    target: &Target,
+    interpreter: &Path,
+    scratch: &Path,
+) -> Result<PythonEnvironment, WheelsError> {
+    PythonEnvironment::create(interpreter, python_series(target), &scratch.join("env"))
         .map_err(|source| WheelsError::Scratch { source })
+}
+
+/// Passed verifications of earlier runs, keyed by the whole environment:
+/// every wheel's bytes (after inspection), every policy digest, the
+/// interpreter and the `vendor` binary. A package's checks are skipped only
+/// when every selected package passed in that same environment.
+struct Memory<'a> {
+    cache: &'a Cache,
+    key: Option<Sha256>,
+}
+
+impl<'a> Memory<'a> {
+    fn new(
+        cache: &'a Cache,
+        inspected: &[(InspectedWheel, WheelOrigin)],
+        by_name: &BTreeMap<&PackageName, &PlannedWheel<'_>>,
+        interpreter: &Path,
+    ) -> Self {
+        let mut hasher = Sha256Hasher::default();
+        hasher.update(format!("vendor-verified-1\n{}\n", interpreter.display()).as_bytes());
+        hasher.update(crate::hash::executable_digest().as_bytes());
+        let mut complete = true;
+        for (wheel, _) in inspected {
+            let digest = std::fs::File::open(&wheel.path)
+                .and_then(Sha256::of_reader)
+                .map(|digest| digest.as_str().to_string());
+            let Ok(digest) = digest else {
+                complete = false;
+                break;
+            };
+            let policy = by_name
+                .get(&wheel.name)
+                .and_then(|planned| planned.policy)
+                .map_or("none", |loaded| loaded.digest.as_str());
+            hasher.update(format!("\n{} {digest} {policy}", wheel.name).as_bytes());
+        }
+        Self {
+            cache,
+            key: complete.then(|| hasher.finish()),
+        }
+    }
+
+    fn entry(&self, name: &PackageName) -> Option<String> {
+        let key = self.key.as_ref()?;
+        Some(format!("{}/{name}.json", key.as_str()))
+    }
+
+    /// Every selected package's remembered report, or `None`.
+    fn recall<'w>(
+        &self,
+        inspected: &'w [(InspectedWheel, WheelOrigin)],
+        by_name: &BTreeMap<&PackageName, &PlannedWheel<'_>>,
+    ) -> Option<Vec<(&'w (InspectedWheel, WheelOrigin), VerifyReport)>> {
+        inspected
+            .iter()
+            .filter(|(wheel, _)| {
+                by_name
+                    .get(&wheel.name)
+                    .is_some_and(|planned| planned.selected)
+            })
+            .map(|entry| {
+                let bytes = self
+                    .cache
+                    .read_entry(Bucket::Verified, &self.entry(&entry.0.name)?)?;
+                Some((entry, remembered_report(&entry.0, &bytes)?))
+            })
+            .collect()
+    }
+
+    /// Keep a passed report; failures are always checked again.
+    fn remember(&self, wheel: &InspectedWheel, report: &VerifyReport) {
+        if let (true, Some(entry)) = (report.passed(), self.entry(&wheel.name)) {
+            let _ = self
+                .cache
+                .write_entry(Bucket::Verified, &entry, &report.checks_json());
+        }
+    }
 }
 
 fn python_series(target: &Target) -> (u64, u64) {
