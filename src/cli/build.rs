@@ -17,6 +17,7 @@ use vendor::lock::{pylock, Lock};
 use vendor::name::PackageName;
 use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
 use vendor::policy::Policies;
+use vendor::requires::system_requirements;
 use vendor::target::Target;
 use vendor::verify::VerifiedWheel;
 use vendor::wheels::{prepare_wheels, WheelOptions, WheelOrigin, WheelsOutcome};
@@ -158,6 +159,10 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
     )?;
     if !project.quiet {
         print_summary(&report, &outcome);
+    }
+    // What the target cannot provide is worth knowing now, not on a server.
+    if let Ok(requirements) = system_requirements(&report.output_dir, &target) {
+        super::requires::warn_unmapped(&requirements, &target);
     }
     if outcome.is_complete() {
         return Ok(Outcome::Success);

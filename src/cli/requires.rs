@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::project::Project;
+use super::table::print_table;
 use super::Outcome;
 use vendor::lock::pylock;
-use vendor::requires::{system_requirements, NeededCapability};
+use vendor::requires::{system_requirements, NeededCapability, SystemRequirements};
+use vendor::target::Target;
 
 #[derive(Debug, Args)]
 pub struct RequiresArgs {
@@ -41,24 +43,9 @@ pub fn run(project: &Project, arguments: RequiresArgs) -> anyhow::Result<Outcome
             ]);
         }
     }
-    print_table(&["package", "needed for", "required by"], &rows);
-    if !requirements.unmapped.is_empty() {
-        eprintln!(
-            "warning: no package of target `{}` is known to provide:",
-            target.name
-        );
-        for capability in &requirements.unmapped {
-            eprintln!(
-                "  {} (required by {})",
-                capability.capability,
-                required_by(capability)
-            );
-        }
-        eprintln!(
-            "hint: a soname here may be the build host's rather than the target's; map the target's sonames in `policies/targets/{}.toml` under `[sonames]`",
-            target.name
-        );
-    }
+    let header = ["package", "needed for", "required by"].map(String::from);
+    print_table(&[vec![header], rows].concat());
+    warn_unmapped(&requirements, &target);
     let packages = requirements.package_names();
     if !packages.is_empty() {
         println!();
@@ -75,6 +62,30 @@ pub fn run(project: &Project, arguments: RequiresArgs) -> anyhow::Result<Outcome
     Ok(Outcome::Success)
 }
 
+/// Capabilities no package of the target is known to provide, as a
+/// warning (also shown by `vendor build`: a soname of the build host's
+/// distribution that the target lacks makes the RPM uninstallable there).
+pub(super) fn warn_unmapped(requirements: &SystemRequirements, target: &Target) {
+    if requirements.unmapped.is_empty() {
+        return;
+    }
+    eprintln!(
+        "warning: no package of target `{}` is known to provide:",
+        target.name
+    );
+    for capability in &requirements.unmapped {
+        eprintln!(
+            "  {} (required by {})",
+            capability.capability,
+            required_by(capability)
+        );
+    }
+    eprintln!(
+        "hint: a soname here may be the build host's rather than the target's (build on a host like the servers, `{}`), or map the target's sonames in `policies/targets/{}.toml` under `[sonames]`",
+        target.name, target.name
+    );
+}
+
 /// `a, b, c … and 4 more`.
 fn required_by(capability: &NeededCapability) -> String {
     let names: Vec<&str> = capability.required_by.iter().map(String::as_str).collect();
@@ -86,28 +97,5 @@ fn required_by(capability: &NeededCapability) -> String {
         )
     } else {
         names.join(", ")
-    }
-}
-
-fn print_table<const COLUMNS: usize>(header: &[&str; COLUMNS], rows: &[[String; COLUMNS]]) {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; COLUMNS]| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    println!("{}", line(*header));
-    for row in rows {
-        println!("{}", line(row.each_ref().map(String::as_str)));
     }
 }
