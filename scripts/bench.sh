@@ -467,9 +467,11 @@ bench_package() {
     report_case shell "shell: unzip + compileall + tar | zstd -3" vendor
     cat <<'EOF'
 
-- vendor: checks each wheel's sha256, unpacks it safely (RECORD hashes),
-  byte-compiles it, computes ELF and python3dist dependencies, writes one RPM
-  per wheel plus <app>-venv and <app>-deps, then the dnf repodata.
+- vendor: checks each wheel's sha256, verifies the set (installs it into a
+  scratch environment in the cache and imports every package), unpacks each
+  wheel safely (RECORD hashes), byte-compiles it, computes ELF and python3dist
+  dependencies, writes one RPM per wheel plus <app>-venv and <app>-deps, then
+  the dnf repodata.
 - rpmbuild, minimal spec (the issue's baseline): unzips the wheel, zstd -3
   payload, no brp scripts, rpm's own ELF / python3dist / script dependency
   generators; no .pyc, no venv or deps package, no repodata. "+ compileall"
