@@ -253,12 +253,28 @@ parallel_each() {
     printf ' | xargs -P %d -I{} sh -c %q _ "$out" {}\n' "$JOBS" "$script"
 }
 
+# The case `$2` (default `vendor`): vendor build --offline with the cache $3
+# (default $BENCH_CACHE).
 write_vendor_case() {
-    local scratch="$1"
-    write_case "$scratch" vendor <<EOF
-$(printf '%q ' "$VENDOR" --project "$scratch/project" --cache-dir "$BENCH_CACHE" \
+    local scratch="$1" name="${2:-vendor}" cache="${3:-$BENCH_CACHE}"
+    write_case "$scratch" "$name" <<EOF
+$(printf '%q ' "$VENDOR" --project "$scratch/project" --cache-dir "$cache" \
         --no-progress -q build --offline -j "$JOBS") --out "\$out"
 EOF
+}
+
+# vendor keeps the RPMs and passed verifications of earlier builds in its
+# cache, so an unchanged rebuild only links them; removing those buckets
+# (their names are the cache's, as in tests/build_rpms.rs) makes the next
+# build package every wheel again, from the cached wheels.
+forget_kept_work() {
+    rm -rf "$1/packaged-v1" "$1/verified-v1"
+}
+
+prepare_package_case() {
+    if [ "$1" = vendor ]; then
+        forget_kept_work "$BENCH_CACHE"
+    fi
 }
 
 # rpm's N, V and arch for a wheel file name: `Django-5.2-py3-none-any.whl`
@@ -415,8 +431,6 @@ print_header() {
         "$runs" "$JOBS" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-no_preparation() { :; }
-
 # Which vendor ran: the checkout's commit, or the binary VENDOR_BIN named.
 describe_vendor() {
     if [ -n "${VENDOR_BIN:-}" ]; then
@@ -444,14 +458,18 @@ bench_package() {
     write_rpmbuild_case "$scratch" compile
     write_floor_case "$scratch"
     write_shell_case "$scratch"
-    local cases=(vendor rpmbuild-plain rpmbuild-compile floor shell) name
+    # The unchanged rebuild gets a cache of its own, which keeps its RPMs.
+    cp -a "$BENCH_CACHE" "$scratch/cache-rebuild"
+    write_vendor_case "$scratch" vendor-rebuild "$scratch/cache-rebuild"
+    local cases=(vendor vendor-rebuild rpmbuild-plain rpmbuild-compile floor shell) name
     log "one untimed run of each case (warms the page cache)"
     for name in "${cases[@]}"; do
         rm -rf "$scratch/out/$name"
+        prepare_package_case "$name"
         time_with_cpu "$scratch/cases/$name.sh" >/dev/null
     done
     log "$runs timed runs of each case"
-    run_alternating "$scratch" "$runs" no_preparation "${cases[@]}"
+    run_alternating "$scratch" "$runs" prepare_package_case "${cases[@]}"
 
     printf '\npackage: %s\n' "${PACKAGE_SET[*]}"
     printf 'for %s / CPython %s, --exclude-newer %s\n' "$TARGET" "$PYTHON" "$EXCLUDE_NEWER"
@@ -461,6 +479,7 @@ bench_package() {
     print_header "$scratch" "$runs"
     printf '%-46s %8s %8s %9s   %s\n' case "wall s" "cpu s" "wall/vndr" "wall of every run"
     report_case vendor "vendor build --offline (as shipped)" vendor
+    report_case vendor-rebuild "vendor build again, nothing changed" vendor
     report_case rpmbuild-plain "rpmbuild, minimal spec (unzip, no .pyc)" vendor
     report_case rpmbuild-compile "rpmbuild, minimal spec + compileall" vendor
     report_case floor "floor: tar | zstd -3 of the installed trees" vendor
@@ -471,7 +490,10 @@ bench_package() {
   scratch environment in the cache and imports every package), unpacks each
   wheel safely (RECORD hashes), byte-compiles it, computes ELF and python3dist
   dependencies, writes one RPM per wheel plus <app>-venv and <app>-deps, then
-  the dnf repodata.
+  the dnf repodata. Every run starts without the RPMs and verifications kept
+  by earlier runs (wheels cached, nothing packaged yet).
+- vendor build again: the same build with the RPMs and verifications the
+  previous build kept in the cache (an unchanged rebuild).
 - rpmbuild, minimal spec (the issue's baseline): unzips the wheel, zstd -3
   payload, no brp scripts, rpm's own ELF / python3dist / script dependency
   generators; no .pyc, no venv or deps package, no repodata. "+ compileall"
