@@ -76,17 +76,6 @@ const MODULES: &[&str] = &[
     "psycopg2._psycopg",
 ];
 
-/// The RPM files of a folder by package name.
-fn rpms_by_name(folder: &Path) -> BTreeMap<String, PathBuf> {
-    rpm_tools::rpm_files(folder)
-        .into_values()
-        .map(|path| {
-            let name = rpm_tools::rpm(&["-qp", "--qf", "%{NAME}", path.to_str().unwrap()]);
-            (name, path)
-        })
-        .collect()
-}
-
 /// `<root>/opt/webapp/bin/python -I ARGS`, run from the root.
 fn run_installed_python(root: &Path, args: &[&str]) -> String {
     rpm_tools::run_venv_python(&root.join(PREFIX.trim_start_matches('/')), root, args)
@@ -143,30 +132,14 @@ fn a_wheels_only_app_from_pypi_locks_builds_installs_with_dnf_and_imports() {
     let locked = project.pylock().packages().len();
     project.run(&["build"]).assert_success();
     let repository = project.file("dist/el9");
-    let rpms = rpms_by_name(&repository);
-    assert_eq!(rpms.len(), locked + 2, "{:?}", rpms.keys());
-    for name in REQUIRED_RPMS {
-        assert!(rpms.contains_key(*name), "no {name} in {:?}", rpms.keys());
-    }
-
-    let files: Vec<PathBuf> = rpms.values().cloned().collect();
-    rpm_tools::assert_digests_ok(&files);
-    rpm_tools::assert_rpmlint_clean(&files, project.home());
-    assert_metadata_tags(&rpms);
-
-    let stand_in = rpm_tools::build_stand_in();
-    let root = tempfile::tempdir().unwrap();
-    rpm_tools::dnf_install(
-        root.path(),
-        &[("app", &repository), ("standin", &stand_in.repository)],
+    let (rpms, root) = rpm_tools::check_and_install_repository(
+        &repository,
+        locked,
+        REQUIRED_RPMS,
         "webapp-deps",
+        project.home(),
     );
-    let installed = rpm_tools::installed_names(root.path());
-    assert_eq!(
-        installed.len(),
-        rpms.len() + 1,
-        "every RPM and the stand-in are installed: {installed:?}"
-    );
+    assert_metadata_tags(&rpms);
     assert_modules_import_from(root.path());
     let gunicorn = root
         .path()

@@ -127,21 +127,6 @@ fn pillow_policy_without_tiff() -> String {
     format!("{PILLOW_POLICY_HEADER}{policy}")
 }
 
-/// The RPM files of a folder by package name.
-fn rpms_by_name(folder: &Path) -> BTreeMap<String, PathBuf> {
-    fs_err::read_dir(folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "rpm"))
-        .map(|path| {
-            (
-                rpm_tools::rpm(&["-qp", "--qf", "%{NAME}", path.to_str().unwrap()]),
-                path,
-            )
-        })
-        .collect()
-}
-
 /// The cell of `column` in the row of `package` of the build summary on
 /// stdout (columns start where their header starts).
 fn summary_cell(outcome: &Outcome, package: &str, column: &str) -> String {
@@ -287,29 +272,14 @@ fn native_packages_from_pypi_build_from_sdists_install_with_dnf_and_work() {
     }
 
     let repository = project.file("dist/el9");
-    let rpms = rpms_by_name(&repository);
-    assert_eq!(rpms.len(), locked + 2, "{:?}", rpms.keys());
-    for name in REQUIRED_RPMS {
-        assert!(rpms.contains_key(*name), "no {name} in {:?}", rpms.keys());
-    }
-    let files: Vec<PathBuf> = rpms.values().cloned().collect();
-    rpm_tools::assert_digests_ok(&files);
-    rpm_tools::assert_rpmlint_clean(&files, project.home());
-    assert_pillow_links_system_jpeg(&rpms);
-
-    let stand_in = rpm_tools::build_stand_in();
-    let root = tempfile::tempdir().unwrap();
-    rpm_tools::dnf_install(
-        root.path(),
-        &[("app", &repository), ("standin", &stand_in.repository)],
+    let (rpms, root) = rpm_tools::check_and_install_repository(
+        &repository,
+        locked,
+        REQUIRED_RPMS,
         "nativeapp-deps",
+        project.home(),
     );
-    let installed = rpm_tools::installed_names(root.path());
-    assert_eq!(
-        installed.len(),
-        rpms.len() + 1,
-        "every RPM and the stand-in are installed: {installed:?}"
-    );
+    assert_pillow_links_system_jpeg(&rpms);
     assert_native_modules_work_from(root.path());
 
     let first = rpm_tools::file_tree(&repository);

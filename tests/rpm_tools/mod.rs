@@ -247,3 +247,53 @@ pub fn rpm_files(folder: &Path) -> std::collections::BTreeMap<String, PathBuf> {
         })
         .collect()
 }
+
+/// The RPM files of a folder by package name.
+pub fn rpms_by_name(folder: &Path) -> std::collections::BTreeMap<String, PathBuf> {
+    rpm_files(folder)
+        .into_values()
+        .map(|path| {
+            let name = rpm(&["-qp", "--qf", "%{NAME}", path.to_str().unwrap()]);
+            (name, path)
+        })
+        .collect()
+}
+
+/// The end-to-end checks every built repository gets: one RPM per locked
+/// package plus `<app>-venv` and `<app>-deps`, each `required` one present,
+/// `rpm -K` and rpmlint clean; then `<app>-deps` installed with dnf from the
+/// repository and the stand-in's, every RPM landing in the returned root.
+pub fn check_and_install_repository(
+    repository: &Path,
+    locked: usize,
+    required: &[&str],
+    meta_package: &str,
+    home: &Path,
+) -> (
+    std::collections::BTreeMap<String, PathBuf>,
+    tempfile::TempDir,
+) {
+    let rpms = rpms_by_name(repository);
+    assert_eq!(rpms.len(), locked + 2, "{:?}", rpms.keys());
+    for name in required {
+        assert!(rpms.contains_key(*name), "no {name} in {:?}", rpms.keys());
+    }
+    let files: Vec<PathBuf> = rpms.values().cloned().collect();
+    assert_digests_ok(&files);
+    assert_rpmlint_clean(&files, home);
+
+    let stand_in = build_stand_in();
+    let root = tempfile::tempdir().unwrap();
+    dnf_install(
+        root.path(),
+        &[("app", repository), ("standin", &stand_in.repository)],
+        meta_package,
+    );
+    let installed = installed_names(root.path());
+    assert_eq!(
+        installed.len(),
+        rpms.len() + 1,
+        "every RPM and the stand-in are installed: {installed:?}"
+    );
+    (rpms, root)
+}
