@@ -70,11 +70,13 @@ fn native_app(policy: &str) -> (TestIndex, Project) {
 name = "plainpkg"
 [[project.version]]
 version = "2.0"
+[[project.version]]
+version = "2.1"
 "#,
     )
     .with_artifact(artifact);
     let index = TestIndex::start(scenario);
-    let project = Project::new().requirements("featurepkg\nplainpkg\n");
+    let project = Project::new().requirements("featurepkg\nplainpkg==2.0\n");
     project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
     project.write("policies/packages/featurepkg.toml", policy);
     project.lock(&index).assert_success();
@@ -230,6 +232,31 @@ fn a_failing_backend_shows_the_log_tail_its_path_and_the_policy_hint() {
     let log = std::fs::read_to_string(&logs[0]).unwrap();
     assert!(log.contains("featurepkg was told to fail"), "{log}");
     assert_eq!(rpms_in(&project), [PLAIN_RPM.to_string(), venv_rpm()]);
+}
+
+#[test]
+fn changing_one_pin_rebuilds_and_repackages_that_package_only() {
+    let (index, project) = native_app(&policy(""));
+    project.run(&["build"]).assert_success();
+    let feature_rpm = project.file("dist/el9").join(FEATURE_RPM);
+    let feature_bytes = std::fs::read(&feature_rpm).unwrap();
+    let logs = build_logs(&project).len();
+
+    project.write("requirements.in", "featurepkg\nplainpkg==2.1\n");
+    project.lock(&index).assert_success();
+    let outcome = project.run(&["build"]);
+    outcome.assert_success();
+    outcome.assert_mentions(&[
+        "sdist (cached build)",
+        "demo-python3-plainpkg-2.1-1.el9.noarch.rpm",
+    ]);
+    assert_eq!(
+        build_logs(&project).len(),
+        logs,
+        "featurepkg was not built again"
+    );
+    assert_eq!(std::fs::read(&feature_rpm).unwrap(), feature_bytes);
+    assert!(!rpms_in(&project).contains(&PLAIN_RPM.to_string()));
 }
 
 fn venv_rpm() -> String {
