@@ -97,7 +97,7 @@ impl PythonEnvironment {
 }
 
 /// `X.Y.Z` of `interpreter`, checking that it is CPython `python_version`.
-fn interpreter_version(
+pub fn interpreter_version(
     interpreter: &Path,
     python_version: (u64, u64),
 ) -> Result<String, InstallError> {

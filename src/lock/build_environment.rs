@@ -121,7 +121,7 @@ impl BuildHost {
                 source: Box::new(source),
             }
         })?;
-        let python = interpreter_version(&interpreter)?;
+        let python = full_version(&interpreter, series)?;
         let mut target = Target::host()?;
         target.pythons = vec![python.clone()];
         target.python = python;
@@ -536,26 +536,14 @@ pub fn python_series(version: &Version) -> (u64, u64) {
 }
 
 /// The full version (`3.11.7`) of an interpreter.
-fn interpreter_version(interpreter: &Path) -> Result<Version, BuildRequirementsError> {
+/// The full version of the build host's interpreter, as a PEP 440 version.
+fn full_version(interpreter: &Path, series: (u64, u64)) -> Result<Version, BuildRequirementsError> {
     let failure = |reason: String| BuildRequirementsError::InterpreterVersion {
         interpreter: interpreter.to_path_buf(),
         reason,
     };
-    let output = Command::new(interpreter)
-        .args([
-            "-S",
-            "-c",
-            "import platform; print(platform.python_version())",
-        ])
-        .stdin(Stdio::null())
-        .output()
+    let text = crate::install::environment::interpreter_version(interpreter, series)
         .map_err(|error| failure(error.to_string()))?;
-    if !output.status.success() {
-        return Err(failure(
-            String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        ));
-    }
-    let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
     Version::from_str(&text).map_err(|error| failure(format!("`{text}`: {error}")))
 }
 
