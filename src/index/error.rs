@@ -60,7 +60,7 @@ pub enum IndexError {
     #[error("cannot read the core metadata of `{filename}`: {reason}")]
     InvalidMetadata { filename: String, reason: String },
 
-    #[error("`{package}` {version} is only available as the source distribution `{filename}`, whose metadata is not static: reading it needs a PEP 517 build, which this path does not run (`vendor lock` builds such sdists in their locked build environment)\nhint: pin a version of `{package}` that has wheels for the target, or one whose sdist has static metadata (Metadata-Version 2.2 or later)")]
+    #[error("`{package}` {version} is only available as the source distribution `{filename}`, whose metadata is not static: reading it needs a PEP 517 build (`prepare_metadata_for_build_wheel` or `build_wheel`), which this path does not run (`vendor lock` builds such sdists in their locked build environment)\nhint: pin a version of `{package}` that has wheels for the target, or one whose sdist has static metadata (Metadata-Version 2.2 or later)")]
     MetadataNeedsBuild {
         package: PackageName,
         version: Version,
