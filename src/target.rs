@@ -172,11 +172,11 @@ impl Target {
     /// version given by the user wins (3.11.3 is accepted when the target has
     /// 3.11.9), while `X.Y` alone selects the target's full version.
     pub fn with_python(mut self, python: Version) -> Result<Target, TargetError> {
-        let requested = minor_version(&python);
+        let requested = python_series(&python);
         let Some(available) = self
             .pythons
             .iter()
-            .find(|available| minor_version(available) == requested)
+            .find(|available| python_series(available) == requested)
         else {
             return Err(TargetError::PythonUnavailable {
                 target: self.name.clone(),
@@ -200,7 +200,7 @@ impl Target {
 
     /// The wheel tags a server of this target accepts, most preferred first.
     pub fn tags(&self) -> Tags {
-        let (major, minor) = minor_version(&self.python);
+        let (major, minor) = python_series(&self.python);
         Tags::for_cpython((major, minor), &manylinux_platforms(&self.arch, self.glibc))
     }
 
@@ -209,16 +209,21 @@ impl Target {
         cpython_linux_markers(&self.python, &self.arch)
     }
 
+    /// `(X, Y)` of the selected Python.
+    pub fn python_series(&self) -> (u64, u64) {
+        python_series(&self.python)
+    }
+
     /// `X.Y` of the selected Python, e.g. `3.11`.
     pub fn python_minor(&self) -> String {
-        let (major, minor) = minor_version(&self.python);
+        let (major, minor) = python_series(&self.python);
         format!("{major}.{minor}")
     }
 
     fn select_python(&mut self, python: Version) {
         self.python_interpreter = interpreter_for(&python);
         let minor = {
-            let (major, minor) = minor_version(&python);
+            let (major, minor) = python_series(&python);
             format!("{major}.{minor}")
         };
         if let Some(devel) = self.python_devel.get(&minor) {
@@ -230,7 +235,7 @@ impl Target {
 
 /// The PEP 508 environment of CPython `python` (full version) on Linux/`arch`.
 pub fn cpython_linux_markers(python: &Version, arch: &str) -> MarkerEnvironment {
-    let (major, minor) = minor_version(python);
+    let (major, minor) = python_series(python);
     let base = MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
         implementation_name: "cpython",
         implementation_version: "3.0",
@@ -270,8 +275,9 @@ pub fn available_targets(project_dir: Option<&Path>) -> Vec<String> {
     names
 }
 
-/// `(major, minor)`; a missing minor counts as 0.
-fn minor_version(version: &Version) -> (u64, u64) {
+/// `(major, minor)` of a Python version (`3.11.9` → `(3, 11)`); a missing
+/// minor counts as 0.
+pub fn python_series(version: &Version) -> (u64, u64) {
     let release = version.release();
     (
         release.first().copied().unwrap_or(0),
@@ -281,7 +287,7 @@ fn minor_version(version: &Version) -> (u64, u64) {
 
 /// `/usr/bin/pythonX.Y`: where EL and Fedora install every CPython they ship.
 fn interpreter_for(python: &Version) -> String {
-    let (major, minor) = minor_version(python);
+    let (major, minor) = python_series(python);
     format!("/usr/bin/python{major}.{minor}")
 }
 
@@ -353,7 +359,7 @@ fn parse_target(name: &str, text: &str, origin: &str) -> Result<Target, TargetEr
                 "Python `{version}` is not a full `X.Y.Z` version (markers need it)"
             )));
         }
-        let (major, minor) = minor_version(&version);
+        let (major, minor) = python_series(&version);
         let minor_text = format!("{major}.{minor}");
         if python_devel
             .insert(minor_text.clone(), entry.devel.clone())
@@ -510,7 +516,7 @@ mod tests {
     }
 
     #[test]
-    fn selects_python_by_minor_version() {
+    fn selects_python_by_python_series() {
         let el9 = Target::load("el9", None).unwrap();
         let user_pinned = el9.clone().with_python(version("3.11.3")).unwrap();
         assert_eq!(user_pinned.python, version("3.11.3"));

@@ -41,6 +41,7 @@ use crate::hash::{Sha256, Sha256Hasher};
 use crate::name::PackageName;
 use crate::policy::model::BuildSettings;
 use crate::target::cpython_linux_markers;
+use crate::target::python_series;
 use error::io_error;
 
 /// Bumped whenever the frontend changes what it builds (shim, environment
@@ -282,14 +283,6 @@ fn check_wheel(
             expected: format!("{} {}", request.package, request.version),
         })
     }
-}
-
-fn python_series(version: &Version) -> (u64, u64) {
-    let release = version.release();
-    (
-        release.first().copied().unwrap_or(3),
-        release.get(1).copied().unwrap_or(0),
-    )
 }
 
 #[cfg(test)]

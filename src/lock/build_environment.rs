@@ -25,6 +25,8 @@ use pep440_rs::Version;
 use pep508_rs::Requirement;
 use tokio::runtime::Handle;
 
+pub use crate::target::python_series;
+
 use super::resolve::{self, Resolution, ResolveError};
 use crate::build::{BuildEnvironment, BuildError, BuildSystem};
 use crate::cache::Bucket;
@@ -524,15 +526,6 @@ pub fn build_settings(policies: &Policies, name: &PackageName) -> BuildSettings 
         .get(name)
         .map(|loaded| loaded.policy.build.clone())
         .unwrap_or_default()
-}
-
-/// `(X, Y)` of a version (`3.11.9` → `(3, 11)`).
-pub fn python_series(version: &Version) -> (u64, u64) {
-    let release = version.release();
-    (
-        release.first().copied().unwrap_or(3),
-        release.get(1).copied().unwrap_or(0),
-    )
 }
 
 /// The full version (`3.11.7`) of an interpreter.

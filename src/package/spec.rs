@@ -54,8 +54,7 @@ impl PackageContext {
     }
 
     pub fn python_minor(&self) -> (u64, u64) {
-        let release = self.target.python.release();
-        (release[0], release.get(1).copied().unwrap_or(0))
+        self.target.python_series()
     }
 
     /// `python(abi) = X.Y`.

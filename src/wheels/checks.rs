@@ -143,7 +143,7 @@ fn keep_usable<T>(results: Vec<Result<T, PackageFailure>>, outcome: &mut WheelsO
 
 /// The build host's interpreter of the target's `X.Y`.
 fn interpreter(target: &Target) -> Result<PathBuf, WheelsError> {
-    find_interpreter(python_series(target)).map_err(|error| WheelsError::Interpreter {
+    find_interpreter(target.python_series()).map_err(|error| WheelsError::Interpreter {
         python: target.python_minor(),
         message: error.to_string(),
     })
@@ -155,7 +155,7 @@ fn scratch_environment(
     interpreter: &Path,
     scratch: &Path,
 ) -> Result<PythonEnvironment, WheelsError> {
-    PythonEnvironment::create(interpreter, python_series(target), &scratch.join("env"))
+    PythonEnvironment::create(interpreter, target.python_series(), &scratch.join("env"))
         .map_err(|source| WheelsError::Scratch { source })
 }
 
@@ -234,12 +234,4 @@ impl<'a> Memory<'a> {
                 .write_entry(Bucket::Verified, &entry, &report.checks_json());
         }
     }
-}
-
-fn python_series(target: &Target) -> (u64, u64) {
-    let release = target.python.release();
-    (
-        release.first().copied().unwrap_or(3),
-        release.get(1).copied().unwrap_or(0),
-    )
 }
