@@ -147,8 +147,6 @@ pub struct WheelsOutcome {
     /// Every report, passed or not, in lock order (for `vendor verify`).
     pub reports: Vec<VerifyReport>,
     pub failures: Vec<PackageFailure>,
-    /// How many packages were built by this run (not found in the cache).
-    pub built: usize,
     /// Holds the rewritten wheels (search paths removed) that
     /// [`VerifiedWheel::path`] may point into; removed when the outcome is
     /// dropped, so package before dropping it.
@@ -173,11 +171,6 @@ pub fn prepare_wheels(
     let plan = plan_wheels(lock, target, cache, policies, options)?;
     builds::preflight(&plan.wheels)?;
     let candidates = builds::build_wheels(&plan, target, cache, options, reporter)?;
-    let built = candidates
-        .wheels
-        .iter()
-        .filter(|(_, origin)| matches!(origin, WheelOrigin::Built { log: Some(_) }))
-        .count();
     let mut outcome = checks::verify_wheels(
         &plan.wheels,
         candidates.wheels,
@@ -187,6 +180,5 @@ pub fn prepare_wheels(
         reporter,
     )?;
     outcome.failures.splice(0..0, candidates.failures);
-    outcome.built = built;
     Ok(outcome)
 }
