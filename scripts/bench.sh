@@ -62,6 +62,13 @@ time_command() {
     awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
 }
 
+# A new scratch folder in $SCRATCH, removed when the script exits.
+make_scratch() {
+    SCRATCH="$(mktemp -d)"
+    # shellcheck disable=SC2064  # expand now: the path is fixed from here on
+    trap "rm -rf '$SCRATCH'" EXIT
+}
+
 median() {
     sort -n | awk '{ v[NR] = $1 } END {
         if (NR == 0) exit 1
@@ -110,10 +117,8 @@ run_uv_compile() {
 bench_lock() {
     local runs="$1"
     prepare_tools
-    local scratch
-    scratch="$(mktemp -d)"
-    # shellcheck disable=SC2064  # expand now: the variable is local
-    trap "rm -rf '$scratch'" EXIT
+    make_scratch
+    local scratch="$SCRATCH"
     mkdir -p "$scratch/vendor-work" "$scratch/uv-work"
 
     local vendor_cold=() uv_cold=() vendor_warm=() uv_warm=() run
@@ -446,10 +451,8 @@ bench_package() {
     local runs="$1"
     prepare_tools
     PYTHON311="$(find_python311)"
-    local scratch
-    scratch="$(mktemp -d)"
-    # shellcheck disable=SC2064  # expand now: the variable is local
-    trap "rm -rf '$scratch'" EXIT
+    make_scratch
+    local scratch="$SCRATCH"
     prepare_package_set "$scratch"
     write_vendor_case "$scratch"
     log "installed trees: extracted from vendor's RPMs (not timed)"
@@ -574,10 +577,8 @@ bench_deploy() {
     local runs="$1"
     prepare_tools
     PYTHON311="$(find_python311)"
-    local scratch
-    scratch="$(mktemp -d)"
-    # shellcheck disable=SC2064  # expand now: the variable is local
-    trap "rm -rf '$scratch'" EXIT
+    make_scratch
+    local scratch="$SCRATCH"
     DEPLOY_SCRATCH="$scratch"
     prepare_package_set "$scratch"
     write_vendor_case "$scratch"
@@ -655,10 +656,8 @@ bench_build() {
     local runs="$1"
     prepare_tools
     PYTHON311="$(find_python311)"
-    local scratch
-    scratch="$(mktemp -d)"
-    # shellcheck disable=SC2064  # expand now: the variable is local
-    trap "rm -rf '$scratch'" EXIT
+    make_scratch
+    local scratch="$SCRATCH"
     BUILD_CACHE="$scratch/cache"
     local project="$scratch/project"
     mkdir -p "$project"
