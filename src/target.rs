@@ -198,6 +198,12 @@ impl Target {
         host::detect()
     }
 
+    /// [`Target::host`] with `python` as the selected Python, without
+    /// asking `python3` (the build host's interpreter is already known).
+    pub fn host_with_python(python: Version) -> Result<Target, TargetError> {
+        host::detect_with_python(python)
+    }
+
     /// The wheel tags a server of this target accepts, most preferred first.
     pub fn tags(&self) -> Tags {
         let (major, minor) = python_series(&self.python);

@@ -124,9 +124,7 @@ impl BuildHost {
             }
         })?;
         let python = full_version(&interpreter, series)?;
-        let mut target = Target::host()?;
-        target.pythons = vec![python.clone()];
-        target.python = python;
+        let mut target = Target::host_with_python(python)?;
         target.python_interpreter = interpreter.display().to_string();
         Ok(Self {
             target,

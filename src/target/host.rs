@@ -21,9 +21,6 @@ use super::{interpreter_for, parse_glibc, Target, TargetError, TargetFamily};
 const FALLBACK_RPM_VERSION: &str = "4.14.3";
 
 pub(super) fn detect() -> Result<Target, TargetError> {
-    let arch =
-        command_output("uname", &["-m"]).ok_or_else(|| host_error("`uname -m` did not run"))?;
-    let glibc = detect_glibc()?;
     let python_text = command_output(
         "python3",
         &["-c", "import platform; print(platform.python_version())"],
@@ -33,6 +30,15 @@ pub(super) fn detect() -> Result<Target, TargetError> {
     })?;
     let python = Version::from_str(&python_text)
         .map_err(|error| host_error(&format!("`python3` reported `{python_text}`: {error}")))?;
+    detect_with_python(python)
+}
+
+/// This machine with `python` as its Python, for callers that already know
+/// which interpreter they use (no `python3` is run).
+pub(super) fn detect_with_python(python: Version) -> Result<Target, TargetError> {
+    let arch =
+        command_output("uname", &["-m"]).ok_or_else(|| host_error("`uname -m` did not run"))?;
+    let glibc = detect_glibc()?;
     let rpm_version = command_output("rpm", &["--version"])
         .and_then(|text| text.rsplit(' ').next().map(str::to_string))
         .and_then(|text| Version::from_str(&text).ok())
