@@ -11,15 +11,16 @@ use pep440_rs::Version;
 
 use super::project::Project;
 use super::{Outcome, UsageError};
+use vendor::index::IndexFile;
 use vendor::index::{IndexClient, IndexSettings};
 use vendor::lock::{
-    lock_build_requirements, pylock, BuildLockRequest, LazyBuildHost, Lock, LockOptions,
-    LockRequest, MetadataFromBackend, Upgrade,
+    pylock, BuildLockRequest, BuildLocker, LazyBuildHost, Lock, LockOptions, LockRequest,
+    MetadataFromBackend, Upgrade,
 };
 use vendor::name::{ExtraName, PackageName};
 use vendor::policy::Policies;
 use vendor::requirements::{read_requirements, RequirementsInput};
-use vendor::target::Target;
+use vendor::target::Tags;
 
 #[derive(Debug, Args)]
 pub struct LockArgs {
@@ -110,42 +111,62 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
         exclude_newer: settings.exclude_newer,
     };
     let policies = Policies::load(Some(&project.dir))?;
+    let configured = configured_from_source(project);
+    let target_tags = target.tags();
     let host = LazyBuildHost::new(&target.python);
     let sdist_metadata =
         MetadataFromBackend::new(&target.python, &host, &policies, &client, runtime.handle());
-    let request = LockRequest {
-        requirements: &input.requirements,
-        constraints: &input.constraints,
-        target: &target,
-        options,
-        previous: previous.as_ref(),
-        upgrade: upgrade.clone(),
-        sdist_metadata: Some(&sdist_metadata),
+    let will_build = |name: &PackageName, has_usable_wheel: bool| {
+        policies.builds_from_source(name, has_usable_wheel, &configured)
     };
-    let mut lock = {
-        let _spinner = reporter.spinner(&format!(
-            "resolving for {} / CPython {} / {}",
-            target.name, target.python, target.arch
-        ));
-        vendor::lock::lock(&request, &client, runtime.handle())?
-    };
-    let from_source = packages_built_from_source(project, &policies, &lock, &target);
-    if !from_source.is_empty() {
-        let _spinner = reporter.spinner(&format!(
-            "locking the build requirements of {} package(s) for this host / CPython {}",
-            from_source.len(),
-            target.python_minor()
-        ));
-        let build_request = BuildLockRequest {
-            from_source: &from_source,
+    let locker = BuildLocker::new(
+        BuildLockRequest {
             host: &host,
+            options: &options,
             previous: previous.as_ref(),
             upgrade: &upgrade,
             policies: &policies,
             jobs: std::thread::available_parallelism().map_or(2, usize::from) * 2,
+        },
+        &will_build,
+        &client,
+        runtime.handle(),
+    );
+    let on_decision = |name: &PackageName, version: &Version, files: &[&IndexFile]| {
+        locker.decided(name, version, files)
+    };
+    let request = LockRequest {
+        requirements: &input.requirements,
+        constraints: &input.constraints,
+        target: &target,
+        options: options.clone(),
+        previous: previous.as_ref(),
+        upgrade: upgrade.clone(),
+        sdist_metadata: Some(&sdist_metadata),
+        on_decision: Some(&on_decision),
+    };
+    // The locker's workers start on the build environments of packages
+    // built from source while the resolution is still going on.
+    let lock = std::thread::scope(|scope| -> anyhow::Result<Lock> {
+        let _workers = locker.start(scope);
+        let mut lock = {
+            let _spinner = reporter.spinner(&format!(
+                "resolving for {} / CPython {} / {}",
+                target.name, target.python, target.arch
+            ));
+            vendor::lock::lock(&request, &client, runtime.handle())?
         };
-        lock_build_requirements(&mut lock, &build_request, &client, runtime.handle())?;
-    }
+        let from_source = packages_built_from_source(&policies, &configured, &lock, &target_tags);
+        if !from_source.is_empty() {
+            let _spinner = reporter.spinner(&format!(
+                "locking the build requirements of {} package(s) for this host / CPython {}",
+                from_source.len(),
+                target.python_minor()
+            ));
+            locker.finish(&mut lock, &from_source)?;
+        }
+        Ok(lock)
+    })?;
     drop(runtime);
 
     let mut summary = format!(
@@ -174,29 +195,32 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
 
 /// The packages `vendor build` will build from their sdists: those with no
 /// wheel for the target, those `vendor.toml` lists under `[build]
-/// from-source`, and those whose policy asks for the sdist.
+/// from-source` (`configured`), and those whose policy asks for the sdist.
 // The lead may move this next to the build pipeline's own decision; both
 // must use `Policies::builds_from_source` so lock and build agree.
 fn packages_built_from_source(
-    project: &Project,
     policies: &Policies,
+    configured: &BTreeSet<PackageName>,
     lock: &Lock,
-    target: &Target,
+    target_tags: &Tags,
 ) -> BTreeSet<PackageName> {
-    let configured: BTreeSet<PackageName> = project
-        .config
-        .as_ref()
-        .map(|config| config.build.from_source.iter().cloned().collect())
-        .unwrap_or_default();
-    let tags = target.tags();
     lock.packages
         .iter()
         .filter(|package| {
-            let has_usable_wheel = package.best_wheel(&tags).is_some();
-            policies.builds_from_source(&package.name, has_usable_wheel, &configured)
+            let has_usable_wheel = package.best_wheel(target_tags).is_some();
+            policies.builds_from_source(&package.name, has_usable_wheel, configured)
         })
         .map(|package| package.name.clone())
         .collect()
+}
+
+/// `vendor.toml`'s `[build] from-source`.
+fn configured_from_source(project: &Project) -> BTreeSet<PackageName> {
+    project
+        .config
+        .as_ref()
+        .map(|config| config.build.from_source.iter().cloned().collect())
+        .unwrap_or_default()
 }
 
 fn check_lock_file_name(output: &Path) -> anyhow::Result<()> {

@@ -414,6 +414,7 @@ impl<'a> SdistContext<'a> {
             preferences,
             wheels_only: true,
             sdist_metadata: None,
+            on_decision: None,
         };
         resolve::resolve(&resolve_request, self.client, self.runtime).map_err(|source| {
             let written: Vec<String> = requirements

@@ -1,14 +1,18 @@
 //! Build requirements: the pinned build environment of every package built
 //! from source.
 //!
-//! Input: a resolved [`Lock`], the names of the packages that will be built
-//! from their sdists, the build host, the previous lock and the upgrade
-//! request. Output: the lock with [`LockedPackage::build`] set on those
-//! packages and [`Lock::build_packages`] holding every wheel their build
-//! environments need.
+//! Input: the main resolution's decisions as it makes them, then the
+//! resolved [`Lock`] and the names of the packages that will be built from
+//! their sdists; the build host, the previous lock and the upgrade request.
+//! Output: the lock with [`LockedPackage::build`] set on those packages and
+//! [`Lock::build_packages`] holding every wheel their build environments
+//! need.
 //!
 //! Per package, [`SdistContext::resolve_environment`] works out its build
-//! environment for the build host (see [`super::build_environment`]).
+//! environment for the build host (see [`super::build_environment`]), on
+//! the worker threads of a [`BuildLocker`], started as soon as the resolver
+//! decides the package's version: the sdist download and the backend's
+//! hook overlap the rest of the resolution and each other.
 //!
 //! Invariants: build requirements are wheels only (they are installed,
 //! never built); every build package entry is one `(name, version)` shared
@@ -17,10 +21,13 @@
 //! and interpreter series are unchanged keeps its previous build environment
 //! without any network use or backend call (unless an upgrade names one of
 //! its pins, or everything, or the indexes changed); fresh resolutions
-//! prefer previous pins.
+//! prefer previous pins; work started for a version the resolver later
+//! abandons is never used (the lock only takes results for its own
+//! versions, each a function of package, version, sdist and request).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::Scope;
 
 use pep440_rs::Version;
 use tokio::runtime::Handle;
@@ -29,18 +36,22 @@ use super::build_environment::{
     build_settings, python_series, BuildRequirementsError, LazyBuildHost, SdistContext,
 };
 use super::resolve::Resolution;
-use super::{locked_package, LockError, Upgrade};
-use crate::index::IndexClient;
-use crate::lock::model::{Lock, LockOptions, LockedBuild, LockedBuildRequirement, LockedPackage};
+use super::{locked_package, sdist_preference, to_artifact, LockError, Upgrade};
+use crate::filename::DistFilename;
+use crate::index::{IndexClient, IndexFile};
+use crate::lock::model::{
+    Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedPackage,
+};
 use crate::name::PackageName;
 use crate::policy::Policies;
 use crate::target::Tags;
 
-/// What [`lock_build_requirements`] needs besides the lock and the index.
+/// What a [`BuildLocker`] needs besides the index.
 pub struct BuildLockRequest<'a> {
-    /// Packages of the lock that will be built from their sdists.
-    pub from_source: &'a BTreeSet<PackageName>,
     pub host: &'a LazyBuildHost,
+    /// The options of the lock being made (its indexes decide whether a
+    /// previous build environment still applies).
+    pub options: &'a LockOptions,
     pub previous: Option<&'a Lock>,
     pub upgrade: &'a Upgrade,
     /// Their policies' build settings (environment, `config_settings`)
@@ -50,126 +61,307 @@ pub struct BuildLockRequest<'a> {
     pub jobs: usize,
 }
 
+/// Whether a package will be built from source, given whether the version
+/// decided has a wheel usable on the target.
+pub type WillBuild<'a> = &'a (dyn Fn(&PackageName, bool) -> bool + Sync);
+
 /// One package's result: its build environment and the packages it pins.
 struct PackageBuild {
     build: LockedBuild,
     packages: Vec<LockedPackage>,
 }
 
-/// Set `build` on every package of `request.from_source` and fill
-/// `lock.build_packages` (see the module documentation). Blocks; call from a
-/// blocking thread. On failure, the error of the first failing package by
-/// name is returned, after all packages were tried.
-pub fn lock_build_requirements(
-    lock: &mut Lock,
-    request: &BuildLockRequest<'_>,
-    client: &IndexClient,
-    runtime: &Handle,
-) -> Result<(), LockError> {
-    let wanted: Vec<&LockedPackage> = lock
-        .packages
-        .iter()
-        .filter(|package| request.from_source.contains(&package.name))
-        .collect();
-    let results = lock_each(&wanted, &lock.options, request, client, runtime)?;
-    let mut builds = BTreeMap::new();
-    let mut build_packages: BTreeMap<(PackageName, Version), LockedPackage> = BTreeMap::new();
-    for (name, result) in results {
-        let PackageBuild { build, packages } = result?;
-        for package in packages {
-            build_packages
-                .entry((package.name.clone(), package.version.clone()))
-                .or_insert(package);
-        }
-        builds.insert(name, build);
-    }
-    for package in &mut lock.packages {
-        package.build = builds.remove(&package.name);
-    }
-    lock.build_packages = build_packages.into_values().collect();
-    Ok(())
+/// One package version whose build environment is worked out.
+struct Job {
+    name: PackageName,
+    version: Version,
+    sdist: Option<LockedArtifact>,
 }
 
-/// [`lock_package`] for each of `wanted`, on up to `request.jobs` threads;
-/// results by package name.
-fn lock_each(
-    wanted: &[&LockedPackage],
-    options: &LockOptions,
-    request: &BuildLockRequest<'_>,
-    client: &IndexClient,
-    runtime: &Handle,
-) -> Result<BTreeMap<PackageName, Result<PackageBuild, LockError>>, LockError> {
-    if wanted.is_empty() {
-        return Ok(BTreeMap::new());
+type JobKey = (PackageName, Version);
+
+/// What the workers share.
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Job>,
+    /// The version each package is wanted at: the resolver's latest
+    /// decision, then the lock's. A queued job for another version (undone
+    /// by backtracking) is skipped.
+    wanted: HashMap<PackageName, Version>,
+    started: HashSet<JobKey>,
+    done: HashMap<JobKey, Result<PackageBuild, LockError>>,
+    /// No more jobs come: idle workers leave.
+    closed: bool,
+    worker_panicked: bool,
+}
+
+/// Locks the build environments of packages built from source on worker
+/// threads. A package's work starts as soon as the main resolution decides
+/// its version ([`BuildLocker::decided`]), overlapping the rest of the
+/// resolution, the downloads and hooks of the others;
+/// [`BuildLocker::finish`] then waits for the packages the lock builds
+/// from source (starting those not decided through it). Each job's result
+/// depends only on its package, version, sdist and the request, so the
+/// lock is the same as when worked out after the resolution.
+pub struct BuildLocker<'a> {
+    request: BuildLockRequest<'a>,
+    will_build: WillBuild<'a>,
+    client: &'a IndexClient,
+    runtime: &'a Handle,
+    host_tags: OnceLock<Tags>,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// Closes the [`BuildLocker`]'s queue when dropped, so its workers leave
+/// whatever happens to the caller.
+pub struct Workers<'l, 'a> {
+    locker: &'l BuildLocker<'a>,
+}
+
+impl Drop for Workers<'_, '_> {
+    fn drop(&mut self) {
+        self.locker.state().closed = true;
+        self.locker.changed.notify_all();
     }
-    let host_tags = request.host.tags()?;
-    let queue = Mutex::new(wanted.iter().copied());
-    let results = Mutex::new(BTreeMap::new());
-    let workers = request.jobs.clamp(1, wanted.len());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let next = queue.lock().map(|mut queue| queue.next()).ok().flatten();
-                let Some(package) = next else { break };
-                let result = lock_package(package, options, &host_tags, request, client, runtime);
-                if let Ok(mut results) = results.lock() {
-                    results.insert(package.name.clone(), result);
+}
+
+/// Marks a worker that panicked, so that [`BuildLocker::finish`] stops
+/// waiting for its job (the scope then propagates the panic).
+struct PanicFlag<'l, 'a>(&'l BuildLocker<'a>);
+
+impl Drop for PanicFlag<'_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.state().worker_panicked = true;
+            self.0.changed.notify_all();
+        }
+    }
+}
+
+impl<'a> BuildLocker<'a> {
+    pub fn new(
+        request: BuildLockRequest<'a>,
+        will_build: WillBuild<'a>,
+        client: &'a IndexClient,
+        runtime: &'a Handle,
+    ) -> Self {
+        Self {
+            request,
+            will_build,
+            client,
+            runtime,
+            host_tags: OnceLock::new(),
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Start the workers in `scope`; they leave when the returned guard is
+    /// dropped and the queue is empty.
+    pub fn start<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>) -> Workers<'scope, 'a> {
+        for _ in 0..self.request.jobs.max(1) {
+            scope.spawn(|| self.work());
+        }
+        Workers { locker: self }
+    }
+
+    /// The resolver decided `version` of `name` (with these files usable on
+    /// the target): start on its build environment if it will be built
+    /// from source. Meant as the resolution's [`super::OnDecision`].
+    pub fn decided(&self, name: &PackageName, version: &Version, files: &[&IndexFile]) {
+        let has_wheel = files
+            .iter()
+            .any(|file| matches!(file.filename, DistFilename::Wheel(_)));
+        if !(self.will_build)(name, has_wheel) {
+            return;
+        }
+        // Without a hashed sdist the job could only fail; the lock reports it.
+        let Some(Ok(sdist)) = files
+            .iter()
+            .filter(|file| matches!(file.filename, DistFilename::Sdist(_)))
+            .min_by_key(|file| sdist_preference(file.filename.as_str()))
+            .map(|file| to_artifact(name, file))
+        else {
+            return;
+        };
+        let mut state = self.state();
+        state.wanted.insert(name.clone(), version.clone());
+        state.queue.push_back(Job {
+            name: name.clone(),
+            version: version.clone(),
+            sdist: Some(sdist),
+        });
+        self.changed.notify_one();
+    }
+
+    /// Set `build` on every package of `from_source` and fill
+    /// `lock.build_packages` (see the module documentation). Blocks. On
+    /// failure, the error of the first failing package by name is
+    /// returned, after all packages were tried.
+    pub fn finish(
+        &self,
+        lock: &mut Lock,
+        from_source: &BTreeSet<PackageName>,
+    ) -> Result<(), LockError> {
+        let keys = self.want(lock, from_source);
+        let mut results = self.wait_for(&keys);
+        let mut builds = BTreeMap::new();
+        let mut build_packages: BTreeMap<JobKey, LockedPackage> = BTreeMap::new();
+        for key in &keys {
+            let result = results.remove(key).expect("waited for every key");
+            let PackageBuild { build, packages } = result?;
+            for package in packages {
+                build_packages
+                    .entry((package.name.clone(), package.version.clone()))
+                    .or_insert(package);
+            }
+            builds.insert(key.0.clone(), build);
+        }
+        for package in &mut lock.packages {
+            package.build = builds.remove(&package.name);
+        }
+        lock.build_packages = build_packages.into_values().collect();
+        Ok(())
+    }
+
+    /// Make the lock's versions of `from_source` the wanted ones, queue
+    /// those not started yet, and close the queue. Keys sorted by name.
+    fn want(&self, lock: &Lock, from_source: &BTreeSet<PackageName>) -> Vec<JobKey> {
+        let mut state = self.state();
+        state.wanted.clear();
+        let mut keys = Vec::new();
+        for package in &lock.packages {
+            if !from_source.contains(&package.name) {
+                continue;
+            }
+            let key = (package.name.clone(), package.version.clone());
+            state
+                .wanted
+                .insert(package.name.clone(), package.version.clone());
+            let queued = state
+                .queue
+                .iter()
+                .any(|job| job.name == key.0 && job.version == key.1);
+            if !queued && !state.started.contains(&key) {
+                state.queue.push_back(Job {
+                    name: package.name.clone(),
+                    version: package.version.clone(),
+                    sdist: package.sdist.clone(),
+                });
+            }
+            keys.push(key);
+        }
+        keys.sort();
+        state.closed = true;
+        self.changed.notify_all();
+        keys
+    }
+
+    /// Wait until every job of `keys` is done; their results.
+    fn wait_for(&self, keys: &[JobKey]) -> HashMap<JobKey, Result<PackageBuild, LockError>> {
+        let mut state = self.state();
+        while !keys.iter().all(|key| state.done.contains_key(key)) {
+            if state.worker_panicked {
+                // The scope re-raises the worker's panic; nothing to return.
+                panic!("a build-requirements worker panicked");
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        keys.iter()
+            .filter_map(|key| state.done.remove_entry(key))
+            .collect()
+    }
+
+    /// A worker: run queued jobs until the queue is empty and closed.
+    fn work(&self) {
+        let _flag = PanicFlag(self);
+        while let Some(job) = self.next_job() {
+            let result = self.lock_package(&job);
+            let mut state = self.state();
+            state.done.insert((job.name, job.version), result);
+            self.changed.notify_all();
+        }
+    }
+
+    /// The next job still wanted and not started, waiting for one; `None`
+    /// once the queue is empty and closed.
+    fn next_job(&self) -> Option<Job> {
+        let mut state = self.state();
+        loop {
+            while let Some(job) = state.queue.pop_front() {
+                let key = (job.name.clone(), job.version.clone());
+                let wanted = state.wanted.get(&job.name) == Some(&job.version);
+                if wanted && state.started.insert(key) {
+                    return Some(job);
                 }
-            });
+            }
+            if state.closed {
+                return None;
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
         }
-    });
-    Ok(results
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()))
-}
-
-fn lock_package(
-    package: &LockedPackage,
-    options: &LockOptions,
-    host_tags: &Tags,
-    request: &BuildLockRequest<'_>,
-    client: &IndexClient,
-    runtime: &Handle,
-) -> Result<PackageBuild, LockError> {
-    if let Some(kept) = request
-        .previous
-        .and_then(|previous| reusable(previous, package, options, host_tags, request))
-    {
-        return Ok(kept);
     }
-    let sdist = package
-        .sdist
-        .as_ref()
-        .ok_or_else(|| BuildRequirementsError::NoSdist {
-            package: package.name.clone(),
-            version: package.version.clone(),
-        })?;
-    let settings = build_settings(request.policies, &package.name);
-    let host = request.host.get()?;
-    let context = SdistContext::fetch(
-        &package.name,
-        &package.version,
-        sdist,
-        &host,
-        &settings,
-        client,
-        runtime,
-    )?;
-    let preferences = preferences(request.previous, &package.name, request.upgrade);
-    let resolution = context.resolve_environment(&preferences)?;
-    to_package_build(resolution)
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn host_tags(&self) -> Result<Tags, BuildRequirementsError> {
+        if let Some(tags) = self.host_tags.get() {
+            return Ok(tags.clone());
+        }
+        let tags = self.request.host.tags()?;
+        Ok(self.host_tags.get_or_init(|| tags).clone())
+    }
+
+    fn lock_package(&self, job: &Job) -> Result<PackageBuild, LockError> {
+        let request = &self.request;
+        if let Some(previous) = request.previous {
+            if let Some(kept) = reusable(previous, job, &self.host_tags()?, request) {
+                return Ok(kept);
+            }
+        }
+        let sdist = job
+            .sdist
+            .as_ref()
+            .ok_or_else(|| BuildRequirementsError::NoSdist {
+                package: job.name.clone(),
+                version: job.version.clone(),
+            })?;
+        let settings = build_settings(request.policies, &job.name);
+        let host = request.host.get()?;
+        let context = SdistContext::fetch(
+            &job.name,
+            &job.version,
+            sdist,
+            &host,
+            &settings,
+            self.client,
+            self.runtime,
+        )?;
+        let preferences = preferences(request.previous, &job.name, request.upgrade);
+        let resolution = context.resolve_environment(&preferences)?;
+        to_package_build(resolution)
+    }
 }
 
-/// The previous lock's build environment of `package`, when nothing it
-/// depends on changed and no upgrade touches it.
+/// The previous lock's build environment of `job`'s package, when nothing
+/// it depends on changed and no upgrade touches it.
 fn reusable(
     previous: &Lock,
-    package: &LockedPackage,
-    options: &LockOptions,
+    job: &Job,
     host_tags: &Tags,
     request: &BuildLockRequest<'_>,
 ) -> Option<PackageBuild> {
     // Another index may serve other files for the same versions.
+    let options = request.options;
     let same_sources = previous.options.index_urls == options.index_urls
         && previous.options.find_links == options.find_links;
     if !same_sources {
@@ -178,8 +370,8 @@ fn reusable(
     let old = previous
         .packages
         .iter()
-        .find(|old| old.name == package.name && old.version == package.version)?;
-    let same_sdist = match (&old.sdist, &package.sdist) {
+        .find(|old| old.name == job.name && old.version == job.version)?;
+    let same_sdist = match (&old.sdist, &job.sdist) {
         (Some(old), Some(new)) => old.sha256 == new.sha256,
         _ => false,
     };

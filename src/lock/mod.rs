@@ -10,9 +10,10 @@
 //! while the requirements still allow them, unless an upgrade is asked for.
 //!
 //! Locking is two steps: [`lock`] resolves the requirements for the
-//! target; [`lock_build_requirements`] then pins the build environment of
-//! each package the caller will build from source (which depends on the
-//! first step's result, policies and configuration) for the build host.
+//! target; a [`BuildLocker`] pins the build environment of each package
+//! the caller will build from source (which depends on the first step's
+//! result, policies and configuration) for the build host, starting on
+//! each as soon as the resolution decides its version.
 
 mod build_environment;
 mod build_requirements;
@@ -35,13 +36,13 @@ use crate::requirements::SourcedRequirement;
 use crate::target::Target;
 
 pub use build_environment::{BuildHost, BuildRequirementsError, LazyBuildHost};
-pub use build_requirements::{lock_build_requirements, BuildLockRequest};
+pub use build_requirements::{BuildLockRequest, BuildLocker, WillBuild, Workers};
 pub use model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
     LockedPackage,
 };
 use resolve::ResolvedPackage;
-pub use resolve::{Resolution, ResolveError};
+pub use resolve::{OnDecision, Resolution, ResolveError};
 pub use sdist_metadata::MetadataFromBackend;
 
 /// Which existing pins may move.
@@ -67,6 +68,8 @@ pub struct LockRequest<'a> {
     /// Builds sdists whose metadata is not static, to read it (PEP 517);
     /// `None` refuses them.
     pub sdist_metadata: Option<&'a MetadataFromBackend<'a>>,
+    /// Told of each version the resolver decides on (see [`OnDecision`]).
+    pub on_decision: Option<OnDecision<'a>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +100,7 @@ pub fn lock(
         preferences: &preferences,
         wheels_only: false,
         sdist_metadata: request.sdist_metadata,
+        on_decision: request.on_decision,
     };
     let resolution = resolve::resolve(&resolve_request, client, runtime)?;
     to_lock(resolution, request.options.clone())
@@ -146,12 +150,7 @@ fn locked_package(
         }
     }
     wheels.sort_by(|left, right| left.filename.as_str().cmp(right.filename.as_str()));
-    // Several sdists of one version (`.zip` and `.tar.gz`) are rare; keep
-    // the one with the smallest name for determinism, preferring `.tar.gz`.
-    sdists.sort_by_key(|artifact| {
-        let name = artifact.filename.as_str().to_string();
-        (!name.ends_with(".tar.gz"), name)
-    });
+    sdists.sort_by_key(|artifact| sdist_preference(artifact.filename.as_str()));
     let dependencies = resolved
         .dependencies
         .into_iter()
@@ -170,6 +169,13 @@ fn locked_package(
         dependencies,
         build: None,
     })
+}
+
+/// Several sdists of one version (`.zip` and `.tar.gz`) are rare; the lock
+/// keeps the one with the smallest name for determinism, preferring
+/// `.tar.gz`: the smallest key.
+fn sdist_preference(filename: &str) -> (bool, String) {
+    (!filename.ends_with(".tar.gz"), filename.to_string())
 }
 
 fn to_artifact(package: &PackageName, file: &IndexFile) -> Result<LockedArtifact, LockError> {

@@ -44,7 +44,16 @@ pub struct ResolveRequest<'a> {
     /// Reads the metadata of sdists that do not state it statically by
     /// building them; without it such an sdist is an error naming it.
     pub sdist_metadata: Option<&'a MetadataFromBackend<'a>>,
+    /// Told of every version the resolver decides on, before its
+    /// dependencies are read, so that work depending on the choice can
+    /// start while the resolution goes on.
+    pub on_decision: Option<OnDecision<'a>>,
 }
+
+/// Called with a package, the version decided for it and that version's
+/// files usable on the target. A decision may be undone by backtracking:
+/// only the final [`Resolution`] counts.
+pub type OnDecision<'a> = &'a (dyn Fn(&PackageName, &Version, &[&IndexFile]) + Sync);
 
 /// One version per package.
 #[derive(Debug)]
@@ -384,6 +393,9 @@ impl<'a> Provider<'a> {
         extra: Option<&ExtraName>,
         version: &Version,
     ) -> Result<Dependencies<ResolverPackage, Ranges<Version>, String>, ResolveError> {
+        if let (None, Some(on_decision)) = (extra, self.request.on_decision) {
+            on_decision(name, version, &self.version_map(name)?.files(version));
+        }
         let Some(metadata) = self.package_metadata(name, version)? else {
             return Ok(Dependencies::Unavailable(
                 "has no file usable on the target".to_string(),
