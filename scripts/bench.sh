@@ -269,12 +269,12 @@ $(printf '%q ' "$VENDOR" --project "$scratch/project" --cache-dir "$cache" \
 EOF
 }
 
-# vendor keeps the RPMs and passed verifications of earlier builds in its
-# cache, so an unchanged rebuild only links them; removing those buckets
+# vendor keeps the installed trees, RPMs and passed verifications of earlier
+# builds in its cache, so an unchanged rebuild only links them; removing those buckets
 # (their names are the cache's, as in tests/build_rpms.rs) makes the next
 # build package every wheel again, from the cached wheels.
 forget_kept_work() {
-    rm -rf "$1/packaged-v1" "$1/verified-v1"
+    rm -rf "$1/packaged-v1" "$1/verified-v1" "$1/installed-v1"
 }
 
 prepare_package_case() {
@@ -648,7 +648,8 @@ copy_locked_sdists() {
 # verifications its earlier runs kept.
 prepare_build_case() {
     if [ "$1" = vendor-first ] || [ "$1" = vendor-sdists ]; then
-        rm -rf "$BUILD_CACHE/built-v1" "$BUILD_CACHE/packaged-v1" "$BUILD_CACHE/verified-v1"
+        rm -rf "$BUILD_CACHE/built-v1" "$BUILD_CACHE/packaged-v1" "$BUILD_CACHE/verified-v1" \
+            "$BUILD_CACHE/installed-v1"
     fi
 }
 

@@ -52,6 +52,8 @@ pub enum Bucket {
     Packaged,
     /// Passed verification reports, keyed by the wheel set they ran in.
     Verified,
+    /// Wheels installed (unpacked and byte-compiled) for a scheme.
+    Installed,
 }
 
 impl Bucket {
@@ -62,8 +64,15 @@ impl Bucket {
             Self::Built => "built-v1",
             Self::Packaged => "packaged-v1",
             Self::Verified => "verified-v1",
+            Self::Installed => "installed-v1",
         }
     }
+}
+
+/// `ab/cdef…` for the key `abcdef…`: entry keys spread over 256 folders.
+pub fn sharded_key(key: &Sha256) -> String {
+    let text = key.as_str();
+    format!("{}/{}", &text[..2], &text[2..])
 }
 
 /// A cache rooted at one folder.

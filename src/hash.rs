@@ -95,6 +95,39 @@ impl<'de> Deserialize<'de> for Sha256 {
     }
 }
 
+/// sha256 of the file at `path`, computed once per process for the same
+/// file: several stages key their cache entries with a wheel's digest, and
+/// rehashing tens of megabytes for each is measurable. A file replaced or
+/// changed since (another inode, size or modification time) is hashed again.
+pub fn file_digest(path: &std::path::Path) -> std::io::Result<Sha256> {
+    use std::collections::HashMap;
+    use std::os::unix::fs::MetadataExt;
+    type Identity = (std::path::PathBuf, u64, u64, u64, i64, i64);
+    static DIGESTS: std::sync::LazyLock<std::sync::Mutex<HashMap<Identity, Sha256>>> =
+        std::sync::LazyLock::new(Default::default);
+    let metadata = std::fs::metadata(path)?;
+    let identity = (
+        path.to_path_buf(),
+        metadata.dev(),
+        metadata.ino(),
+        metadata.size(),
+        metadata.mtime(),
+        metadata.mtime_nsec(),
+    );
+    let known = DIGESTS
+        .lock()
+        .ok()
+        .and_then(|digests| digests.get(&identity).cloned());
+    if let Some(digest) = known {
+        return Ok(digest);
+    }
+    let digest = Sha256::of_reader(std::fs::File::open(path)?)?;
+    if let Ok(mut digests) = DIGESTS.lock() {
+        digests.insert(identity, digest.clone());
+    }
+    Ok(digest)
+}
+
 /// sha256 of the running `vendor` binary, computed once: results that
 /// depend on vendor's own code (kept RPMs, passed verifications) are keyed
 /// with it, so another build of vendor never reuses them.
@@ -124,5 +157,19 @@ mod tests {
         assert_eq!(upper, digest);
         assert!("xyz".parse::<Sha256>().is_err());
         assert_eq!(Sha256::of_reader(&b"abc"[..]).unwrap(), digest);
+    }
+
+    #[test]
+    fn file_digest_follows_changes() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("file");
+        std::fs::write(&path, b"abc").unwrap();
+        assert_eq!(file_digest(&path).unwrap(), Sha256::of_bytes(b"abc"));
+        assert_eq!(file_digest(&path).unwrap(), Sha256::of_bytes(b"abc"));
+        // A new file at the same path (another inode and size).
+        let replacement = folder.path().join("replacement");
+        std::fs::write(&replacement, b"abcd").unwrap();
+        std::fs::rename(&replacement, &path).unwrap();
+        assert_eq!(file_digest(&path).unwrap(), Sha256::of_bytes(b"abcd"));
     }
 }

@@ -20,6 +20,7 @@
 //! - Nothing here knows about RPM: build environments and verification use
 //!   the same code.
 
+pub mod cached;
 pub mod environment;
 
 mod archive;
@@ -46,7 +47,7 @@ use crate::hash::Sha256;
 use crate::name::PackageName;
 
 pub use archive::{MAX_ENTRIES, MAX_TOTAL_BYTES};
-pub use bytecode::find_interpreter;
+pub use bytecode::{find_interpreter, start_finding_interpreter};
 pub use error::{InstallError, Refusal};
 pub use layout::InstallScheme;
 pub use metadata::WheelMetadata;
@@ -122,6 +123,18 @@ pub struct InstallOptions {
     /// The build host's interpreter of the target X.Y (see
     /// [`find_interpreter`]); `None` installs no `.pyc` files.
     pub compile_bytecode: Option<PathBuf>,
+}
+
+impl InstallOptions {
+    /// How a wheel is installed for an RPM payload, and for the trees
+    /// verification imports from (the same trees, see [`cached`]):
+    /// `INSTALLER` is `rpm` and `.pyc` files are compiled by `interpreter`.
+    pub fn for_rpm(interpreter: &Path) -> Self {
+        Self {
+            installer: "rpm".to_string(),
+            compile_bytecode: Some(interpreter.to_path_buf()),
+        }
+    }
 }
 
 /// Unpack `wheel_path` (whose sha256 the caller already verified) into

@@ -15,9 +15,10 @@
 //!    before any build starts, and all missing ones are reported at once;
 //! 3. [`builds`]: sdists → wheels in parallel up to `jobs`, through the
 //!    built-wheel cache, so an unchanged build rebuilds nothing;
-//! 4. [`checks`]: static checks per wheel, then one scratch environment with
-//!    the target's interpreter holding every wheel, where each package's
-//!    imports and probes run in parallel.
+//! 4. [`checks`]: static checks per wheel, then every wheel installed into
+//!    the installed-tree cache as its RPM will install it, then one scratch
+//!    environment with the target's interpreter seeing every tree, where
+//!    each package's imports and probes run in parallel.
 //!
 //! Invariants: a package that fails to build or verify has no
 //! [`VerifiedWheel`], and the others still do (one broken package does not
@@ -53,6 +54,9 @@ pub struct WheelOptions {
     pub only: Vec<PackageName>,
     /// Where build logs and scratch folders go (`<cache>/work/el9`).
     pub work_dir: PathBuf,
+    /// The app's prefix on the servers (`/opt/mysite`): wheels are
+    /// installed for it once, for the checks and for packaging.
+    pub prefix: PathBuf,
     /// Run every check even when the same wheels passed them before.
     pub recheck: bool,
 }

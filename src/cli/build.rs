@@ -67,6 +67,7 @@ pub(super) fn prepare(
     let lock = pylock::read(&lock_path)?;
     let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
     let config = app_config(project, command)?;
+    vendor::install::start_finding_interpreter(target.python_series());
     let only = select_packages(&lock, only)?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let reporter = project.reporter();
@@ -85,6 +86,7 @@ pub(super) fn prepare(
         from_source: config.build.from_source.iter().cloned().collect(),
         only: only.iter().cloned().collect(),
         work_dir: work_dir(&cache, &target.name)?,
+        prefix: config.app.prefix_or_default().into(),
         recheck,
     };
     let outcome = prepare_wheels(

@@ -1,11 +1,13 @@
 //! The `indicatif` implementation of [`Reporter`]: one overall bar per
-//! stage and one bar per download; hidden when stderr is not a terminal or
-//! with `--no-progress`. Warnings are always printed (unless `-q`).
+//! stage and one bar per download on a terminal; when stderr is not a
+//! terminal (CI logs), one line per finished stage with its count and time
+//! instead. `--no-progress` hides both. Warnings are always printed (unless
+//! `-q`).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -16,11 +18,16 @@ pub struct TerminalReporter {
     stage: Mutex<Option<ProgressBar>>,
     tasks: Mutex<HashMap<TaskId, ProgressBar>>,
     quiet: bool,
+    /// Print a line per finished stage (stderr is not a terminal).
+    log_stages: bool,
+    /// The running stage's name, size and start, for that line.
+    stage_log: Mutex<Option<(String, u64, Instant)>>,
 }
 
 impl TerminalReporter {
     pub fn new(show_progress: bool, quiet: bool) -> Self {
-        let target = if show_progress && std::io::stderr().is_terminal() {
+        let terminal = std::io::stderr().is_terminal();
+        let target = if show_progress && terminal {
             ProgressDrawTarget::stderr_with_hz(10)
         } else {
             ProgressDrawTarget::hidden()
@@ -30,6 +37,8 @@ impl TerminalReporter {
             stage: Mutex::new(None),
             tasks: Mutex::new(HashMap::new()),
             quiet,
+            log_stages: show_progress && !terminal && !quiet,
+            stage_log: Mutex::new(None),
         }
     }
 
@@ -73,6 +82,10 @@ impl Reporter for TerminalReporter {
         );
         bar.set_prefix(stage.to_string());
         *self.stage.lock().expect("reporter lock") = Some(bar);
+        if self.log_stages {
+            *self.stage_log.lock().expect("reporter lock") =
+                Some((stage.to_string(), total, Instant::now()));
+        }
     }
 
     fn stage_advanced(&self, label: &str) {
@@ -85,6 +98,11 @@ impl Reporter for TerminalReporter {
     fn stage_finished(&self) {
         if let Some(bar) = self.stage.lock().expect("reporter lock").take() {
             bar.finish_and_clear();
+        }
+        if let Some((stage, total, started)) = self.stage_log.lock().expect("reporter lock").take()
+        {
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!("{stage:>12} {total} in {seconds:.2} s");
         }
     }
 

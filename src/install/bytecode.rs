@@ -224,21 +224,23 @@ fn compile_in_one_process(
 /// one search costs most of a second, and a build asks several times.
 pub fn find_interpreter(python_version: (u64, u64)) -> Result<PathBuf, InstallError> {
     static FOUND: std::sync::Mutex<Vec<((u64, u64), PathBuf)>> = std::sync::Mutex::new(Vec::new());
-    let remembered = |found: &Vec<((u64, u64), PathBuf)>| {
-        found
-            .iter()
-            .find(|(version, _)| *version == python_version)
-            .map(|(_, path)| path.clone())
-    };
-    if let Some(path) = remembered(&FOUND.lock().expect("no panic while held")) {
-        return Ok(path);
+    // Held during the search, so a caller arriving meanwhile (see
+    // [`start_finding_interpreter`]) waits for its answer instead of
+    // searching again.
+    let mut found = FOUND.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, path)) = found.iter().find(|(version, _)| *version == python_version) {
+        return Ok(path.clone());
     }
     let path = search_interpreter(python_version)?;
-    FOUND
-        .lock()
-        .expect("no panic while held")
-        .push((python_version, path.clone()));
+    found.push((python_version, path.clone()));
     Ok(path)
+}
+
+/// Start [`find_interpreter`] on another thread and return at once: the
+/// search (most of a second behind pyenv shims) then overlaps whatever the
+/// caller does before it needs the interpreter.
+pub fn start_finding_interpreter(python_version: (u64, u64)) {
+    std::thread::spawn(move || find_interpreter(python_version));
 }
 
 fn search_interpreter(python_version: (u64, u64)) -> Result<PathBuf, InstallError> {

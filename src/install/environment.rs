@@ -76,6 +76,22 @@ impl PythonEnvironment {
         Ok(())
     }
 
+    /// Make `directories` (installed trees' site-packages, e.g. from
+    /// [`super::cached`]) part of the environment without copying them: a
+    /// `.pth` file adds each as a site directory, so their own `.pth` files
+    /// are processed too, as if the packages were installed here.
+    pub fn add_site_directories(&self, directories: &[PathBuf]) -> Result<(), InstallError> {
+        let mut text = String::new();
+        for directory in directories {
+            // A JSON string is a valid Python string literal.
+            let literal = serde_json::to_string(&directory.to_string_lossy())
+                .expect("a string always serializes");
+            text.push_str(&format!("import site; site.addsitedir({literal})\n"));
+        }
+        let path = self.site_packages().join("_vendor_site_directories.pth");
+        fs::write(&path, text).map_err(io_error("write", &path))
+    }
+
     /// `bin/python` of the environment.
     pub fn python(&self) -> PathBuf {
         self.scheme.interpreter()

@@ -26,10 +26,11 @@ use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
 use super::venv::{deps_rpm_spec, venv_rpm_spec};
 use super::version::{RpmEvr, RpmVersionStyle};
 use crate::cache::Cache;
-use crate::install::{find_interpreter, install_wheel, InstallError, InstallOptions};
+use crate::install::cached::install_wheel_cached;
+use crate::install::{find_interpreter, InstallError, InstallOptions};
 use crate::lock::{Lock, LockedPackage};
 use crate::name::{ExtraName, PackageName};
-use crate::parallel::run_parallel;
+use crate::parallel::run_parallel_costliest_first;
 use crate::progress::Reporter;
 use crate::target::Target;
 use crate::verify::VerifiedWheel;
@@ -145,9 +146,13 @@ pub fn package_lock(
     };
     reporter.stage_started("packaging", jobs.len() as u64 + extra_rpms);
     let store = RpmStore::new(cache, &context, &interpreter);
-    let results = run_parallel(&jobs, options.jobs, |job| {
+    let wheel_size = |job: &WheelJob<'_>| {
+        std::fs::metadata(&job.wheel.path).map_or(0, |metadata| metadata.len())
+    };
+    let results = run_parallel_costliest_first(&jobs, options.jobs, wheel_size, |job| {
         let outcome = package_wheel(
             &context,
+            cache,
             &store,
             job,
             &interpreter,
@@ -372,6 +377,7 @@ fn active_extras(lock: &Lock) -> BTreeMap<PackageName, BTreeSet<ExtraName>> {
 /// same inputs, else installed, compiled and written (and kept for later).
 fn package_wheel(
     context: &PackageContext,
+    cache: &Cache,
     store: &RpmStore<'_>,
     job: &WheelJob<'_>,
     interpreter: &Path,
@@ -383,22 +389,14 @@ fn package_wheel(
     if let Some(rpm) = key.as_ref().and_then(|key| store.reuse(key, output_dir)) {
         return Ok(rpm);
     }
-    let staging =
-        tempfile::tempdir_in(output_dir.parent().unwrap_or(output_dir)).map_err(|source| {
-            PackageError::Output {
-                path: output_dir.to_path_buf(),
-                source,
-            }
-        })?;
-    let installed = install_wheel(
+    // Verification installed this very wheel the same way: a cache hit.
+    let installed = install_wheel_cached(
+        cache,
         &job.wheel.path,
         &context.scheme(),
-        staging.path(),
-        &InstallOptions {
-            installer: "rpm".to_string(),
-            compile_bytecode: Some(interpreter.to_path_buf()),
-        },
-    )?;
+        &InstallOptions::for_rpm(interpreter),
+    )?
+    .installed;
     let wheel_rpm = wheel_rpm_spec(context, &installed, &job.extras, reporter)?;
     let written = write_rpm(&wheel_rpm.spec, output_dir)?;
     let rpm = packaged(

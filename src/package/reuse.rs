@@ -19,8 +19,8 @@ use super::elf::BundledLibrary;
 use super::pipeline::PackagedRpm;
 use super::spec::PackageContext;
 use super::version::RpmEvr;
-use crate::cache::{Bucket, Cache};
-use crate::hash::{executable_digest, Sha256, Sha256Hasher};
+use crate::cache::{sharded_key, Bucket, Cache};
+use crate::hash::{executable_digest, file_digest, Sha256, Sha256Hasher};
 use crate::name::PackageName;
 
 /// Bumped when the entry layout changes.
@@ -46,8 +46,7 @@ impl<'a> RpmStore<'a> {
 
     /// The key of `wheel` packaged with `extras` (sorted by the caller).
     pub(super) fn key(&self, wheel: &Path, extras: &[String]) -> Option<Sha256> {
-        let file = std::fs::File::open(wheel).ok()?;
-        let wheel_digest = Sha256::of_reader(file).ok()?;
+        let wheel_digest = file_digest(wheel).ok()?;
         let mut hasher = Sha256Hasher::default();
         hasher.update(self.shared.as_bytes());
         hasher.update(wheel_digest.as_str().as_bytes());
@@ -87,7 +86,7 @@ impl<'a> RpmStore<'a> {
             if let Ok(text) = serde_json::to_vec(&Entry::from(rpm)) {
                 let _ = self.cache.write_entry(
                     Bucket::Packaged,
-                    &format!("{}/{DESCRIPTION_FILE}", key_folder(key)),
+                    &format!("{}/{DESCRIPTION_FILE}", sharded_key(key)),
                     &text,
                 );
             }
@@ -95,13 +94,8 @@ impl<'a> RpmStore<'a> {
     }
 
     fn folder(&self, key: &Sha256) -> PathBuf {
-        self.cache.entry_path(Bucket::Packaged, &key_folder(key))
+        self.cache.entry_path(Bucket::Packaged, &sharded_key(key))
     }
-}
-
-fn key_folder(key: &Sha256) -> String {
-    let text = key.as_str();
-    format!("{}/{}", &text[..2], &text[2..])
 }
 
 /// [`PackagedRpm`] as stored.

@@ -1,13 +1,15 @@
-//! Candidate wheels → verified wheels: static checks per wheel, then one
-//! scratch environment holding every wheel, where each selected package's
-//! imports and probes run.
+//! Candidate wheels → verified wheels: static checks per wheel, then each
+//! wheel installed once into the installed-tree cache (as its RPM will
+//! install it), then one scratch environment seeing every tree, where each
+//! selected package's imports and probes run.
 //!
 //! Input: candidates in lock order and their policies. Output: the
 //! [`WheelsOutcome`]. Invariants: the environment uses the build host's
-//! interpreter of the target's `X.Y` and holds the whole set (so each
+//! interpreter of the target's `X.Y` and sees the whole set (so each
 //! package's locked runtime dependencies are there, as on a server); it is
-//! removed afterwards; a wheel that cannot be inspected or installed fails
-//! its own package only; checks run in parallel up to `jobs`.
+//! removed afterwards, while the trees stay in the cache for packaging and
+//! later builds; a wheel that cannot be inspected or installed fails its
+//! own package only; installs and checks run in parallel up to `jobs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,11 +17,12 @@ use std::path::{Path, PathBuf};
 use super::plan::PlannedWheel;
 use super::{PackageFailure, WheelOptions, WheelOrigin, WheelsError, WheelsOutcome};
 use crate::cache::{Bucket, Cache};
-use crate::hash::{Sha256, Sha256Hasher};
+use crate::hash::{file_digest, Sha256, Sha256Hasher};
+use crate::install::cached::{install_wheel_cached, CachedInstall};
 use crate::install::environment::PythonEnvironment;
-use crate::install::find_interpreter;
+use crate::install::{find_interpreter, InstallOptions, InstallScheme};
 use crate::name::PackageName;
-use crate::parallel::run_parallel;
+use crate::parallel::{run_parallel, run_parallel_costliest_first};
 use crate::progress::Reporter;
 use crate::target::Target;
 use crate::verify::{
@@ -74,17 +77,19 @@ pub(super) fn verify_wheels(
         outcome.scratch = Some(scratch);
         return Ok(outcome);
     }
-    let environment = scratch_environment(target, &interpreter, scratch.path())?;
-    let installed = inspected
-        .into_iter()
-        .map(|(wheel, origin)| {
-            match environment.install_wheels(std::slice::from_ref(&wheel.path)) {
-                Ok(()) => Ok((wheel, origin)),
-                Err(error) => Err(unusable(&wheel.name, error)),
-            }
-        })
-        .collect();
+    let installed = install_into_cache(inspected, &interpreter, target, cache, options, reporter);
     let installed = keep_usable(installed, &mut outcome);
+    let environment = scratch_environment(target, &interpreter, scratch.path())?;
+    let scheme = install_scheme(target, options);
+    let site_directories: Vec<PathBuf> = installed
+        .iter()
+        .map(|(_, tree)| tree.site_packages(&scheme))
+        .collect();
+    environment
+        .add_site_directories(&site_directories)
+        .map_err(|source| WheelsError::Scratch { source })?;
+    let installed: Vec<(InspectedWheel, WheelOrigin)> =
+        installed.into_iter().map(|(wheel, _)| wheel).collect();
 
     let selected: Vec<&(InspectedWheel, WheelOrigin)> = installed
         .iter()
@@ -120,6 +125,47 @@ pub(super) fn verify_wheels(
     drop(environment);
     outcome.scratch = Some(scratch);
     Ok(outcome)
+}
+
+/// A wheel after the static checks, with where it came from.
+type Inspected = (InspectedWheel, WheelOrigin);
+
+/// Every wheel installed as packaging will install it (`.pyc` included),
+/// through the installed-tree cache, the largest first; the checks import
+/// from these trees, and packaging reads the same ones back.
+fn install_into_cache(
+    inspected: Vec<Inspected>,
+    interpreter: &Path,
+    target: &Target,
+    cache: &Cache,
+    options: &WheelOptions,
+    reporter: &dyn Reporter,
+) -> Vec<Result<(Inspected, CachedInstall), PackageFailure>> {
+    let scheme = install_scheme(target, options);
+    let install_options = InstallOptions::for_rpm(interpreter);
+    reporter.stage_started("installing", inspected.len() as u64);
+    let trees = run_parallel_costliest_first(
+        &inspected,
+        options.jobs,
+        |(wheel, _)| std::fs::metadata(&wheel.path).map_or(0, |metadata| metadata.len()),
+        |(wheel, _)| {
+            let tree = install_wheel_cached(cache, &wheel.path, &scheme, &install_options)
+                .map_err(|error| unusable(&wheel.name, error));
+            reporter.stage_advanced(wheel.name.as_ref());
+            tree
+        },
+    );
+    reporter.stage_finished();
+    inspected
+        .into_iter()
+        .zip(trees)
+        .map(|(wheel, tree)| tree.map(|tree| (wheel, tree)))
+        .collect()
+}
+
+/// Where the app's packages are installed on the servers.
+fn install_scheme(target: &Target, options: &WheelOptions) -> InstallScheme {
+    InstallScheme::new(&options.prefix, target.python_series())
 }
 
 fn unusable(package: &PackageName, error: impl std::fmt::Display) -> PackageFailure {
@@ -180,9 +226,7 @@ impl<'a> Memory<'a> {
         hasher.update(crate::hash::executable_digest().as_bytes());
         let mut complete = true;
         for (wheel, _) in inspected {
-            let digest = std::fs::File::open(&wheel.path)
-                .and_then(Sha256::of_reader)
-                .map(|digest| digest.as_str().to_string());
+            let digest = file_digest(&wheel.path).map(|digest| digest.as_str().to_string());
             let Ok(digest) = digest else {
                 complete = false;
                 break;

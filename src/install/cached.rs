@@ -1,0 +1,403 @@
+//! Installed trees kept in the cache: each wheel is unpacked and
+//! byte-compiled once per scheme and interpreter, then read from there by
+//! verification (through a `.pth` file) and by packaging (as RPM payload).
+//!
+//! Input: the cache, a wheel (its sha256 already checked by the caller), an
+//! [`InstallScheme`] and [`InstallOptions`]. Output: a [`CachedInstall`]: the
+//! tree's image of the prefix and the [`InstalledWheel`] describing it, with
+//! every regular file's bytes on disk inside the cache entry.
+//!
+//! Invariants:
+//! - the key covers everything the installed bytes depend on: the wheel's
+//!   bytes, the prefix, the Python `X.Y`, the installer name, the
+//!   interpreter that compiles `.pyc` files and the `vendor` binary, so a
+//!   hit is what installing again would give;
+//! - an entry appears whole or not at all: the wheel is installed into a
+//!   private folder of the bucket that is renamed to the key once its
+//!   manifest is written, so a killed run leaves no entry half-written; a
+//!   damaged entry is a miss and is replaced;
+//! - entries are read-only data: whoever reads a tree (imports run with
+//!   `-B`) must not write into it.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::io_error;
+use super::scripts::parse_entry_points;
+use super::{
+    install_wheel, FileContents, FileKind, InstallError, InstallOptions, InstallScheme,
+    InstalledFile, InstalledWheel, WheelMetadata,
+};
+use crate::cache::{sharded_key, Bucket, Cache};
+use crate::filename::WheelFilename;
+use crate::hash::{executable_digest, file_digest, Sha256, Sha256Hasher};
+
+/// Bumped when the entry layout changes.
+const FORMAT: &str = "vendor-installed-1";
+const MANIFEST_FILE: &str = "manifest.json";
+/// The folder of an entry holding the installed files, laid out as
+/// [`install_wheel`] lays them out under its staging folder.
+const TREE_FOLDER: &str = "tree";
+
+/// A wheel installed into the cache.
+#[derive(Clone, Debug)]
+pub struct CachedInstall {
+    /// The image of the scheme's prefix: `<tree>/opt/app`.
+    pub prefix_root: PathBuf,
+    pub installed: InstalledWheel,
+}
+
+impl CachedInstall {
+    /// The image of the scheme's site-packages folder.
+    pub fn site_packages(&self, scheme: &InstallScheme) -> PathBuf {
+        self.prefix_root.join(scheme.site_packages_relative())
+    }
+}
+
+/// What an entry records besides the files themselves; the metadata and
+/// entry points are read back from the installed dist-info.
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: String,
+    wheel: String,
+    files: Vec<ManifestFile>,
+    directories: BTreeSet<PathBuf>,
+    is_pure: bool,
+    dist_info: PathBuf,
+    bytecode_skipped: Vec<PathBuf>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ManifestFile {
+    path: PathBuf,
+    mode: u32,
+    link: Option<PathBuf>,
+    is_license: bool,
+    size: u64,
+    sha256: Sha256,
+}
+
+/// `wheel_path` installed for `scheme`: from the cache when an earlier run
+/// installed the same bytes the same way, else installed now and kept.
+pub fn install_wheel_cached(
+    cache: &Cache,
+    wheel_path: &Path,
+    scheme: &InstallScheme,
+    options: &InstallOptions,
+) -> Result<CachedInstall, InstallError> {
+    let entry = cache.entry_path(
+        Bucket::Installed,
+        &sharded_key(&key(wheel_path, scheme, options)?),
+    );
+    if let Some(found) = load(&entry, scheme) {
+        return Ok(found);
+    }
+    let parent = entry.parent().unwrap_or(&entry);
+    fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+    let private = tempfile::Builder::new()
+        .prefix(".vendor-installing-")
+        .tempdir_in(parent)
+        .map_err(io_error("create a directory in", parent))?;
+    let tree = private.path().join(TREE_FOLDER);
+    let installed = install_wheel(wheel_path, scheme, &tree, options)?;
+    let manifest = manifest_of(&installed, wheel_path, scheme);
+    let manifest_path = private.path().join(MANIFEST_FILE);
+    let text = serde_json::to_vec(&manifest).expect("a manifest always serializes");
+    fs::write(&manifest_path, text).map_err(io_error("write", &manifest_path))?;
+    publish(private, &entry)?;
+    load(&entry, scheme).ok_or_else(|| InstallError::Io {
+        action: "read back",
+        path: entry.join(MANIFEST_FILE),
+        source: std::io::Error::other("the entry just written cannot be read"),
+    })
+}
+
+/// The entry's key; hashing the wheel is the bulk of the cost of a hit.
+fn key(
+    wheel_path: &Path,
+    scheme: &InstallScheme,
+    options: &InstallOptions,
+) -> Result<Sha256, InstallError> {
+    let wheel_digest = file_digest(wheel_path).map_err(io_error("read", wheel_path))?;
+    let mut hasher = Sha256Hasher::default();
+    let interpreter = options
+        .compile_bytecode
+        .as_ref()
+        .map(|path| path.display().to_string())
+        .unwrap_or_default();
+    let (major, minor) = scheme.python_version;
+    hasher.update(
+        format!(
+            "{FORMAT}\n{}\n{wheel_digest}\n{}\n{major}.{minor}\n{}\n{interpreter}\n",
+            executable_digest(),
+            scheme.prefix.display(),
+            options.installer,
+        )
+        .as_bytes(),
+    );
+    Ok(hasher.finish())
+}
+
+/// Rename the private folder to the entry, replacing a damaged one; when
+/// another process published the same entry first, theirs is kept.
+fn publish(private: tempfile::TempDir, entry: &Path) -> Result<(), InstallError> {
+    if entry.exists() {
+        // Only reached when `load` refused it: damaged, so replace it.
+        fs::remove_dir_all(entry).map_err(io_error("remove the damaged cache entry", entry))?;
+    }
+    let private = private.keep();
+    match fs::rename(&private, entry) {
+        Ok(()) => Ok(()),
+        Err(_) if entry.join(MANIFEST_FILE).is_file() => {
+            let _ = fs::remove_dir_all(&private);
+            Ok(())
+        }
+        Err(source) => {
+            let _ = fs::remove_dir_all(&private);
+            Err(InstallError::Io {
+                action: "move into the cache",
+                path: entry.to_path_buf(),
+                source,
+            })
+        }
+    }
+}
+
+fn manifest_of(installed: &InstalledWheel, wheel_path: &Path, scheme: &InstallScheme) -> Manifest {
+    let files = installed
+        .files
+        .iter()
+        .map(|file| ManifestFile {
+            path: file
+                .path
+                .strip_prefix(&scheme.prefix)
+                .unwrap_or(&file.path)
+                .to_path_buf(),
+            mode: file.mode,
+            link: match &file.kind {
+                FileKind::Regular => None,
+                FileKind::Symlink(target) => Some(target.clone()),
+            },
+            is_license: file.is_license,
+            size: file.size,
+            sha256: file.sha256.clone(),
+        })
+        .collect();
+    Manifest {
+        format: FORMAT.to_string(),
+        wheel: wheel_path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        files,
+        directories: installed.directories.clone(),
+        is_pure: installed.is_pure,
+        dist_info: installed.dist_info.clone(),
+        bytecode_skipped: installed.bytecode_skipped.clone(),
+    }
+}
+
+/// The entry at `entry`, or `None` when it is missing or damaged.
+fn load(entry: &Path, scheme: &InstallScheme) -> Option<CachedInstall> {
+    let text = fs::read(entry.join(MANIFEST_FILE)).ok()?;
+    let manifest: Manifest = serde_json::from_slice(&text).ok()?;
+    if manifest.format != FORMAT {
+        return None;
+    }
+    let filename = WheelFilename::from_str(&manifest.wheel).ok()?;
+    let tree = entry.join(TREE_FOLDER);
+    let on_disk =
+        |server_path: &Path| tree.join(server_path.strip_prefix("/").unwrap_or(server_path));
+    let prefix_root = on_disk(&scheme.prefix);
+    let dist_info = on_disk(&manifest.dist_info);
+    let metadata_text = fs::read_to_string(dist_info.join("METADATA")).ok()?;
+    let metadata = WheelMetadata::parse(&metadata_text).ok()?;
+    let entry_points = match fs::read_to_string(dist_info.join("entry_points.txt")) {
+        Ok(text) => parse_entry_points(&text).ok()?,
+        Err(_) => Vec::new(),
+    };
+    let files = manifest
+        .files
+        .into_iter()
+        .map(|file| {
+            let path = scheme.prefix.join(&file.path);
+            let (kind, contents) = match file.link {
+                None => (FileKind::Regular, FileContents::OnDisk(on_disk(&path))),
+                Some(target) => {
+                    let bytes = target.as_os_str().as_encoded_bytes().to_vec();
+                    (FileKind::Symlink(target), FileContents::Bytes(bytes))
+                }
+            };
+            InstalledFile {
+                path,
+                mode: file.mode,
+                contents,
+                kind,
+                is_license: file.is_license,
+                size: file.size,
+                sha256: file.sha256,
+            }
+        })
+        .collect();
+    Some(CachedInstall {
+        prefix_root,
+        installed: InstalledWheel {
+            name: filename.name,
+            version: filename.version,
+            files,
+            directories: manifest.directories,
+            metadata,
+            is_pure: manifest.is_pure,
+            entry_points,
+            dist_info: manifest.dist_info,
+            bytecode_skipped: manifest.bytecode_skipped,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+    use crate::install::environment::tests::tiny_wheel;
+    use crate::install::environment::PythonEnvironment;
+    use crate::install::find_interpreter;
+
+    fn scheme() -> InstallScheme {
+        InstallScheme::new("/opt/mysite", (3, 11))
+    }
+
+    fn options() -> InstallOptions {
+        InstallOptions::for_rpm(&find_interpreter((3, 11)).unwrap())
+    }
+
+    /// What an installed wheel says, without where its bytes are staged.
+    fn described(installed: &InstalledWheel) -> Vec<(PathBuf, u32, FileKind, bool, u64, Sha256)> {
+        installed
+            .files
+            .iter()
+            .map(|file| {
+                let (path, mode, kind) = (file.path.clone(), file.mode, file.kind.clone());
+                (
+                    path,
+                    mode,
+                    kind,
+                    file.is_license,
+                    file.size,
+                    file.sha256.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn installs_once_and_reads_the_same_wheel_back() {
+        let folder = tempfile::tempdir().unwrap();
+        let cache = Cache::open(folder.path().join("cache")).unwrap();
+        let wheel = tiny_wheel(folder.path(), "tinypkg");
+        let first = install_wheel_cached(&cache, &wheel, &scheme(), &options()).unwrap();
+        let fresh =
+            install_wheel(&wheel, &scheme(), &folder.path().join("fresh"), &options()).unwrap();
+        assert_eq!(described(&first.installed), described(&fresh));
+        assert_eq!(first.installed.metadata, fresh.metadata);
+        assert_eq!(first.installed.entry_points, fresh.entry_points);
+        assert_eq!(first.installed.directories, fresh.directories);
+        assert!(first
+            .site_packages(&scheme())
+            .join("tinypkg/__init__.py")
+            .is_file());
+        for file in &first.installed.files {
+            if let FileContents::OnDisk(path) = &file.contents {
+                assert!(path.starts_with(&first.prefix_root), "{}", path.display());
+                assert_eq!(fs::metadata(path).unwrap().len(), file.size);
+            }
+        }
+
+        // A marker in the tree survives the second call: nothing was installed again.
+        let marker = first.prefix_root.join("marker");
+        fs::write(&marker, "kept").unwrap();
+        let second = install_wheel_cached(&cache, &wheel, &scheme(), &options()).unwrap();
+        assert_eq!(second.prefix_root, first.prefix_root);
+        assert!(marker.is_file());
+        assert_eq!(described(&second.installed), described(&first.installed));
+
+        // Another prefix is another entry.
+        let elsewhere = InstallScheme::new("/opt/other", (3, 11));
+        let other = install_wheel_cached(&cache, &wheel, &elsewhere, &options()).unwrap();
+        assert_ne!(other.prefix_root, first.prefix_root);
+        assert!(other.installed.files[0].path.starts_with("/opt/other"));
+    }
+
+    #[test]
+    fn a_damaged_entry_is_installed_again_and_leftovers_are_ignored() {
+        let folder = tempfile::tempdir().unwrap();
+        let cache = Cache::open(folder.path().join("cache")).unwrap();
+        let wheel = tiny_wheel(folder.path(), "tinypkg");
+        let first = install_wheel_cached(&cache, &wheel, &scheme(), &options()).unwrap();
+        let entry = first.prefix_root.ancestors().nth(3).unwrap().to_path_buf();
+        assert!(entry.join(MANIFEST_FILE).is_file(), "{}", entry.display());
+        fs::write(entry.join(MANIFEST_FILE), "{ not json").unwrap();
+        // What a run killed while installing leaves behind.
+        fs::create_dir_all(
+            entry
+                .parent()
+                .unwrap()
+                .join(".vendor-installing-killed/tree"),
+        )
+        .unwrap();
+
+        let again = install_wheel_cached(&cache, &wheel, &scheme(), &options()).unwrap();
+        assert_eq!(described(&again.installed), described(&first.installed));
+        let manifest = fs::read_to_string(entry.join(MANIFEST_FILE)).unwrap();
+        assert!(manifest.contains(FORMAT), "{manifest}");
+    }
+
+    #[test]
+    fn an_environment_imports_from_cached_trees_and_runs_their_pth_files() {
+        let folder = tempfile::tempdir().unwrap();
+        let cache = Cache::open(folder.path().join("cache")).unwrap();
+        let interpreter = find_interpreter((3, 11)).unwrap();
+        let trees: Vec<PathBuf> = ["alpha", "beta"]
+            .iter()
+            .map(|name| {
+                let wheel = tiny_wheel(folder.path(), name);
+                let tree = install_wheel_cached(&cache, &wheel, &scheme(), &options()).unwrap();
+                tree.site_packages(&scheme())
+            })
+            .collect();
+        // A package's own `.pth` file, as some wheels ship.
+        fs::write(
+            trees[1].join("beta-extra.pth"),
+            "import os; os.environ['BETA_PTH'] = 'ran'\n",
+        )
+        .unwrap();
+        let environment =
+            PythonEnvironment::create(&interpreter, (3, 11), &folder.path().join("env")).unwrap();
+        environment.add_site_directories(&trees).unwrap();
+        let output = Command::new(environment.python())
+            .args([
+                "-I",
+                "-B",
+                "-c",
+                "import os, alpha, beta; alpha.main(); beta.main(); print(os.environ.get('BETA_PTH')); \
+                 print(alpha.__spec__.cached)",
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines[..3], ["alpha ran", "beta ran", "ran"], "{stdout}");
+        // The import used the tree's unchecked-hash `.pyc`, which is there.
+        assert!(Path::new(lines[3]).is_file(), "{stdout}");
+        assert!(
+            lines[3].starts_with(&trees[0].display().to_string()),
+            "{stdout}"
+        );
+    }
+}
