@@ -15,7 +15,11 @@
 //! never built); backends run through the PEP 517 frontend
 //! ([`crate::build`]) in a scratch folder that is removed afterwards, except
 //! when a hook fails: then it is kept, because the error names the log in it.
+//! An sdist is decompressed at most once per lock: unpacked for its hooks,
+//! its `[build-system]` read from the tree and cached by its sha256, so a
+//! relock whose hook answers are cached does not open it at all.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,7 +32,8 @@ use tokio::runtime::Handle;
 pub use crate::target::python_series;
 
 use super::resolve::{self, Resolution, ResolveError};
-use crate::build::{BuildEnvironment, BuildError, BuildSystem};
+use crate::build::sdist::parse_build_system;
+use crate::build::{BuildEnvironment, BuildError, BuildSystem, SourceTree};
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
 use crate::hash::Sha256;
@@ -202,6 +207,9 @@ fn glibc_version() -> Option<(u32, u32)> {
 /// Bumped when what [`SdistContext::asked_by_backend`] caches changes.
 const ASKED_FORMAT: &str = "vendor-get-requires-1";
 
+/// Bumped when what [`SdistContext::fetch`] caches of `pyproject.toml` changes.
+const BUILD_SYSTEM_FORMAT: &str = "vendor-build-system-1";
+
 /// One sdist in the cache, with what working out its build environment needs.
 pub struct SdistContext<'a> {
     pub name: &'a PackageName,
@@ -215,11 +223,24 @@ pub struct SdistContext<'a> {
     pub settings: &'a BuildSettings,
     pub client: &'a IndexClient,
     pub runtime: &'a Handle,
+    /// The sdist unpacked, once a hook needs it (or its `[build-system]`
+    /// was not cached): one tree for every hook, as a frontend uses it.
+    scratch: RefCell<Option<Scratch>>,
+}
+
+/// A scratch folder holding the sdist unpacked (`source/`), the build
+/// environments and the hooks' log; removed when dropped, unless a hook
+/// failed (the error names the log inside it).
+struct Scratch {
+    dir: tempfile::TempDir,
+    tree: SourceTree,
 }
 
 impl<'a> SdistContext<'a> {
     /// Download `sdist` into the cache (no request when it is there) and
-    /// read its `[build-system]`.
+    /// read its `[build-system]`: from the cache (by the sdist's sha256),
+    /// else from the sdist unpacked for the hooks, so that it is
+    /// decompressed once.
     pub fn fetch(
         name: &'a PackageName,
         version: &'a Version,
@@ -238,14 +259,24 @@ impl<'a> SdistContext<'a> {
                 what: format!("the sdist `{filename}`"),
                 source: Box::new(source),
             })?;
-        let build_system = crate::build::read_build_system(&path).map_err(|source| {
-            BuildRequirementsError::Backend {
-                package: name.clone(),
-                version: version.clone(),
-                action: "read the build requirements of",
-                source: Box::new(source),
+        let cache_key = format!("build-system/{}", sdist.sha256);
+        let cached = client
+            .cache()
+            .read_entry(Bucket::Metadata, &cache_key)
+            .and_then(|bytes| parse_cached_build_system(&bytes, &filename));
+        let (build_system, scratch) = match cached {
+            Some(build_system) => (build_system, None),
+            None => {
+                let scratch = Scratch::unpack(name, version, &path)?;
+                // A failed cache write only costs unpacking again next time.
+                let _ = client.cache().write_entry(
+                    Bucket::Metadata,
+                    &cache_key,
+                    cached_build_system(&scratch.tree).as_bytes(),
+                );
+                (scratch.tree.build_system.clone(), Some(scratch))
             }
-        })?;
+        };
         Ok(Self {
             name,
             version,
@@ -257,6 +288,7 @@ impl<'a> SdistContext<'a> {
             settings,
             client,
             runtime,
+            scratch: RefCell::new(scratch),
         })
     }
 
@@ -318,9 +350,9 @@ impl<'a> SdistContext<'a> {
             return Ok(asked);
         }
         let paths = self.download(&wheels)?;
-        let (asked, _scratch) = self.in_scratch("read the build requirements of", |scratch| {
-            let (tree, environment, log) = self.environment(scratch, &paths)?;
-            environment.requires_for_build_wheel(&tree, self.settings, &log)
+        let asked = self.in_scratch("read the build requirements of", |scratch| {
+            let (environment, log) = self.environment(scratch, "requires", &paths)?;
+            environment.requires_for_build_wheel(&scratch.tree, self.settings, &log)
         })?;
         let text: String = asked
             .iter()
@@ -337,11 +369,11 @@ impl<'a> SdistContext<'a> {
     pub fn built_metadata(&self) -> Result<String, BuildRequirementsError> {
         let resolution = self.resolve_environment(&BTreeMap::new())?;
         let wheels = self.download_wheels(&resolution)?;
-        let (wheel_path, _scratch) =
-            self.in_scratch("build, to read the metadata of", |scratch| {
-                let (tree, environment, log) = self.environment(scratch, &wheels)?;
-                environment.build_wheel(&tree, self.settings, &scratch.join("wheel"), &log)
-            })?;
+        let wheel_path = self.in_scratch("build, to read the metadata of", |scratch| {
+            let (environment, log) = self.environment(scratch, "build", &wheels)?;
+            let out_dir = scratch.dir.path().join("wheel");
+            environment.build_wheel(&scratch.tree, self.settings, &out_dir, &log)
+        })?;
         read_wheel_metadata(&wheel_path).map_err(|reason| BuildRequirementsError::BuiltMetadata {
             package: self.name.clone(),
             version: self.version.clone(),
@@ -356,42 +388,45 @@ impl<'a> SdistContext<'a> {
         }
     }
 
-    /// The sdist unpacked under `scratch`, an environment holding `wheels`
-    /// beside it, and the log file to use.
+    /// A build environment `<purpose>-environment` in `scratch` holding
+    /// `wheels`, and the log file to use.
     fn environment(
         &self,
-        scratch: &Path,
+        scratch: &Scratch,
+        purpose: &str,
         wheels: &[PathBuf],
-    ) -> Result<(crate::build::SourceTree, BuildEnvironment, PathBuf), BuildError> {
-        let tree = crate::build::unpack_sdist(&self.path, &scratch.join("source"))?;
+    ) -> Result<(BuildEnvironment, PathBuf), BuildError> {
+        let dir = scratch.dir.path();
         let environment = BuildEnvironment::create(
             &self.host.interpreter,
             python_series(&self.host.target.python),
             wheels,
-            &scratch.join("environment"),
+            &dir.join(format!("{purpose}-environment")),
         )?;
-        let log = scratch.join(format!("{}-{}.log", self.name, self.version));
-        Ok((tree, environment, log))
+        let log = dir.join(format!("{}-{}.log", self.name, self.version));
+        Ok((environment, log))
     }
 
-    /// Run `work` in a fresh scratch folder, removed afterwards unless
-    /// `work` fails (its error names the log inside it).
+    /// Run `work` with the scratch folder (the sdist unpacked on first
+    /// use). When `work` fails, the folder is kept: its error names the
+    /// log inside it.
     fn in_scratch<T>(
         &self,
         action: &'static str,
-        work: impl FnOnce(&Path) -> Result<T, BuildError>,
-    ) -> Result<(T, tempfile::TempDir), BuildRequirementsError> {
-        let scratch = tempfile::Builder::new()
-            .prefix(&format!("vendor-build-env-{}-", self.name))
-            .tempdir()
-            .map_err(|source| BuildRequirementsError::Scratch {
-                package: self.name.clone(),
-                source,
-            })?;
-        match work(scratch.path()) {
-            Ok(value) => Ok((value, scratch)),
+        work: impl FnOnce(&Scratch) -> Result<T, BuildError>,
+    ) -> Result<T, BuildRequirementsError> {
+        let mut slot = self.scratch.borrow_mut();
+        let scratch = match slot.take() {
+            Some(scratch) => scratch,
+            None => Scratch::unpack(self.name, self.version, &self.path)?,
+        };
+        match work(&scratch) {
+            Ok(value) => {
+                *slot = Some(scratch);
+                Ok(value)
+            }
             Err(source) => {
-                let _ = scratch.keep();
+                let _ = scratch.dir.keep();
                 Err(BuildRequirementsError::Backend {
                     package: self.name.clone(),
                     version: self.version.clone(),
@@ -492,6 +527,60 @@ impl<'a> SdistContext<'a> {
     }
 }
 
+impl Scratch {
+    /// A new scratch folder with `sdist` unpacked in `source/`.
+    fn unpack(
+        name: &PackageName,
+        version: &Version,
+        sdist: &Path,
+    ) -> Result<Self, BuildRequirementsError> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("vendor-build-env-{name}-"))
+            .tempdir()
+            .map_err(|source| BuildRequirementsError::Scratch {
+                package: name.clone(),
+                source,
+            })?;
+        let tree =
+            crate::build::unpack_sdist(sdist, &dir.path().join("source")).map_err(|source| {
+                BuildRequirementsError::Backend {
+                    package: name.clone(),
+                    version: version.clone(),
+                    action: "read the build requirements of",
+                    source: Box::new(source),
+                }
+            })?;
+        Ok(Self { dir, tree })
+    }
+}
+
+/// What the cache keeps of an sdist's `[build-system]`: its
+/// `pyproject.toml` (read again with [`parse_build_system`], so a cached
+/// table means what a fresh read would), or that it has none.
+fn cached_build_system(tree: &SourceTree) -> String {
+    match std::fs::read_to_string(tree.root.join("pyproject.toml")) {
+        Ok(text) => format!("{BUILD_SYSTEM_FORMAT}\npyproject.toml\n{text}"),
+        // Unpacking read it, so it is missing (PEP 517's fallback applies).
+        Err(_) => format!("{BUILD_SYSTEM_FORMAT}\nnone\n"),
+    }
+}
+
+/// The `[build-system]` of a [`cached_build_system`] entry; `None` when
+/// the entry is of another format or no longer parses.
+fn parse_cached_build_system(bytes: &[u8], sdist: &str) -> Option<BuildSystem> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (format, rest) = text.split_once('\n')?;
+    if format != BUILD_SYSTEM_FORMAT {
+        return None;
+    }
+    let pyproject = match rest.split_once('\n')? {
+        ("none", "") => None,
+        ("pyproject.toml", text) => Some(text),
+        _ => return None,
+    };
+    parse_build_system(pyproject, sdist).ok()
+}
+
 /// The `METADATA` of the wheel at `path` (its top-level `.dist-info`).
 fn read_wheel_metadata(path: &Path) -> Result<String, String> {
     let file = std::fs::File::open(path).map_err(|error| error.to_string())?;
@@ -542,6 +631,42 @@ fn full_version(interpreter: &Path, series: (u64, u64)) -> Result<Version, Build
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cached_build_system_reads_as_the_unpacked_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = |pyproject: Option<&str>| {
+            let root = dir.path().join(format!("tree-{}", pyproject.is_some()));
+            std::fs::create_dir_all(&root).unwrap();
+            if let Some(text) = pyproject {
+                std::fs::write(root.join("pyproject.toml"), text).unwrap();
+            }
+            SourceTree {
+                root,
+                build_system: parse_build_system(pyproject, "a-1.tar.gz").unwrap(),
+                sdist: "a-1.tar.gz".to_string(),
+            }
+        };
+        let declared = tree(Some(
+            "[build-system]\nrequires = [\"flit_core>=3.2,<4\"]\nbuild-backend = \"flit_core.buildapi\"\n",
+        ));
+        let fallback = tree(None);
+        for tree in [&declared, &fallback] {
+            let entry = cached_build_system(tree);
+            assert_eq!(
+                parse_cached_build_system(entry.as_bytes(), "a-1.tar.gz"),
+                Some(tree.build_system.clone())
+            );
+        }
+        assert_ne!(declared.build_system, fallback.build_system);
+        // Another format is a miss, not a misread.
+        let older =
+            cached_build_system(&declared).replace(BUILD_SYSTEM_FORMAT, "vendor-build-system-0");
+        assert_eq!(
+            parse_cached_build_system(older.as_bytes(), "a-1.tar.gz"),
+            None
+        );
+    }
 
     #[test]
     fn the_cheap_host_tags_are_the_detected_hosts() {
