@@ -312,13 +312,31 @@ fn add_entries(builder: &mut PackageBuilder, spec: &RpmSpec) -> Result<(), RpmWr
             options = options.doc();
         }
         let added = match &file.source {
-            RpmFileSource::Path(source) => builder.with_file(source, options),
+            RpmFileSource::Path(source) => add_file(builder, source, options),
             RpmFileSource::Bytes(bytes) => builder.with_file_contents(bytes.clone(), options),
             RpmFileSource::Symlink(_) => builder.with_symlink(options),
         };
         added.map_err(add_error(&file.path))?;
     }
     Ok(())
+}
+
+/// Files up to this size are read here and handed over as bytes: for a path
+/// the `rpm` crate stats and canonicalizes it (to detect hard links), which
+/// costs more than reading a small file; larger files are streamed from disk.
+const READ_AHEAD_BYTES: u64 = 4 * 1024 * 1024;
+
+fn add_file<'b>(
+    builder: &'b mut PackageBuilder,
+    source: &Path,
+    options: impl Into<FileOptions>,
+) -> Result<&'b mut PackageBuilder, rpm::Error> {
+    let small = std::fs::metadata(source)?.len() <= READ_AHEAD_BYTES;
+    if small {
+        builder.with_file_contents(std::fs::read(source)?, options)
+    } else {
+        builder.with_file(source, options)
+    }
 }
 
 fn permission_bits(mode: u32) -> u16 {
