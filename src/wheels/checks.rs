@@ -30,7 +30,8 @@ use crate::verify::{
     InspectedWheel, VerifyReport,
 };
 
-/// Inspect, install into one scratch environment, run the checks.
+/// Inspect and install every wheel, then run the checks in one scratch
+/// environment seeing every installed tree.
 pub(super) fn verify_wheels(
     planned: &[PlannedWheel<'_>],
     candidates: Vec<(CandidateWheel, WheelOrigin)>,
@@ -51,17 +52,19 @@ pub(super) fn verify_wheels(
             source,
         })?;
     let mut outcome = WheelsOutcome::default();
-    let inspected = run_parallel(&candidates, options.jobs, |(candidate, origin)| {
-        let policy = by_name
-            .get(&candidate.name)
-            .and_then(|wheel| wheel.policy)
-            .map(|loaded| &loaded.policy);
-        inspect_wheel(candidate, policy, &scratch.path().join("inspect"))
-            .map(|inspected| (inspected, origin.clone()))
-            .map_err(|error| unusable(&candidate.name, error))
-    });
-    let inspected = keep_usable(inspected, &mut outcome);
     let interpreter = interpreter(target)?;
+    let scheme = InstallScheme::new(&options.prefix, target.python_series());
+    let preparation = Preparation {
+        by_name: &by_name,
+        inspect_dir: scratch.path().join("inspect"),
+        scheme: &scheme,
+        install_options: InstallOptions::for_rpm(&interpreter),
+        cache,
+        jobs: options.jobs,
+    };
+    let prepared = preparation.inspect_and_install(&candidates, reporter);
+    let (inspected, trees): (Vec<Inspected>, Vec<CachedInstall>) =
+        keep_usable(prepared, &mut outcome).into_iter().unzip();
     let memory = Memory::new(cache, &inspected, &by_name, &interpreter);
     let remembered = (!options.recheck)
         .then(|| memory.recall(&inspected, &by_name))
@@ -77,21 +80,16 @@ pub(super) fn verify_wheels(
         outcome.scratch = Some(scratch);
         return Ok(outcome);
     }
-    let installed = install_into_cache(inspected, &interpreter, target, cache, options, reporter);
-    let installed = keep_usable(installed, &mut outcome);
     let environment = scratch_environment(target, &interpreter, scratch.path())?;
-    let scheme = install_scheme(target, options);
-    let site_directories: Vec<PathBuf> = installed
+    let site_directories: Vec<PathBuf> = trees
         .iter()
-        .map(|(_, tree)| tree.site_packages(&scheme))
+        .map(|tree| tree.site_packages(&scheme))
         .collect();
     environment
         .add_site_directories(&site_directories)
         .map_err(|source| WheelsError::Scratch { source })?;
-    let installed: Vec<(InspectedWheel, WheelOrigin)> =
-        installed.into_iter().map(|(wheel, _)| wheel).collect();
 
-    let selected: Vec<&(InspectedWheel, WheelOrigin)> = installed
+    let selected: Vec<&(InspectedWheel, WheelOrigin)> = inspected
         .iter()
         .filter(|(wheel, _)| {
             by_name
@@ -130,42 +128,65 @@ pub(super) fn verify_wheels(
 /// A wheel after the static checks, with where it came from.
 type Inspected = (InspectedWheel, WheelOrigin);
 
-/// Every wheel installed as packaging will install it (`.pyc` included),
-/// through the installed-tree cache, the largest first; the checks import
-/// from these trees, and packaging reads the same ones back.
-fn install_into_cache(
-    inspected: Vec<Inspected>,
-    interpreter: &Path,
-    target: &Target,
-    cache: &Cache,
-    options: &WheelOptions,
-    reporter: &dyn Reporter,
-) -> Vec<Result<(Inspected, CachedInstall), PackageFailure>> {
-    let scheme = install_scheme(target, options);
-    let install_options = InstallOptions::for_rpm(interpreter);
-    reporter.stage_started("installing", inspected.len() as u64);
-    let trees = run_parallel_costliest_first(
-        &inspected,
-        options.jobs,
-        |(wheel, _)| std::fs::metadata(&wheel.path).map_or(0, |metadata| metadata.len()),
-        |(wheel, _)| {
-            let tree = install_wheel_cached(cache, &wheel.path, &scheme, &install_options)
-                .map_err(|error| unusable(&wheel.name, error));
-            reporter.stage_advanced(wheel.name.as_ref());
-            tree
-        },
-    );
-    reporter.stage_finished();
-    inspected
-        .into_iter()
-        .zip(trees)
-        .map(|(wheel, tree)| tree.map(|tree| (wheel, tree)))
-        .collect()
+/// What inspecting and installing the candidates needs.
+struct Preparation<'a> {
+    by_name: &'a BTreeMap<&'a PackageName, &'a PlannedWheel<'a>>,
+    /// Where rewritten wheels (search paths removed) go.
+    inspect_dir: PathBuf,
+    /// The app's prefix on the servers, for the target's Python.
+    scheme: &'a InstallScheme,
+    install_options: InstallOptions,
+    cache: &'a Cache,
+    jobs: usize,
 }
 
-/// Where the app's packages are installed on the servers.
-fn install_scheme(target: &Target, options: &WheelOptions) -> InstallScheme {
-    InstallScheme::new(&options.prefix, target.python_series())
+impl Preparation<'_> {
+    /// Each candidate's static checks, then the wheel to package installed
+    /// as its RPM will install it (`.pyc` included) through the
+    /// installed-tree cache; one task per wheel, the largest first. The
+    /// checks import from these trees, and packaging reads the same ones.
+    fn inspect_and_install(
+        &self,
+        candidates: &[(CandidateWheel, WheelOrigin)],
+        reporter: &dyn Reporter,
+    ) -> Vec<Result<(Inspected, CachedInstall), PackageFailure>> {
+        reporter.stage_started("installing", candidates.len() as u64);
+        let prepared = run_parallel_costliest_first(
+            candidates,
+            self.jobs,
+            |(candidate, _)| {
+                std::fs::metadata(&candidate.path).map_or(0, |metadata| metadata.len())
+            },
+            |(candidate, origin)| {
+                let prepared = self
+                    .inspect(candidate)
+                    .and_then(|inspected| {
+                        install_wheel_cached(
+                            self.cache,
+                            &inspected.path,
+                            self.scheme,
+                            &self.install_options,
+                        )
+                        .map(|tree| ((inspected, origin.clone()), tree))
+                        .map_err(|error| error.to_string())
+                    })
+                    .map_err(|error| unusable(&candidate.name, error));
+                reporter.stage_advanced(candidate.name.as_ref());
+                prepared
+            },
+        );
+        reporter.stage_finished();
+        prepared
+    }
+
+    fn inspect(&self, candidate: &CandidateWheel) -> Result<InspectedWheel, String> {
+        let policy = self
+            .by_name
+            .get(&candidate.name)
+            .and_then(|wheel| wheel.policy)
+            .map(|loaded| &loaded.policy);
+        inspect_wheel(candidate, policy, &self.inspect_dir).map_err(|error| error.to_string())
+    }
 }
 
 fn unusable(package: &PackageName, error: impl std::fmt::Display) -> PackageFailure {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use super::{WheelOptions, WheelsError};
 use crate::cache::Cache;
-use crate::hash::Sha256;
+use crate::hash::{file_digest, Sha256};
 use crate::lock::{BuildHost, Lock, LockedArtifact, LockedPackage};
 use crate::name::PackageName;
 use crate::policy::{LoadedPolicy, Policies};
@@ -198,8 +198,8 @@ fn cached(
         path: path.clone(),
         source,
     };
-    let file = std::fs::File::open(&path).map_err(read_error)?;
-    let actual = Sha256::of_reader(file).map_err(read_error)?;
+    // Memoized: the later stages key their cache entries by the same digest.
+    let actual = file_digest(&path).map_err(read_error)?;
     if actual != artifact.sha256 {
         return Err(WheelsError::HashMismatch {
             filename,
