@@ -534,13 +534,21 @@ impl Scratch {
         version: &Version,
         sdist: &Path,
     ) -> Result<Self, BuildRequirementsError> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("vendor-build-env-{name}-"))
-            .tempdir()
-            .map_err(|source| BuildRequirementsError::Scratch {
-                package: name.clone(),
-                source,
-            })?;
+        let prefix = format!("vendor-build-env-{name}-");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        let sdist_size = std::fs::metadata(sdist).map_or(0, |metadata| metadata.len());
+        let in_memory =
+            memory_scratch_parent(sdist_size).and_then(|parent| builder.tempdir_in(parent).ok());
+        let dir = match in_memory {
+            Some(dir) => dir,
+            None => builder
+                .tempdir()
+                .map_err(|source| BuildRequirementsError::Scratch {
+                    package: name.clone(),
+                    source,
+                })?,
+        };
         let tree =
             crate::build::unpack_sdist(sdist, &dir.path().join("source")).map_err(|source| {
                 BuildRequirementsError::Backend {
@@ -552,6 +560,32 @@ impl Scratch {
             })?;
         Ok(Self { dir, tree })
     }
+}
+
+/// The memory file system tried for lock-time scratch folders.
+const MEMORY_SCRATCH: &str = "/dev/shm";
+/// `statfs`'s `f_type` of a tmpfs.
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+/// Where the scratch folder of an sdist of `sdist_size` bytes goes, when
+/// not the system's temporary folder: [`MEMORY_SCRATCH`], when `TMPDIR` is
+/// not set (setting it is the user's choice of place) and it is a tmpfs
+/// with room to spare (1 GiB plus 20 times the sdist). Everything a lock
+/// writes there (the unpacked sdist, environments, what hooks write) is
+/// deleted before the lock ends; on a disk, creating those thousands of
+/// files was most of a cold lock's time.
+fn memory_scratch_parent(sdist_size: u64) -> Option<&'static Path> {
+    if std::env::var_os("TMPDIR").is_some_and(|value| !value.is_empty()) {
+        return None;
+    }
+    let parent = Path::new(MEMORY_SCRATCH);
+    let file_system = rustix::fs::statfs(parent).ok()?;
+    #[allow(clippy::unnecessary_cast)] // `f_type`'s type varies by architecture
+    let is_tmpfs = file_system.f_type as u64 == TMPFS_MAGIC;
+    let space = rustix::fs::statvfs(parent).ok()?;
+    let available = space.f_bavail.saturating_mul(space.f_frsize);
+    let needed = (1u64 << 30).saturating_add(sdist_size.saturating_mul(20));
+    (is_tmpfs && available >= needed).then_some(parent)
 }
 
 /// What the cache keeps of an sdist's `[build-system]`: its
