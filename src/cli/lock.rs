@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -147,6 +148,8 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
     };
     // The locker's workers start on the build environments of packages
     // built from source while the resolution is still going on.
+    let started = Instant::now();
+    let mut build_wait = None;
     let lock = std::thread::scope(|scope| -> anyhow::Result<Lock> {
         let _workers = locker.start(scope);
         let mut lock = {
@@ -163,10 +166,13 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
                 from_source.len(),
                 target.python_minor()
             ));
+            let resolved = Instant::now();
             locker.finish(&mut lock, &from_source)?;
+            build_wait = Some(resolved.elapsed());
         }
         Ok(lock)
     })?;
+    let elapsed = started.elapsed();
     drop(runtime);
 
     let mut summary = format!(
@@ -188,9 +194,27 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
     let written = pylock::write_if_changed(&output, &lock)?;
     if !project.quiet {
         let state = if written { "wrote" } else { "unchanged:" };
-        eprintln!("locked {summary}; {state} {}", output.display());
+        eprintln!(
+            "locked {summary} in {}; {state} {}",
+            timing(elapsed, build_wait),
+            output.display()
+        );
     }
     Ok(Outcome::Success)
+}
+
+/// `1.93 s`, or `2.41 s (build requirements: 1.95 s after the resolution)`:
+/// the work on build environments overlaps the resolution, so what it adds
+/// is the wait once the resolution is done.
+fn timing(elapsed: Duration, build_wait: Option<Duration>) -> String {
+    let mut text = format!("{:.2} s", elapsed.as_secs_f64());
+    if let Some(wait) = build_wait {
+        text.push_str(&format!(
+            " (build requirements: {:.2} s after the resolution)",
+            wait.as_secs_f64()
+        ));
+    }
+    text
 }
 
 /// The packages `vendor build` will build from their sdists: those with no
