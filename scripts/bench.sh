@@ -335,9 +335,11 @@ forget_kept_work() {
 }
 
 prepare_package_case() {
-    if [ "$1" = vendor ]; then
-        forget_kept_work "$BENCH_CACHE"
-    fi
+    case "$1" in
+        vendor) forget_kept_work "$BENCH_CACHE" ;;
+        # Installed and verified trees kept: what packaging alone costs.
+        vendor-package) rm -rf "$SCRATCH/cache-package/packaged-v1" ;;
+    esac
 }
 
 # rpm's N, V and arch for a wheel file name: `Django-5.2-py3-none-any.whl`
@@ -522,7 +524,10 @@ bench_package() {
     # The unchanged rebuild gets a cache of its own, which keeps its RPMs.
     cp -a "$BENCH_CACHE" "$scratch/cache-rebuild"
     write_vendor_case "$scratch" vendor-rebuild "$scratch/cache-rebuild"
-    local cases=(vendor vendor-rebuild rpmbuild-plain rpmbuild-compile floor shell) name
+    cp -a "$BENCH_CACHE" "$scratch/cache-package"
+    write_vendor_case "$scratch" vendor-package "$scratch/cache-package"
+    local cases=(vendor vendor-rebuild vendor-package rpmbuild-plain rpmbuild-compile floor shell)
+    local name
     log "one untimed run of each case (warms the page cache)"
     for name in "${cases[@]}"; do
         rm -rf "$scratch/out/$name"
@@ -541,20 +546,26 @@ bench_package() {
     printf '%-46s %8s %8s %9s   %s\n' case "wall s" "cpu s" "wall/vndr" "wall of every run"
     report_case vendor "vendor build --offline (as shipped)" vendor
     report_case vendor-rebuild "vendor build again, nothing changed" vendor
+    report_case vendor-package "vendor build, trees installed and verified" vendor
     report_case rpmbuild-plain "rpmbuild, minimal spec (unzip, no .pyc)" vendor
     report_case rpmbuild-compile "rpmbuild, minimal spec + compileall" vendor
     report_case floor "floor: tar | zstd -3 of the installed trees" vendor
     report_case shell "shell: unzip + compileall + tar | zstd -3" vendor
     cat <<'EOF'
 
-- vendor: checks each wheel's sha256, verifies the set (installs it into a
-  scratch environment in the cache and imports every package), unpacks each
-  wheel safely (RECORD hashes), byte-compiles it, computes ELF and python3dist
-  dependencies, writes one RPM per wheel plus <app>-venv and <app>-deps, then
-  the dnf repodata. Every run starts without the RPMs and verifications kept
-  by earlier runs (wheels cached, nothing packaged yet).
-- vendor build again: the same build with the RPMs and verifications the
-  previous build kept in the cache (an unchanged rebuild).
+- vendor: checks each wheel's sha256 and its ELF files, installs each wheel
+  once into the cache's installed trees (safe unpacking, RECORD hashes,
+  .pyc), imports every package from those trees in a scratch environment,
+  computes ELF and python3dist dependencies, writes one RPM per wheel plus
+  <app>-venv and <app>-deps from the same trees, then the dnf repodata.
+  Every run starts without the installed trees, RPMs and verifications kept
+  by earlier runs (wheels cached, nothing installed or packaged yet).
+- vendor build again: the same build with everything the previous build
+  kept in the cache (an unchanged rebuild).
+- vendor build, trees installed and verified: only the RPMs are forgotten,
+  so this is packaging alone (reading the trees, dependencies, zstd, RPM
+  headers and digests, repodata) plus the fixed start-up: the case to hold
+  against the floor, which does no unpacking or compiling either.
 - rpmbuild, minimal spec (the issue's baseline): unzips the wheel, zstd -3
   payload, no brp scripts, rpm's own ELF / python3dist / script dependency
   generators; no .pyc, no venv or deps package, no repodata. "+ compileall"
