@@ -94,6 +94,34 @@ extras = { fast = ["backendhelper"] }
 build-requires = ["buildtool<2"]
 
 [[project]]
+name = "backtracker"
+[[project.version]]
+version = "1.0"
+wheels = []
+sdist = "static"
+build-requires = ["buildtool>=2"]
+[[project.version]]
+version = "2.0"
+wheels = []
+sdist = "static"
+dependencies = ["contested>=2"]
+build-requires = ["buildtool<2"]
+backend-requires = ["backendhelper>=1"]
+
+[[project]]
+name = "contested"
+[[project.version]]
+version = "1.0"
+[[project.version]]
+version = "2.0"
+
+[[project]]
+name = "holdsback"
+[[project.version]]
+version = "1.0"
+dependencies = ["contested<2"]
+
+[[project]]
 name = "purewheel"
 [[project.version]]
 version = "1.0"
@@ -214,6 +242,27 @@ fn packages_needing_different_versions_of_a_tool_get_both() {
             "buildtool 2.0",
             "buildtool-dep 0.3"
         ]
+    );
+}
+
+/// The resolver decides `backtracker` 2.0 first (its build environment is
+/// started then), and backtracks to 1.0 when `holdsback` rules out
+/// `contested>=2`: the lock pins 1.0's build environment only.
+#[test]
+fn a_version_the_resolver_abandons_leaves_no_build_pins() {
+    let index = index();
+    let project = Project::new().requirements("backtracker\nholdsback\n");
+    project.lock(&index).assert_success();
+    let lock = project.pylock();
+    assert_eq!(lock.version_of("backtracker"), "1.0");
+    assert_eq!(lock.version_of("contested"), "1.0");
+    assert_eq!(
+        build_requires(&lock, "backtracker"),
+        Some(pairs(&[("buildtool", "2.0"), ("buildtool-dep", "0.3")]))
+    );
+    assert_eq!(
+        build_package_versions(&lock),
+        ["buildtool 2.0", "buildtool-dep 0.3"]
     );
 }
 
