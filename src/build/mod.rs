@@ -35,7 +35,7 @@ pub use error::BuildError;
 pub use hooks::{BuildEnvironment, DEFAULT_SOURCE_DATE_EPOCH};
 pub use sdist::{read_build_system, unpack_sdist, BuildSystem, SourceTree};
 
-use crate::cache::{Bucket, Cache};
+use crate::cache::{sharded_key, Bucket, Cache};
 use crate::filename::WheelFilename;
 use crate::hash::{Sha256, Sha256Hasher};
 use crate::name::PackageName;
@@ -87,7 +87,7 @@ pub struct BuiltWheel {
 /// The wheel for `request`: from the cache, or built and stored there.
 pub fn build_cached(cache: &Cache, request: &BuildRequest<'_>) -> Result<BuiltWheel, BuildError> {
     let key = build_key(request);
-    let folder = cache.entry_path(Bucket::Built, &key_folder(&key));
+    let folder = cache.entry_path(Bucket::Built, &sharded_key(&key));
     if let Some(path) = cached_wheel(&folder) {
         return Ok(BuiltWheel {
             path,
@@ -164,11 +164,6 @@ pub fn build_key(request: &BuildRequest<'_>) -> Sha256 {
     field("python", &request.python_version.to_string());
     field("source-date-epoch", &request.source_date_epoch.to_string());
     hasher.finish()
-}
-
-fn key_folder(key: &Sha256) -> String {
-    let digest = key.as_str();
-    format!("{}/{}", &digest[..2], &digest[2..])
 }
 
 /// The wheel in a cache entry's folder, if it is there.
