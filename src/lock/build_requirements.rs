@@ -89,6 +89,9 @@ struct State {
     /// by backtracking) is skipped.
     wanted: HashMap<PackageName, Version>,
     started: HashSet<JobKey>,
+    /// Packages with a job running: one at a time per package, so that a
+    /// resolver trying version after version starts one hook, not many.
+    running: HashSet<PackageName>,
     done: HashMap<JobKey, Result<PackageBuild, LockError>>,
     /// No more jobs come: idle workers leave.
     closed: bool,
@@ -282,24 +285,35 @@ impl<'a> BuildLocker<'a> {
         while let Some(job) = self.next_job() {
             let result = self.lock_package(&job);
             let mut state = self.state();
+            state.running.remove(&job.name);
             state.done.insert((job.name, job.version), result);
             self.changed.notify_all();
         }
     }
 
-    /// The next job still wanted and not started, waiting for one; `None`
-    /// once the queue is empty and closed.
+    /// The next job still wanted, not started and of a package with no job
+    /// running, waiting for one; `None` once the queue is empty and closed.
     fn next_job(&self) -> Option<Job> {
         let mut state = self.state();
         loop {
-            while let Some(job) = state.queue.pop_front() {
-                let key = (job.name.clone(), job.version.clone());
-                let wanted = state.wanted.get(&job.name) == Some(&job.version);
-                if wanted && state.started.insert(key) {
-                    return Some(job);
-                }
+            let State {
+                queue,
+                wanted,
+                started,
+                running,
+                ..
+            } = &mut *state;
+            queue.retain(|job| {
+                wanted.get(&job.name) == Some(&job.version)
+                    && !started.contains(&(job.name.clone(), job.version.clone()))
+            });
+            let runnable = queue.iter().position(|job| !running.contains(&job.name));
+            if let Some(job) = runnable.and_then(|index| queue.remove(index)) {
+                started.insert((job.name.clone(), job.version.clone()));
+                running.insert(job.name.clone());
+                return Some(job);
             }
-            if state.closed {
+            if state.closed && state.queue.is_empty() {
                 return None;
             }
             state = self
