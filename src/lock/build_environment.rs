@@ -569,11 +569,13 @@ const TMPFS_MAGIC: u64 = 0x0102_1994;
 
 /// Where the scratch folder of an sdist of `sdist_size` bytes goes, when
 /// not the system's temporary folder: [`MEMORY_SCRATCH`], when `TMPDIR` is
-/// not set (setting it is the user's choice of place) and it is a tmpfs
-/// with room to spare (1 GiB plus 20 times the sdist). Everything a lock
-/// writes there (the unpacked sdist, environments, what hooks write) is
-/// deleted before the lock ends; on a disk, creating those thousands of
-/// files was most of a cold lock's time.
+/// not set (setting it is the user's choice of place) and it is a writable
+/// tmpfs that allows executing files (hooks load compiled modules and may
+/// run scripts from the tree; container runtimes often mount it `noexec`)
+/// with room to spare (1 GiB plus 20 times the sdist). What a lock writes
+/// there (the unpacked sdist, environments, what hooks write) is deleted
+/// before the lock ends, unless a hook fails (its log is kept); on a disk,
+/// creating those thousands of files was most of a cold lock's time.
 fn memory_scratch_parent(sdist_size: u64) -> Option<&'static Path> {
     if std::env::var_os("TMPDIR").is_some_and(|value| !value.is_empty()) {
         return None;
@@ -583,9 +585,12 @@ fn memory_scratch_parent(sdist_size: u64) -> Option<&'static Path> {
     #[allow(clippy::unnecessary_cast)] // `f_type`'s type varies by architecture
     let is_tmpfs = file_system.f_type as u64 == TMPFS_MAGIC;
     let space = rustix::fs::statvfs(parent).ok()?;
+    let usable = !space
+        .f_flag
+        .intersects(rustix::fs::StatVfsMountFlags::NOEXEC | rustix::fs::StatVfsMountFlags::RDONLY);
     let available = space.f_bavail.saturating_mul(space.f_frsize);
     let needed = (1u64 << 30).saturating_add(sdist_size.saturating_mul(20));
-    (is_tmpfs && available >= needed).then_some(parent)
+    (is_tmpfs && usable && available >= needed).then_some(parent)
 }
 
 /// What the cache keeps of an sdist's `[build-system]`: its
