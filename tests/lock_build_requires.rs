@@ -388,7 +388,12 @@ fn an_sdist_with_dynamic_metadata_is_built_to_read_it() {
 #[test]
 fn a_backend_asking_for_nonsense_is_an_error_naming_the_package_and_hook() {
     let index = index();
-    let project = Project::new().requirements("badbackend\n");
+    let mut project = Project::new().requirements("badbackend\n");
+    // A failing hook's scratch folder is kept (the error names its log):
+    // inside the project's folder, it goes when the test ends.
+    let scratch = project.file("tmp");
+    std::fs::create_dir_all(&scratch).unwrap();
+    project.set_env("TMPDIR", scratch.to_str().unwrap());
     project.lock(&index).assert_code(1).assert_mentions(&[
         "`badbackend` 0.1",
         "get_requires_for_build_wheel",
