@@ -116,15 +116,19 @@ pub struct BuildLocker<'a> {
     changed: Condvar,
 }
 
-/// Closes the [`BuildLocker`]'s queue when dropped, so its workers leave
-/// whatever happens to the caller.
+/// Closes the [`BuildLocker`]'s queue and drops the jobs not started when
+/// dropped, so its workers leave once their running jobs end, whatever
+/// happened to the caller (after [`BuildLocker::finish`], no job left is
+/// needed; after a failed resolution, none is).
 pub struct Workers<'l, 'a> {
     locker: &'l BuildLocker<'a>,
 }
 
 impl Drop for Workers<'_, '_> {
     fn drop(&mut self) {
-        self.locker.state().closed = true;
+        let mut state = self.locker.state();
+        state.closed = true;
+        state.queue.clear();
         self.locker.changed.notify_all();
     }
 }
@@ -160,8 +164,9 @@ impl<'a> BuildLocker<'a> {
         }
     }
 
-    /// Start the workers in `scope`; they leave when the returned guard is
-    /// dropped and the queue is empty.
+    /// Start the workers in `scope`; they leave once the queue is closed
+    /// (by [`Self::finish`] or the returned guard) and holds no job for
+    /// them.
     pub fn start<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>) -> Workers<'scope, 'a> {
         for _ in 0..self.request.jobs.max(1) {
             scope.spawn(|| self.work());
