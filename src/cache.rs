@@ -173,11 +173,16 @@ impl Cache {
         Ok((sha256, path))
     }
 
+    /// The folder holding `bucket`'s entries.
+    pub fn bucket_path(&self, bucket: Bucket) -> PathBuf {
+        self.root.join(bucket.folder())
+    }
+
     /// Path of a keyed entry in `bucket`. `key` may contain `/` to make
     /// sub-folders; it must not contain `..`.
     pub fn entry_path(&self, bucket: Bucket, key: &str) -> PathBuf {
         debug_assert!(!key.split('/').any(|part| part == ".." || part.is_empty()));
-        self.root.join(bucket.folder()).join(key)
+        self.bucket_path(bucket).join(key)
     }
 
     pub fn read_entry(&self, bucket: Bucket, key: &str) -> Option<Vec<u8>> {

@@ -15,7 +15,9 @@
 //! - an entry appears whole or not at all: the wheel is installed into a
 //!   private folder of the bucket that is renamed to the key once its
 //!   manifest is written, so a killed run leaves no entry half-written; a
-//!   damaged entry is a miss and is replaced;
+//!   damaged entry is a miss and is replaced; private folders a killed run
+//!   left behind are removed once they are a day old (younger ones may
+//!   belong to a run still going);
 //! - entries are read-only data: whoever reads a tree (imports run with
 //!   `-B`) must not write into it.
 
@@ -35,6 +37,11 @@ use super::{
 use crate::cache::{sharded_key, Bucket, Cache};
 use crate::filename::WheelFilename;
 use crate::hash::{executable_digest, file_digest, Sha256, Sha256Hasher};
+
+/// The name of an entry's private folder while it is being installed.
+const PRIVATE_PREFIX: &str = ".vendor-installing-";
+/// A private folder older than this was left by a killed run.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 
 /// Bumped when the entry layout changes.
 const FORMAT: &str = "vendor-installed-1";
@@ -89,6 +96,8 @@ pub fn install_wheel_cached(
     scheme: &InstallScheme,
     options: &InstallOptions,
 ) -> Result<CachedInstall, InstallError> {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| remove_abandoned(&cache.bucket_path(Bucket::Installed)));
     let entry = cache.entry_path(
         Bucket::Installed,
         &sharded_key(&key(wheel_path, scheme, options)?),
@@ -99,7 +108,7 @@ pub fn install_wheel_cached(
     let parent = entry.parent().unwrap_or(&entry);
     fs::create_dir_all(parent).map_err(io_error("create", parent))?;
     let private = tempfile::Builder::new()
-        .prefix(".vendor-installing-")
+        .prefix(PRIVATE_PREFIX)
         .tempdir_in(parent)
         .map_err(io_error("create a directory in", parent))?;
     let tree = private.path().join(TREE_FOLDER);
@@ -114,6 +123,34 @@ pub fn install_wheel_cached(
         path: entry.join(MANIFEST_FILE),
         source: std::io::Error::other("the entry just written cannot be read"),
     })
+}
+
+/// Remove the private folders killed runs left in `bucket`'s shard
+/// folders. Best effort: a folder that cannot be read or removed stays.
+fn remove_abandoned(bucket: &Path) {
+    let Ok(shards) = fs::read_dir(bucket) else {
+        return;
+    };
+    for shard in shards.filter_map(Result::ok) {
+        let Ok(entries) = fs::read_dir(shard.path()) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let abandoned = entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(PRIVATE_PREFIX)
+                && entry
+                    .metadata()
+                    .and_then(|metadata| metadata.modified())
+                    .ok()
+                    .and_then(|modified| modified.elapsed().ok())
+                    .is_some_and(|age| age > ABANDONED_AFTER);
+            if abandoned {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
 }
 
 /// The entry's key; hashing the wheel is the bulk of the cost of a hit.
@@ -355,6 +392,31 @@ mod tests {
         assert_eq!(described(&again.installed), described(&first.installed));
         let manifest = fs::read_to_string(entry.join(MANIFEST_FILE)).unwrap();
         assert!(manifest.contains(FORMAT), "{manifest}");
+    }
+
+    #[test]
+    fn private_folders_of_killed_runs_are_removed_once_a_day_old() {
+        let folder = tempfile::tempdir().unwrap();
+        let shard = folder.path().join("ab");
+        let (old, young, entry) = (
+            shard.join(format!("{PRIVATE_PREFIX}old")),
+            shard.join(format!("{PRIVATE_PREFIX}young")),
+            shard.join("cdef"),
+        );
+        for path in [&old, &young, &entry] {
+            fs::create_dir_all(path.join(TREE_FOLDER)).unwrap();
+        }
+        let two_days_ago = std::time::SystemTime::now() - 2 * ABANDONED_AFTER;
+        for path in [&old, &entry] {
+            fs::File::open(path)
+                .unwrap()
+                .set_modified(two_days_ago)
+                .unwrap();
+        }
+        remove_abandoned(folder.path());
+        assert!(!old.exists());
+        assert!(young.exists(), "may belong to a run still going");
+        assert!(entry.exists(), "entries are never swept");
     }
 
     #[test]
