@@ -113,7 +113,44 @@ impl PythonEnvironment {
 }
 
 /// `X.Y.Z` of `interpreter`, checking that it is CPython `python_version`.
+/// Answers are remembered per interpreter path for the life of the process:
+/// a lock or build makes several environments over the same interpreter,
+/// and each question costs an interpreter start.
 pub fn interpreter_version(
+    interpreter: &Path,
+    python_version: (u64, u64),
+) -> Result<String, InstallError> {
+    type Known = std::collections::HashMap<PathBuf, String>;
+    static KNOWN: std::sync::LazyLock<std::sync::Mutex<Known>> =
+        std::sync::LazyLock::new(Default::default);
+    let (major, minor) = python_version;
+    let remembered = KNOWN
+        .lock()
+        .ok()
+        .and_then(|known| known.get(interpreter).cloned());
+    // A remembered answer of another X.Y still fails below, as it should.
+    let version = match remembered {
+        Some(version) => version,
+        None => {
+            let version = ask_interpreter_version(interpreter, python_version)?;
+            if let Ok(mut known) = KNOWN.lock() {
+                known.insert(interpreter.to_path_buf(), version.clone());
+            }
+            version
+        }
+    };
+    if version.starts_with(&format!("{major}.{minor}.")) {
+        Ok(version)
+    } else {
+        Err(InstallError::InterpreterMismatch {
+            interpreter: interpreter.to_path_buf(),
+            expected: format!("{major}.{minor}"),
+            found: format!("it is cpython {version}"),
+        })
+    }
+}
+
+fn ask_interpreter_version(
     interpreter: &Path,
     python_version: (u64, u64),
 ) -> Result<String, InstallError> {
