@@ -227,7 +227,9 @@ pub fn find_interpreter(python_version: (u64, u64)) -> Result<PathBuf, InstallEr
     // Held during the search, so a caller arriving meanwhile (see
     // [`start_finding_interpreter`]) waits for its answer instead of
     // searching again.
-    let mut found = FOUND.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut found = FOUND
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((_, path)) = found.iter().find(|(version, _)| *version == python_version) {
         return Ok(path.clone());
     }
