@@ -29,8 +29,10 @@ use serde_json::{json, Value};
 
 use super::error::{io_error, BuildError};
 use super::sdist::SourceTree;
+use crate::cache::Cache;
 use crate::filename::WheelFilename;
 use crate::install::environment::PythonEnvironment;
+use crate::install::InstallError;
 use crate::policy::model::{BuildSettings, OneOrMany};
 
 const SHIM: &str = include_str!("shim.py");
@@ -91,12 +93,41 @@ enum Answer {
 
 impl BuildEnvironment {
     /// A fresh environment at `dir` with `requirement_wheels` installed
-    /// (their hashes already checked by the cache).
+    /// into it (their hashes already checked by the cache): for short-lived
+    /// environments on fast scratch storage (lock-time hooks).
     pub fn create(
         interpreter: &Path,
         python_version: (u64, u64),
         requirement_wheels: &[PathBuf],
         dir: &Path,
+    ) -> Result<Self, BuildError> {
+        Self::create_with(interpreter, python_version, dir, |environment| {
+            environment.install_wheels(requirement_wheels)
+        })
+    }
+
+    /// A fresh environment at `dir` seeing `requirement_wheels` installed
+    /// once into `cache` and linked in (see
+    /// [`PythonEnvironment::link_cached_wheels`]): what a build uses, so
+    /// the second build with the same requirements neither copies them
+    /// nor compiles their byte-code again.
+    pub fn create_linked(
+        interpreter: &Path,
+        python_version: (u64, u64),
+        requirement_wheels: &[PathBuf],
+        dir: &Path,
+        cache: &Cache,
+    ) -> Result<Self, BuildError> {
+        Self::create_with(interpreter, python_version, dir, |environment| {
+            environment.link_cached_wheels(cache, requirement_wheels)
+        })
+    }
+
+    fn create_with(
+        interpreter: &Path,
+        python_version: (u64, u64),
+        dir: &Path,
+        add_requirements: impl FnOnce(&PythonEnvironment) -> Result<(), InstallError>,
     ) -> Result<Self, BuildError> {
         let failed = |source| BuildError::Environment {
             path: dir.to_path_buf(),
@@ -104,9 +135,7 @@ impl BuildEnvironment {
         };
         let environment =
             PythonEnvironment::create(interpreter, python_version, dir).map_err(failed)?;
-        environment
-            .install_wheels(requirement_wheels)
-            .map_err(failed)?;
+        add_requirements(&environment).map_err(failed)?;
         let shim = environment.root().join("vendor-pep517-shim.py");
         fs::write(&shim, SHIM).map_err(io_error("write", &shim))?;
         Ok(Self {

@@ -98,7 +98,7 @@ pub fn build_cached(cache: &Cache, request: &BuildRequest<'_>) -> Result<BuiltWh
     let log = request
         .log_dir
         .join(format!("{}-{}.log", request.package, request.version));
-    let built = build(request, &log, |wheel| {
+    let built = build(cache, request, &log, |wheel| {
         let name = wheel
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
@@ -178,6 +178,7 @@ fn cached_wheel(folder: &Path) -> Option<PathBuf> {
 /// Build in a scratch folder and hand the wheel to `keep` before the
 /// scratch folder goes.
 fn build(
+    cache: &Cache,
     request: &BuildRequest<'_>,
     log: &Path,
     keep: impl FnOnce(&Path) -> Result<PathBuf, BuildError>,
@@ -198,11 +199,12 @@ fn build(
     let locked = locked_versions(&wheels);
     let markers = cpython_linux_markers(request.python_version, std::env::consts::ARCH);
     check_locked(request, &tree.build_system.requires, &locked, &markers)?;
-    let environment = BuildEnvironment::create(
+    let environment = BuildEnvironment::create_linked(
         request.interpreter,
         python_series(request.python_version),
         &wheels,
         &scratch.path().join("environment"),
+        cache,
     )?
     .with_source_date_epoch(request.source_date_epoch);
     let asked = environment.requires_for_build_wheel(&tree, request.settings, log)?;

@@ -7,18 +7,36 @@
 //! `lib/pythonX.Y/site-packages`, into which [`PythonEnvironment::install_wheels`]
 //! installs wheels with our own installer.
 //!
-//! Invariants: the environment sees no site-packages but its own (build
-//! environments and verification must not pick up whatever the host has);
-//! wheels are installed at the environment's real path, so console-script
-//! launchers run the environment's `bin/python`; no byte-code is written
-//! (these environments are short-lived).
+//! Wheels get there one of two ways: [`PythonEnvironment::install_wheels`]
+//! installs them into its site-packages, and
+//! [`PythonEnvironment::link_cached_wheels`] installs each once into the
+//! cache's installed trees (for a prefix no host has) and links those in, so
+//! a build environment costs a few files instead of a copy of setuptools.
+//!
+//! Invariants: the environment sees no site-packages but its own and the
+//! trees linked in (build environments and verification must not pick up
+//! whatever the host has); console-script launchers and scripts run the
+//! environment's `bin/python`; nothing installed here writes byte-code at
+//! install time (these environments are short-lived; Python itself writes
+//! `.pyc` files of what it imports, atomically, into linked build-tool
+//! trees, which are never packaged).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::cached::{install_wheel_cached, CachedInstall};
 use super::error::io_error;
-use super::{install_wheel_in_place, InstallError, InstallOptions, InstallScheme};
+use super::scripts::render_launcher;
+use super::{
+    install_wheel_in_place, FileContents, FileKind, InstallError, InstallOptions, InstallScheme,
+};
+use crate::cache::Cache;
+
+/// The prefix build-tool trees are installed for in the cache: no host has
+/// it, so nothing but [`PythonEnvironment::link_cached_wheels`] (which
+/// writes its own launchers and rewrites script shebangs) can use them.
+const LINKED_PREFIX: &str = "/vendor-linked-tools";
 
 /// A virtual environment on this host.
 #[derive(Clone, Debug)]
@@ -76,6 +94,83 @@ impl PythonEnvironment {
         Ok(())
     }
 
+    /// Make `wheels` (their hashes already checked) importable here without
+    /// installing them into the environment: each is installed once into
+    /// the cache, its site-packages is added as a site directory, and its
+    /// console scripts and scripts get launchers in `bin/`.
+    pub fn link_cached_wheels(
+        &self,
+        cache: &Cache,
+        wheels: &[PathBuf],
+    ) -> Result<(), InstallError> {
+        let scheme = InstallScheme::new(LINKED_PREFIX, self.python_version());
+        let options = InstallOptions {
+            installer: "vendor".to_string(),
+            compile_bytecode: None,
+        };
+        let trees = wheels
+            .iter()
+            .map(|wheel| install_wheel_cached(cache, wheel, &scheme, &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        let site_directories: Vec<PathBuf> = trees
+            .iter()
+            .map(|tree| tree.site_packages(&scheme))
+            .collect();
+        self.add_site_directories(&site_directories)?;
+        for tree in &trees {
+            self.link_scripts(tree, &scheme)?;
+        }
+        Ok(())
+    }
+
+    /// Launchers for `tree`'s entry points, and its other scripts with the
+    /// shebang naming this environment's interpreter (binaries are linked).
+    fn link_scripts(
+        &self,
+        tree: &CachedInstall,
+        scheme: &InstallScheme,
+    ) -> Result<(), InstallError> {
+        let python = self.python();
+        let bin = self.scheme.scripts();
+        let installed = &tree.installed;
+        for entry_point in &installed.entry_points {
+            let path = bin.join(&entry_point.name);
+            write_executable(&path, render_launcher(entry_point, &python).as_bytes())?;
+        }
+        let tree_shebang = format!("#!{}", scheme.interpreter().display());
+        let scripts = installed.files.iter().filter(|file| {
+            file.path.parent() == Some(scheme.scripts().as_path())
+                && !installed
+                    .entry_points
+                    .iter()
+                    .any(|entry_point| file.path.ends_with(&entry_point.name))
+        });
+        for file in scripts {
+            let Some(name) = file.path.file_name() else {
+                continue;
+            };
+            let path = bin.join(name);
+            match (&file.kind, &file.contents) {
+                (FileKind::Regular, FileContents::OnDisk(source)) => {
+                    let bytes = fs::read(source).map_err(io_error("read", source))?;
+                    match bytes.strip_prefix(tree_shebang.as_bytes()) {
+                        Some(rest) => {
+                            let mut script = format!("#!{}", python.display()).into_bytes();
+                            script.extend_from_slice(rest);
+                            write_executable(&path, &script)?;
+                        }
+                        None => std::os::unix::fs::symlink(source, &path)
+                            .map_err(io_error("create the link", &path))?,
+                    }
+                }
+                (FileKind::Symlink(target), _) => std::os::unix::fs::symlink(target, &path)
+                    .map_err(io_error("create the link", &path))?,
+                (FileKind::Regular, FileContents::Bytes(_)) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Make `directories` (installed trees' site-packages, e.g. from
     /// [`super::cached`]) part of the environment without copying them: a
     /// `.pth` file adds each as a site directory, so their own `.pth` files
@@ -110,6 +205,13 @@ impl PythonEnvironment {
     pub fn python_version(&self) -> (u64, u64) {
         self.scheme.python_version
     }
+}
+
+fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), InstallError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, bytes).map_err(io_error("write", path))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .map_err(io_error("set the mode of", path))
 }
 
 /// `X.Y.Z` of `interpreter`, checking that it is CPython `python_version`.
@@ -201,8 +303,13 @@ pub(crate) mod tests {
     /// A pure wheel `<name>-1.0` whose module `<name>` has a `main()` that
     /// prints `<name> ran`, installed as the console script `<name>`.
     pub(crate) fn tiny_wheel(folder: &Path, name: &str) -> PathBuf {
+        tiny_wheel_with(folder, name, &[])
+    }
+
+    /// [`tiny_wheel`] with `extra` `(path, text)` entries.
+    fn tiny_wheel_with(folder: &Path, name: &str, extra: &[(String, String)]) -> PathBuf {
         let dist_info = format!("{name}-1.0.dist-info");
-        let files = [
+        let mut files = vec![
             (
                 format!("{name}/__init__.py"),
                 format!("def main():\n    print('{name} ran')\n"),
@@ -221,6 +328,7 @@ pub(crate) mod tests {
                 format!("[console_scripts]\n{name} = {name}:main\n"),
             ),
         ];
+        files.extend_from_slice(extra);
         let path = folder.join(format!("{name}-1.0-py3-none-any.whl"));
         let mut writer = zip::ZipWriter::new(fs::File::create(&path).unwrap());
         let options = zip::write::SimpleFileOptions::default();
@@ -238,6 +346,56 @@ pub(crate) mod tests {
         writer.write_all(record.as_bytes()).unwrap();
         writer.finish().unwrap();
         path
+    }
+
+    #[test]
+    fn links_cached_wheels_with_their_console_scripts_and_scripts() {
+        let interpreter = find_interpreter((3, 11)).unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let cache = Cache::open(folder.path().join("cache")).unwrap();
+        let script = (
+            "linkedpkg-1.0.data/scripts/linked-script".to_string(),
+            "#!python\nimport linkedpkg; print('script ran from', linkedpkg.__name__)\n"
+                .to_string(),
+        );
+        let wheel = tiny_wheel_with(folder.path(), "linkedpkg", &[script]);
+        let mut roots = Vec::new();
+        for name in ["first", "second"] {
+            let environment =
+                PythonEnvironment::create(&interpreter, (3, 11), &folder.path().join(name))
+                    .unwrap();
+            environment
+                .link_cached_wheels(&cache, std::slice::from_ref(&wheel))
+                .unwrap();
+            // Nothing of the wheel is copied into the environment.
+            let copied = fs::read_dir(environment.site_packages())
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>();
+            assert_eq!(copied, ["_vendor_site_directories.pth"]);
+            let bin = environment.root().join("bin");
+            let launcher = Command::new(bin.join("linkedpkg")).output().unwrap();
+            assert!(launcher.status.success(), "{launcher:?}");
+            assert_eq!(String::from_utf8_lossy(&launcher.stdout), "linkedpkg ran\n");
+            let script = Command::new(bin.join("linked-script")).output().unwrap();
+            assert!(script.status.success(), "{script:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&script.stdout),
+                "script ran from linkedpkg\n"
+            );
+            let shebang = fs::read_to_string(bin.join("linked-script")).unwrap();
+            assert!(
+                shebang.starts_with(&format!("#!{}\n", environment.python().display())),
+                "{shebang}"
+            );
+            roots.push(environment.root().to_path_buf());
+        }
+        // One tree in the cache serves both environments.
+        let trees = fs::read_dir(cache.bucket_path(crate::cache::Bucket::Installed))
+            .unwrap()
+            .flat_map(|shard| fs::read_dir(shard.unwrap().path()).unwrap())
+            .count();
+        assert_eq!(trees, 1);
     }
 
     #[test]
