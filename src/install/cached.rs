@@ -115,7 +115,8 @@ pub fn install_wheel_cached(
     let installed = install_wheel(wheel_path, scheme, &tree, options)?;
     let manifest = manifest_of(&installed, wheel_path, scheme);
     let manifest_path = private.path().join(MANIFEST_FILE);
-    let text = serde_json::to_vec(&manifest).expect("a manifest always serializes");
+    let text = serde_json::to_vec(&manifest)
+        .map_err(|error| io_error("write", &manifest_path)(std::io::Error::other(error)))?;
     fs::write(&manifest_path, text).map_err(io_error("write", &manifest_path))?;
     publish(private, &entry)?;
     load(&entry, scheme).ok_or_else(|| InstallError::Io {
