@@ -408,8 +408,8 @@ fn the_build_writes_one_rpm_per_package_plus_venv_deps_and_repodata() {
     );
     assert_eq!(
         names(&app.project.file("dist")),
-        ["el9"],
-        "no staging folder is left beside the output"
+        [".el9.lock", "el9"],
+        "no staging folder is left beside the output (the lock file stays)"
     );
 
     // The summary table: one row per RPM, bundled libraries listed.
@@ -760,6 +760,84 @@ fn building_again_gives_byte_identical_rpms_and_repodata() {
             .filter(|(name, bytes)| first.get(*name) != Some(bytes))
             .map(|(name, _)| name)
             .collect::<Vec<_>>()
+    );
+}
+
+/// Every folder of the installed-tree cache: entries (with their manifest)
+/// and the private folders of installs in progress.
+fn installed_tree_folders(cache: &Path) -> Vec<PathBuf> {
+    let bucket = cache.join("installed-v1");
+    let Ok(shards) = fs_err::read_dir(&bucket) else {
+        return Vec::new();
+    };
+    shards
+        .flat_map(|shard| fs_err::read_dir(shard.unwrap().path()).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .collect()
+}
+
+#[test]
+fn a_build_killed_at_any_point_leaves_a_usable_cache_and_output() {
+    let app = app();
+    let project = Project::new();
+    for file in ["vendor.toml", "pylock.toml"] {
+        fs_err::copy(app.project.file(file), project.file(file)).unwrap();
+    }
+    // The downloaded wheels only: the build installs, verifies and packages.
+    fs_err::create_dir_all(project.cache_dir()).unwrap();
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(app.project.cache_dir().join("artifacts"))
+        .arg(project.cache_dir())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let expected = tree(&app.repository);
+    let output = project.file("dist/el9");
+    let mut killed = 0;
+    // Each attempt resumes from what the killed ones kept, so the kills
+    // land in later and later stages.
+    for delay in [30, 80, 150, 250, 400, 650] {
+        let (mut command, _) = project.command(&["build", "--offline", "--jobs", "2"]);
+        let mut child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if std::os::unix::process::ExitStatusExt::signal(&status).is_some() {
+            killed += 1;
+        }
+        if output.exists() {
+            assert!(
+                tree(&output) == expected,
+                "after a kill at {delay} ms, dist/el9 is not a complete build"
+            );
+        }
+        for folder in installed_tree_folders(project.cache_dir()) {
+            let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                name.starts_with(".vendor-installing-") || folder.join("manifest.json").is_file(),
+                "after a kill at {delay} ms, `{}` is an entry without its manifest",
+                folder.display()
+            );
+        }
+    }
+    assert!(
+        killed > 0,
+        "no attempt was interrupted: the delays are too long"
+    );
+    project.run(&["build", "--offline"]).assert_success();
+    assert!(
+        tree(&output) == expected,
+        "the build after the kills differs"
+    );
+    assert_eq!(
+        names(&project.file("dist")),
+        [".el9.lock", "el9"],
+        "killed builds' staging folders are gone"
     );
 }
 

@@ -15,6 +15,7 @@
 pub mod dependency;
 pub mod elf;
 pub mod license;
+mod output;
 pub mod pipeline;
 pub mod repodata;
 mod reuse;

@@ -7,8 +7,9 @@
 //! [`PackageReport`].
 //!
 //! Invariants: the output folder is replaced as a whole (everything is written
-//! to a sibling folder that is renamed into place), so a killed build leaves
-//! either the old complete output or the new one, never a mix or a half RPM;
+//! to a sibling folder swapped into place, one build at a time: see
+//! [`super::output`]), so a killed build leaves either the old complete
+//! output or the new one, never a mix or a half RPM;
 //! the same lock and cache give byte-identical RPMs and repodata. With
 //! [`PackageOptions::only`] just the named packages are packaged: the other
 //! RPMs of the previous output (venv and meta packages included) are carried
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use super::elf::BundledLibrary;
+use super::output::OutputClaim;
 use super::repodata::{write_repodata, RepodataError, RepodataSummary};
 use super::reuse::RpmStore;
 use super::rpm_writer::{write_rpm, RpmSpec, RpmWriteError, WrittenRpm};
@@ -126,14 +128,15 @@ pub fn package_lock(
     };
     let jobs = plan_jobs(lock, wheels)?;
     let interpreter = find_interpreter(context.python_minor())?;
-    let staging = new_output_dir(&options.output_dir)?;
+    let claim = OutputClaim::claim(&options.output_dir, reporter)?;
+    let staging = claim.staging();
     let partial = !options.only.is_empty();
     let previous_files = if partial {
         let rebuilt = jobs
             .iter()
             .map(|job| context.rpm_name(&job.package.name))
             .collect();
-        carry_over_previous_rpms(&options.output_dir, staging.path(), &rebuilt)?
+        carry_over_previous_rpms(&options.output_dir, staging, &rebuilt)?
     } else {
         BTreeSet::new()
     };
@@ -156,7 +159,7 @@ pub fn package_lock(
             &store,
             job,
             &interpreter,
-            staging.path(),
+            staging,
             reporter,
         );
         reporter.stage_advanced(job.package.name.as_ref());
@@ -177,13 +180,13 @@ pub fn package_lock(
     if partial {
         warn_if_deps_stale(&context, &rpms, &previous_files, reporter);
     } else {
-        write_app_rpms(&context, staging.path(), &mut rpms, complete, reporter)?;
+        write_app_rpms(&context, staging, &mut rpms, complete, reporter)?;
     }
     rpms.sort_by(|left, right| left.file_name.cmp(&right.file_name));
-    let repodata = write_repodata(staging.path())?;
+    let repodata = write_repodata(staging)?;
     reporter.stage_finished();
 
-    replace_output(staging, &options.output_dir)?;
+    claim.replace()?;
     Ok(PackageReport {
         repodata: RepodataSummary {
             repomd_path: options.output_dir.join("repodata/repomd.xml"),
@@ -437,47 +440,4 @@ fn packaged(
         bundled,
         size: written.size,
     }
-}
-
-/// A fresh sibling of the output folder to build into.
-fn new_output_dir(output_dir: &Path) -> Result<tempfile::TempDir, PackageError> {
-    let parent = output_dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|source| PackageError::Output {
-        path: parent.to_path_buf(),
-        source,
-    })?;
-    let name = output_dir
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dist".to_string());
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}.new-"))
-        .tempdir_in(parent)
-        .map_err(|source| PackageError::Output {
-            path: parent.to_path_buf(),
-            source,
-        })
-}
-
-/// Swap the finished folder in: the old output is renamed aside, the new
-/// one renamed into place, then the old one removed.
-fn replace_output(staging: tempfile::TempDir, output_dir: &Path) -> Result<(), PackageError> {
-    let output_error = |source| PackageError::Output {
-        path: output_dir.to_path_buf(),
-        source,
-    };
-    let new_dir = staging.keep();
-    std::fs::set_permissions(
-        &new_dir,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .map_err(output_error)?;
-    let old_dir = output_dir.with_extension("old");
-    if output_dir.exists() {
-        let _ = std::fs::remove_dir_all(&old_dir);
-        std::fs::rename(output_dir, &old_dir).map_err(output_error)?;
-    }
-    std::fs::rename(&new_dir, output_dir).map_err(output_error)?;
-    let _ = std::fs::remove_dir_all(&old_dir);
-    Ok(())
 }

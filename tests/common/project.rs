@@ -179,6 +179,22 @@ impl Project {
 
     /// Run `vendor <global options> <args>` in the project folder.
     pub fn run(&self, args: &[&str]) -> Outcome {
+        let (command, full_args) = self.command(args);
+        let output = assert_cmd::Command::from_std(command)
+            .timeout(self.time_limit)
+            .output()
+            .expect("run the vendor binary");
+        Outcome {
+            args: full_args,
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `vendor <global options> <args>` in the project folder, not started
+    /// (for tests that interrupt it), and its full argument list.
+    pub fn command(&self, args: &[&str]) -> (std::process::Command, Vec<String>) {
         let cache_dir = self.cache_dir.to_string_lossy().into_owned();
         let project = self.path().to_string_lossy().into_owned();
         let mut full_args: Vec<String> = vec![
@@ -189,7 +205,7 @@ impl Project {
             "--no-progress".into(),
         ];
         full_args.extend(args.iter().map(|arg| arg.to_string()));
-        let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_vendor"));
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_vendor"));
         command
             .args(&full_args)
             .current_dir(self.path())
@@ -201,8 +217,7 @@ impl Project {
             .env("no_proxy", "127.0.0.1,localhost")
             .env("NO_COLOR", "1")
             .env_remove("NETRC")
-            .env_remove("RUST_LOG")
-            .timeout(self.time_limit);
+            .env_remove("RUST_LOG");
         for variable in [
             "HTTP_PROXY",
             "HTTPS_PROXY",
@@ -216,13 +231,7 @@ impl Project {
         for (name, value) in &self.environment {
             command.env(name, value);
         }
-        let output = command.output().expect("run the vendor binary");
-        Outcome {
-            args: full_args,
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        (command, full_args)
     }
 
     /// `vendor lock -r requirements.in` for el9 / 3.11.9 against `index`.
