@@ -1,7 +1,7 @@
 //! The `indicatif` implementation of [`Reporter`]: one overall bar per
 //! stage and one bar per download on a terminal; when stderr is not a
-//! terminal (CI logs), one line per finished stage with its count and time
-//! instead. `--no-progress` hides both. Warnings are always printed (unless
+//! terminal (CI logs), one line per finished stage that took a while, with
+//! its count and time, instead. `--no-progress` hides both. Warnings are always printed (unless
 //! `-q`).
 
 use std::collections::HashMap;
@@ -101,8 +101,11 @@ impl Reporter for TerminalReporter {
         }
         if let Some((stage, total, started)) = self.stage_log.lock().expect("reporter lock").take()
         {
+            // A stage that found everything done (all cached) is not news.
             let seconds = started.elapsed().as_secs_f64();
-            eprintln!("{stage:>12} {total} in {seconds:.2} s");
+            if seconds >= 0.01 {
+                eprintln!("{stage:>12} {total} in {seconds:.2} s");
+            }
         }
     }
 
