@@ -1,8 +1,8 @@
 //! The `indicatif` implementation of [`Reporter`]: one overall bar per
 //! stage and one bar per download on a terminal; when stderr is not a
 //! terminal (CI logs), one line per finished stage that took a while, with
-//! its count and time, instead. `--no-progress` hides both. Warnings are always printed (unless
-//! `-q`).
+//! its count and time, instead. `--no-progress` hides both. Warnings are
+//! always printed (unless `-q`).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
