@@ -1,7 +1,8 @@
 //! The `indicatif` implementation of [`Reporter`]: one overall bar per
 //! stage and one bar per download on a terminal; when stderr is not a
 //! terminal (CI logs), one line per finished stage that took a while, with
-//! its count and time, instead. `--no-progress` hides both. Warnings are
+//! its count and time, and for long stages a line every so often saying
+//! how far they are, instead. `--no-progress` hides both. Warnings are
 //! always printed (unless `-q`).
 
 use std::collections::HashMap;
@@ -20,9 +21,23 @@ pub struct TerminalReporter {
     quiet: bool,
     /// Print a line per finished stage (stderr is not a terminal).
     log_stages: bool,
-    /// The running stage's name, size and start, for that line.
-    stage_log: Mutex<Option<(String, u64, Instant)>>,
+    /// The running stage, for those lines.
+    stage_log: Mutex<Option<StageLog>>,
 }
+
+/// A stage as the log lines show it.
+struct StageLog {
+    stage: String,
+    total: u64,
+    done: u64,
+    started: Instant,
+    /// When a line about this stage was last printed.
+    last_line: Instant,
+}
+
+/// How long a stage runs silently in a log before a line says how far it is
+/// (a CI log showing nothing for minutes looks hung).
+const HEARTBEAT: Duration = Duration::from_secs(10);
 
 impl TerminalReporter {
     pub fn new(show_progress: bool, quiet: bool) -> Self {
@@ -83,8 +98,13 @@ impl Reporter for TerminalReporter {
         bar.set_prefix(stage.to_string());
         *self.stage.lock().expect("reporter lock") = Some(bar);
         if self.log_stages {
-            *self.stage_log.lock().expect("reporter lock") =
-                Some((stage.to_string(), total, Instant::now()));
+            *self.stage_log.lock().expect("reporter lock") = Some(StageLog {
+                stage: stage.to_string(),
+                total,
+                done: 0,
+                started: Instant::now(),
+                last_line: Instant::now(),
+            });
         }
     }
 
@@ -93,18 +113,30 @@ impl Reporter for TerminalReporter {
             bar.set_message(label.to_string());
             bar.inc(1);
         }
+        if let Some(log) = self.stage_log.lock().expect("reporter lock").as_mut() {
+            log.done += 1;
+            if log.last_line.elapsed() >= HEARTBEAT {
+                log.last_line = Instant::now();
+                eprintln!(
+                    "{:>12} {}/{}: {label} done after {:.0} s",
+                    log.stage,
+                    log.done,
+                    log.total,
+                    log.started.elapsed().as_secs_f64()
+                );
+            }
+        }
     }
 
     fn stage_finished(&self) {
         if let Some(bar) = self.stage.lock().expect("reporter lock").take() {
             bar.finish_and_clear();
         }
-        if let Some((stage, total, started)) = self.stage_log.lock().expect("reporter lock").take()
-        {
+        if let Some(log) = self.stage_log.lock().expect("reporter lock").take() {
             // A stage that found everything done (all cached) is not news.
-            let seconds = started.elapsed().as_secs_f64();
+            let seconds = log.started.elapsed().as_secs_f64();
             if seconds >= 0.01 {
-                eprintln!("{stage:>12} {total} in {seconds:.2} s");
+                eprintln!("{:>12} {} in {seconds:.2} s", log.stage, log.total);
             }
         }
     }
