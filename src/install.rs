@@ -18,7 +18,9 @@
 //!   interpreter's version: files are sorted, RECORD is rewritten
 //!   deterministically, `.pyc` files are unchecked-hash.
 //! - Nothing here knows about RPM: build environments and verification use
-//!   the same code.
+//!   the same code. [`cached`] keeps installed trees in the cache, so each
+//!   wheel is installed once for verification and packaging alike, and
+//!   [`environment`] links such trees into build environments.
 
 pub mod cached;
 pub mod environment;
