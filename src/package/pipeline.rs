@@ -8,7 +8,7 @@
 //!
 //! Invariants: the output folder is replaced as a whole (everything is written
 //! to a sibling folder swapped into place, one build at a time: see
-//! [`super::output`]), so a killed build leaves either the old complete
+//! `package::output`), so a killed build leaves either the old complete
 //! output or the new one, never a mix or a half RPM;
 //! the same lock and cache give byte-identical RPMs and repodata. With
 //! [`PackageOptions::only`] just the named packages are packaged: the other
