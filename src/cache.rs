@@ -84,7 +84,12 @@ pub struct Cache {
 impl Cache {
     /// Open (creating when needed) the cache at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, CacheError> {
-        let root = root.into();
+        // Absolute: cache paths end up in `.pth` files, logs and messages
+        // read from other working directories.
+        let root = std::path::absolute(root.into()).map_err(|source| CacheError::Unusable {
+            path: PathBuf::from("."),
+            source,
+        })?;
         for folder in ["artifacts/sha256", "tmp"] {
             let path = root.join(folder);
             std::fs::create_dir_all(&path).map_err(|source| CacheError::Unusable {
@@ -239,6 +244,14 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relative_root_is_made_absolute() {
+        let cache = Cache::open("target/cache-test-relative").unwrap();
+        assert!(cache.root().is_absolute(), "{}", cache.root().display());
+        assert!(cache.root().ends_with("target/cache-test-relative"));
+        std::fs::remove_dir_all(cache.root()).unwrap();
+    }
 
     #[test]
     fn stores_and_refuses_bad_digest() {

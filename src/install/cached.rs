@@ -105,7 +105,24 @@ pub fn install_wheel_cached(
     if let Some(found) = load(&entry, scheme) {
         return Ok(found);
     }
-    let parent = entry.parent().unwrap_or(&entry);
+    let private = install_privately(wheel_path, scheme, options, &entry)?;
+    publish(private, &entry, scheme)?;
+    load(&entry, scheme).ok_or_else(|| InstallError::Io {
+        action: "read back",
+        path: entry.join(MANIFEST_FILE),
+        source: std::io::Error::other("the entry just written cannot be read"),
+    })
+}
+
+/// `wheel_path` installed into a new private folder beside `entry`, with
+/// its manifest: what [`publish`] renames into place.
+fn install_privately(
+    wheel_path: &Path,
+    scheme: &InstallScheme,
+    options: &InstallOptions,
+    entry: &Path,
+) -> Result<tempfile::TempDir, InstallError> {
+    let parent = entry.parent().unwrap_or(entry);
     fs::create_dir_all(parent).map_err(io_error("create", parent))?;
     let private = tempfile::Builder::new()
         .prefix(PRIVATE_PREFIX)
@@ -118,12 +135,7 @@ pub fn install_wheel_cached(
     let text = serde_json::to_vec(&manifest)
         .map_err(|error| io_error("write", &manifest_path)(std::io::Error::other(error)))?;
     fs::write(&manifest_path, text).map_err(io_error("write", &manifest_path))?;
-    publish(private, &entry)?;
-    load(&entry, scheme).ok_or_else(|| InstallError::Io {
-        action: "read back",
-        path: entry.join(MANIFEST_FILE),
-        source: std::io::Error::other("the entry just written cannot be read"),
-    })
+    Ok(private)
 }
 
 /// Remove the private folders killed runs left in `bucket`'s shard
@@ -180,29 +192,37 @@ fn key(
     Ok(hasher.finish())
 }
 
-/// Rename the private folder to the entry, replacing a damaged one; when
-/// another process published the same entry first, theirs is kept.
-fn publish(private: tempfile::TempDir, entry: &Path) -> Result<(), InstallError> {
-    if entry.exists() {
-        // Only reached when `load` refused it: damaged, so replace it.
-        fs::remove_dir_all(entry).map_err(io_error("remove the damaged cache entry", entry))?;
-    }
+/// Rename the private folder to the entry. When the entry is there already
+/// it is kept if it loads (another process or thread published the same
+/// bytes meanwhile, and may be using them), else (damaged) swapped out in
+/// one atomic exchange, so no reader ever finds the entry missing.
+fn publish(
+    private: tempfile::TempDir,
+    entry: &Path,
+    scheme: &InstallScheme,
+) -> Result<(), InstallError> {
     let private = private.keep();
-    match fs::rename(&private, entry) {
-        Ok(()) => Ok(()),
-        Err(_) if entry.join(MANIFEST_FILE).is_file() => {
-            let _ = fs::remove_dir_all(&private);
-            Ok(())
-        }
-        Err(source) => {
-            let _ = fs::remove_dir_all(&private);
-            Err(InstallError::Io {
-                action: "move into the cache",
-                path: entry.to_path_buf(),
-                source,
-            })
-        }
-    }
+    let moved = fs::rename(&private, entry);
+    let outcome = match moved {
+        Ok(()) => return Ok(()),
+        Err(_) if load(entry, scheme).is_some() => Ok(()),
+        Err(source) if entry.exists() => rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            &private,
+            rustix::fs::CWD,
+            entry,
+            rustix::fs::RenameFlags::EXCHANGE,
+        )
+        .map_err(|_| source),
+        Err(source) => Err(source),
+    };
+    // Ours when it was not needed, the damaged entry when it was swapped out.
+    let _ = fs::remove_dir_all(&private);
+    outcome.map_err(|source| InstallError::Io {
+        action: "move into the cache",
+        path: entry.to_path_buf(),
+        source,
+    })
 }
 
 fn manifest_of(installed: &InstalledWheel, wheel_path: &Path, scheme: &InstallScheme) -> Manifest {
@@ -393,6 +413,57 @@ mod tests {
         assert_eq!(described(&again.installed), described(&first.installed));
         let manifest = fs::read_to_string(entry.join(MANIFEST_FILE)).unwrap();
         assert!(manifest.contains(FORMAT), "{manifest}");
+    }
+
+    #[test]
+    fn a_late_publisher_keeps_the_entry_in_use_and_replaces_a_damaged_one() {
+        let folder = tempfile::tempdir().unwrap();
+        let cache = Cache::open(folder.path().join("cache")).unwrap();
+        let wheel = tiny_wheel(folder.path(), "tinypkg");
+        let first = install_wheel_cached(&cache, &wheel, &scheme(), &options()).unwrap();
+        let entry = first.prefix_root.ancestors().nth(3).unwrap().to_path_buf();
+        let marker = entry.join("in-use");
+        fs::write(&marker, "").unwrap();
+
+        // Another install that missed at the same time publishes second.
+        let late = install_privately(&wheel, &scheme(), &options(), &entry).unwrap();
+        publish(late, &entry, &scheme()).unwrap();
+        assert!(marker.exists(), "the entry in use was replaced");
+
+        fs::write(entry.join(MANIFEST_FILE), "{ damaged").unwrap();
+        let fresh = install_privately(&wheel, &scheme(), &options(), &entry).unwrap();
+        publish(fresh, &entry, &scheme()).unwrap();
+        assert!(!marker.exists(), "the damaged entry stayed");
+        assert!(load(&entry, &scheme()).is_some());
+        let shard: Vec<_> = fs::read_dir(entry.parent().unwrap()).unwrap().collect();
+        assert_eq!(shard.len(), 1, "only the entry is left: {shard:?}");
+    }
+
+    #[test]
+    fn threads_installing_the_same_wheel_at_once_all_see_a_whole_tree() {
+        let folder = tempfile::tempdir().unwrap();
+        let wheel = tiny_wheel(folder.path(), "tinypkg");
+        for round in 0..3 {
+            let cache = Cache::open(folder.path().join(format!("cache-{round}"))).unwrap();
+            let start = std::sync::Barrier::new(6);
+            std::thread::scope(|scope| {
+                for _ in 0..6 {
+                    scope.spawn(|| {
+                        start.wait();
+                        let tree =
+                            install_wheel_cached(&cache, &wheel, &scheme(), &options()).unwrap();
+                        // Checked while the other threads are still publishing.
+                        for _ in 0..20 {
+                            for file in &tree.installed.files {
+                                if let FileContents::OnDisk(path) = &file.contents {
+                                    assert!(path.is_file(), "{} vanished", path.display());
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+        }
     }
 
     #[test]
