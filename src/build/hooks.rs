@@ -93,8 +93,9 @@ enum Answer {
 
 impl BuildEnvironment {
     /// A fresh environment at `dir` with `requirement_wheels` installed
-    /// into it (their hashes already checked by the cache): for short-lived
-    /// environments on fast scratch storage (lock-time hooks).
+    /// into it (their hashes already checked by the cache), for callers
+    /// without a cache; [`Self::create_linked`] is what `vendor lock` and
+    /// `vendor build` use.
     pub fn create(
         interpreter: &Path,
         python_version: (u64, u64),
@@ -108,9 +109,9 @@ impl BuildEnvironment {
 
     /// A fresh environment at `dir` seeing `requirement_wheels` installed
     /// once into `cache` and linked in (see
-    /// [`PythonEnvironment::link_cached_wheels`]): what a build uses, so
-    /// the second build with the same requirements neither copies them
-    /// nor compiles their byte-code again.
+    /// [`PythonEnvironment::link_cached_wheels`]), so the next environment
+    /// with the same requirements (the next hook of a lock, the next build)
+    /// neither copies them nor compiles their byte-code again.
     pub fn create_linked(
         interpreter: &Path,
         python_version: (u64, u64),

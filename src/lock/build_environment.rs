@@ -397,11 +397,12 @@ impl<'a> SdistContext<'a> {
         wheels: &[PathBuf],
     ) -> Result<(BuildEnvironment, PathBuf), BuildError> {
         let dir = scratch.dir.path();
-        let environment = BuildEnvironment::create(
+        let environment = BuildEnvironment::create_linked(
             &self.host.interpreter,
             python_series(&self.host.target.python),
             wheels,
             &dir.join(format!("{purpose}-environment")),
+            self.client.cache(),
         )?;
         let log = dir.join(format!("{}-{}.log", self.name, self.version));
         Ok((environment, log))
