@@ -159,12 +159,10 @@ impl PythonEnvironment {
                             script.extend_from_slice(rest);
                             write_executable(&path, &script)?;
                         }
-                        None => std::os::unix::fs::symlink(source, &path)
-                            .map_err(io_error("create the link", &path))?,
+                        None => link(source, &path)?,
                     }
                 }
-                (FileKind::Symlink(target), _) => std::os::unix::fs::symlink(target, &path)
-                    .map_err(io_error("create the link", &path))?,
+                (FileKind::Symlink(target), _) => link(target, &path)?,
                 (FileKind::Regular, FileContents::Bytes(_)) => {}
             }
         }
@@ -207,8 +205,26 @@ impl PythonEnvironment {
     }
 }
 
+/// Remove whatever is at `path` (a script of an earlier linked wheel with
+/// the same name, as pip would overwrite it), so nothing is ever written
+/// through a link into the cache.
+fn clear(path: &Path) -> Result<(), InstallError> {
+    match fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(io_error("replace", path)(error))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn link(target: &Path, path: &Path) -> Result<(), InstallError> {
+    clear(path)?;
+    std::os::unix::fs::symlink(target, path).map_err(io_error("create the link", path))
+}
+
 fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), InstallError> {
     use std::os::unix::fs::PermissionsExt;
+    clear(path)?;
     fs::write(path, bytes).map_err(io_error("write", path))?;
     fs::set_permissions(path, fs::Permissions::from_mode(0o755))
         .map_err(io_error("set the mode of", path))
@@ -396,6 +412,53 @@ pub(crate) mod tests {
             .flat_map(|shard| fs::read_dir(shard.unwrap().path()).unwrap())
             .count();
         assert_eq!(trees, 1);
+    }
+
+    #[test]
+    fn a_later_script_of_the_same_name_replaces_the_link_not_the_cached_file() {
+        let interpreter = find_interpreter((3, 11)).unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let cache = Cache::open(folder.path().join("cache")).unwrap();
+        let shell_script = "#!/bin/sh\necho alpha\n";
+        let alpha = tiny_wheel_with(
+            folder.path(),
+            "alpha",
+            &[(
+                "alpha-1.0.data/scripts/shared".to_string(),
+                shell_script.to_string(),
+            )],
+        );
+        // Its console script is called `shared` too.
+        let shared = tiny_wheel(folder.path(), "shared");
+        let environment =
+            PythonEnvironment::create(&interpreter, (3, 11), &folder.path().join("env")).unwrap();
+        environment
+            .link_cached_wheels(&cache, &[alpha, shared])
+            .unwrap();
+        let bin = environment.root().join("bin/shared");
+        let output = Command::new(&bin).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "shared ran\n");
+        // alpha's script and the `shared` wheel's own launcher, untouched.
+        let cached: Vec<String> = walk(&cache.bucket_path(crate::cache::Bucket::Installed))
+            .into_iter()
+            .filter(|path| path.ends_with("bin/shared"))
+            .map(|path| fs::read_to_string(path).unwrap())
+            .collect();
+        assert_eq!(cached.len(), 2, "{cached:?}");
+        assert!(cached.iter().any(|text| text == shell_script), "{cached:?}");
+    }
+
+    fn walk(folder: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for entry in fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+        files
     }
 
     #[test]
