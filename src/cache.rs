@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
+mod usage;
+pub use usage::FolderUsage;
+
 use crate::hash::{Sha256, Sha256Hasher};
 
 #[derive(Debug, thiserror::Error)]

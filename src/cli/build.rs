@@ -8,7 +8,7 @@ use std::str::FromStr;
 use clap::Args;
 
 use super::project::Project;
-use super::table::print_table;
+use super::table::{human_size, print_table};
 use super::{Outcome, UsageError};
 use vendor::cache::Cache;
 use vendor::config::ProjectConfig;
@@ -322,15 +322,4 @@ fn bundled_column(bundled: &[vendor::package::elf::BundledLibrary]) -> String {
         return format!("{}, … ({more} more)", names.join(", "));
     }
     names.join(", ")
-}
-
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }

@@ -51,7 +51,7 @@ pub fn run(project: &Project, arguments: FetchArgs) -> anyhow::Result<Outcome> {
             "fetched {} artifacts ({} downloaded, {}), all sha256 verified",
             report.artifacts.len(),
             downloaded,
-            super::build::human_size(report.downloaded_bytes)
+            super::table::human_size(report.downloaded_bytes)
         );
         if let Some(dir) = &options.export {
             eprintln!("exported to {} (usable as `--find-links`)", dir.display());

@@ -5,6 +5,7 @@
 //! merged with `vendor.toml` (flags win) and handed to the library.
 
 mod build;
+mod cache;
 mod fetch;
 mod lock;
 pub mod logging;
@@ -70,6 +71,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// What a server needs: the RPMs' system requirements as the target's package names.
     Requires(requires::RequiresArgs),
+    /// Where the cache is, what it holds, and making room.
+    Cache(cache::CacheArgs),
 }
 
 /// How a command that ran ended.
@@ -101,6 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Build(arguments) => build::run(&project, arguments),
         Command::Requires(arguments) => requires::run(&project, arguments),
         Command::Verify(arguments) => verify::run(&project, arguments),
+        Command::Cache(arguments) => cache::run(&project, arguments),
     }
 }
 

@@ -31,6 +31,18 @@ pub fn render_table<Row: AsRef<[String]>>(rows: &[Row]) -> Vec<String> {
         .collect()
 }
 
+/// `1.5 MiB`: sizes as the tables and summaries show them.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::render_table;
