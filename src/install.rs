@@ -76,6 +76,18 @@ pub enum FileContents {
     Bytes(Vec<u8>),
 }
 
+impl FileContents {
+    /// A regular file's staged copy (at `staged`), or a link's target.
+    fn of(kind: &FileKind, staged: impl FnOnce() -> PathBuf) -> Self {
+        match kind {
+            FileKind::Regular => Self::OnDisk(staged()),
+            FileKind::Symlink(target) => {
+                Self::Bytes(target.as_os_str().as_encoded_bytes().to_vec())
+            }
+        }
+    }
+}
+
 /// One file a wheel installs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstalledFile {
@@ -135,6 +147,16 @@ impl InstallOptions {
         Self {
             installer: "rpm".to_string(),
             compile_bytecode: Some(interpreter.to_path_buf()),
+        }
+    }
+
+    /// How a wheel is installed for a build or verification environment on
+    /// this host: `INSTALLER` is `vendor`, no `.pyc` files (Python writes
+    /// those of what it imports).
+    pub fn for_environment() -> Self {
+        Self {
+            installer: "vendor".to_string(),
+            compile_bytecode: None,
         }
     }
 }
@@ -254,12 +276,7 @@ fn describe(
         .files
         .into_iter()
         .map(|file| {
-            let contents = match &file.kind {
-                FileKind::Regular => FileContents::OnDisk(staged_root.join(&file.relative)),
-                FileKind::Symlink(target) => {
-                    FileContents::Bytes(target.as_os_str().as_encoded_bytes().to_vec())
-                }
-            };
+            let contents = FileContents::of(&file.kind, || staged_root.join(&file.relative));
             InstalledFile {
                 path: scheme.prefix.join(&file.relative),
                 mode: file.mode,

@@ -283,13 +283,8 @@ fn load(entry: &Path, scheme: &InstallScheme) -> Option<CachedInstall> {
         .into_iter()
         .map(|file| {
             let path = scheme.prefix.join(&file.path);
-            let (kind, contents) = match file.link {
-                None => (FileKind::Regular, FileContents::OnDisk(on_disk(&path))),
-                Some(target) => {
-                    let bytes = target.as_os_str().as_encoded_bytes().to_vec();
-                    (FileKind::Symlink(target), FileContents::Bytes(bytes))
-                }
-            };
+            let kind = file.link.map_or(FileKind::Regular, FileKind::Symlink);
+            let contents = FileContents::of(&kind, || on_disk(&path));
             InstalledFile {
                 path,
                 mode: file.mode,

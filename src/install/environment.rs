@@ -84,10 +84,7 @@ impl PythonEnvironment {
 
     /// Install `wheels` (their hashes already checked) with our installer.
     pub fn install_wheels(&self, wheels: &[PathBuf]) -> Result<(), InstallError> {
-        let options = InstallOptions {
-            installer: "vendor".to_string(),
-            compile_bytecode: None,
-        };
+        let options = InstallOptions::for_environment();
         for wheel in wheels {
             install_wheel_in_place(wheel, &self.scheme, &options)?;
         }
@@ -104,10 +101,7 @@ impl PythonEnvironment {
         wheels: &[PathBuf],
     ) -> Result<(), InstallError> {
         let scheme = InstallScheme::new(LINKED_PREFIX, self.python_version());
-        let options = InstallOptions {
-            installer: "vendor".to_string(),
-            compile_bytecode: None,
-        };
+        let options = InstallOptions::for_environment();
         let trees = wheels
             .iter()
             .map(|wheel| install_wheel_cached(cache, wheel, &scheme, &options))

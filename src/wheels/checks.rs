@@ -71,11 +71,7 @@ pub(super) fn verify_wheels(
         .flatten();
     if let Some(remembered) = remembered {
         for ((wheel, origin), report) in remembered {
-            outcome.reports.push(report.clone());
-            match into_verified(wheel.clone(), report) {
-                Ok(verified) => outcome.verified.push((verified, origin.clone())),
-                Err(failed) => outcome.failures.push(PackageFailure::Verify(failed)),
-            }
+            outcome.accept(wheel, origin, report);
         }
         outcome.scratch = Some(scratch);
         return Ok(outcome);
@@ -114,15 +110,22 @@ pub(super) fn verify_wheels(
             }
         };
         memory.remember(wheel, &report);
-        outcome.reports.push(report.clone());
-        match into_verified(wheel.clone(), report) {
-            Ok(verified) => outcome.verified.push((verified, origin.clone())),
-            Err(failed) => outcome.failures.push(PackageFailure::Verify(failed)),
-        }
+        outcome.accept(wheel, origin, report);
     }
     drop(environment);
     outcome.scratch = Some(scratch);
     Ok(outcome)
+}
+
+impl WheelsOutcome {
+    /// Record `wheel`'s full report: verified when it passed, else failed.
+    fn accept(&mut self, wheel: &InspectedWheel, origin: &WheelOrigin, report: VerifyReport) {
+        self.reports.push(report.clone());
+        match into_verified(wheel.clone(), report) {
+            Ok(verified) => self.verified.push((verified, origin.clone())),
+            Err(failed) => self.failures.push(PackageFailure::Verify(failed)),
+        }
+    }
 }
 
 /// A wheel after the static checks, with where it came from.
