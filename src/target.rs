@@ -198,6 +198,11 @@ impl Target {
         host::detect()
     }
 
+    /// This machine's glibc `(major, minor)`, without detecting the rest.
+    pub fn host_glibc() -> Result<(u32, u32), TargetError> {
+        host::detect_glibc()
+    }
+
     /// [`Target::host`] with `python` as the selected Python, without
     /// asking `python3` (the build host's interpreter is already known).
     pub fn host_with_python(python: Version) -> Result<Target, TargetError> {

@@ -22,7 +22,6 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::str::FromStr;
 
 use pep440_rs::Version;
@@ -176,7 +175,7 @@ impl LazyBuildHost {
     /// `X.Y`, from this machine's architecture and glibc alone (cheap: no
     /// interpreter is run), else from a full detection.
     pub fn tags(&self) -> Result<Tags, BuildRequirementsError> {
-        if let Some(glibc) = glibc_version() {
+        if let Ok(glibc) = crate::target::Target::host_glibc() {
             let platforms = crate::target::manylinux_platforms(std::env::consts::ARCH, glibc);
             return Ok(Tags::for_cpython(
                 python_series(&self.target_python),
@@ -190,18 +189,6 @@ impl LazyBuildHost {
     pub fn python_series(&self) -> (u64, u64) {
         python_series(&self.target_python)
     }
-}
-
-/// `getconf GNU_LIBC_VERSION` (`glibc 2.36`) as `(2, 36)`.
-fn glibc_version() -> Option<(u32, u32)> {
-    let output = Command::new("getconf")
-        .arg("GNU_LIBC_VERSION")
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8(output.stdout).ok()?;
-    let (major, minor) = text.trim().strip_prefix("glibc ")?.split_once('.')?;
-    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// Bumped when what [`SdistContext::asked_by_backend`] caches changes.

@@ -78,7 +78,7 @@ fn command_output(program: &str, arguments: &[&str]) -> Option<String> {
     Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-fn detect_glibc() -> Result<(u32, u32), TargetError> {
+pub(super) fn detect_glibc() -> Result<(u32, u32), TargetError> {
     // `getconf` prints `glibc 2.36`; `ldd --version` starts with
     // `ldd (Debian GLIBC 2.36-9+deb12u4) 2.36`. Both end in the version.
     let from_getconf = command_output("getconf", &["GNU_LIBC_VERSION"]);
