@@ -33,7 +33,7 @@ use pep508_rs::{MarkerEnvironment, Requirement, VersionOrUrl};
 
 pub use error::BuildError;
 pub use hooks::{BuildEnvironment, DEFAULT_SOURCE_DATE_EPOCH};
-pub use sdist::{read_build_system, unpack_sdist, BuildSystem, SourceTree};
+pub use sdist::{unpack_sdist, BuildSystem, SourceTree};
 
 use crate::cache::{sharded_key, Bucket, Cache};
 use crate::filename::WheelFilename;

@@ -2,8 +2,7 @@
 //!
 //! Input: an sdist file (`.tar.gz` or `.zip`). Output: a [`SourceTree`] (the
 //! single top-level folder unpacked below a destination, with its
-//! [`BuildSystem`]), or only the [`BuildSystem`] read straight from the
-//! archive ([`read_build_system`], used at lock time).
+//! [`BuildSystem`]).
 //!
 //! Invariants:
 //! - nothing is written outside the destination: absolute paths, `..`,
@@ -27,7 +26,6 @@ use super::error::{io_error, BuildError};
 pub(crate) use super::unpack::UnpackLimits;
 use super::unpack::Unpacker;
 use crate::filename::SdistExtension;
-use crate::index::sdist::{read_sdist_files, SdistError};
 
 /// What PEP 517 says to assume without a `[build-system]` table.
 const FALLBACK_REQUIREMENT: &str = "setuptools>=40.8.0";
@@ -87,20 +85,6 @@ pub(crate) fn unpack_with_limits(
         build_system,
         sdist: label,
     })
-}
-
-/// The `[build-system]` of `sdist`, read from the archive without unpacking it.
-pub fn read_build_system(sdist: &Path) -> Result<BuildSystem, BuildError> {
-    let label = file_label(sdist);
-    let extension = extension(sdist, &label)?;
-    let files = read_sdist_files(sdist, extension, &|relative| relative == "pyproject.toml")
-        .map_err(|error| BuildError::Archive {
-            sdist: label.clone(),
-            reason: match error {
-                SdistError::Unsupported(reason) | SdistError::Invalid(reason) => reason,
-            },
-        })?;
-    parse_build_system(files.get("pyproject.toml").map(String::as_str), &label)
 }
 
 /// Parse `pyproject.toml`'s `[build-system]` (`None`: no `pyproject.toml`).
