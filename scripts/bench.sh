@@ -716,8 +716,8 @@ copy_locked_sdists() {
 # verifications its earlier runs kept.
 prepare_build_case() {
     if [ "$1" = vendor-first ] || [ "$1" = vendor-sdists ]; then
-        rm -rf "$BUILD_CACHE/built-v1" "$BUILD_CACHE/packaged-v1" "$BUILD_CACHE/verified-v1" \
-            "$BUILD_CACHE/installed-v1"
+        forget_kept_work "$BUILD_CACHE"
+        rm -rf "$BUILD_CACHE/built-v1"
     fi
 }
 

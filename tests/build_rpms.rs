@@ -133,10 +133,7 @@ fn build_app() -> App {
     let build = project.run(&["build"]);
     build.assert_success();
     let repository = project.file("dist/el9");
-    let by_name = rpms_in(&repository)
-        .into_values()
-        .map(|rpm| (tag(&rpm, "%{NAME}"), rpm))
-        .collect();
+    let by_name = rpm_tools::rpms_by_name(&repository);
     App {
         repository,
         by_name,
@@ -744,13 +741,7 @@ fn building_again_gives_byte_identical_rpms_and_repodata() {
         .run(&["build", "--out", "rebuild", "--jobs", "3"])
         .assert_success();
     let second = tree(&out.join("el9"));
-    assert_eq!(
-        first.keys().collect::<Vec<_>>(),
-        second.keys().collect::<Vec<_>>()
-    );
-    for (name, bytes) in &first {
-        assert!(second[name] == *bytes, "{name} differs between builds");
-    }
+    rpm_tools::assert_same_tree(&first, &second);
     let shared = tree(&app.repository);
     assert!(
         shared == first,

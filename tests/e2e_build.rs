@@ -151,11 +151,5 @@ fn a_wheels_only_app_from_pypi_locks_builds_installs_with_dnf_and_imports() {
     let first = rpm_tools::file_tree(&repository);
     project.run(&["build", "--out", "again"]).assert_success();
     let second = rpm_tools::file_tree(&project.file("again/el9"));
-    assert_eq!(
-        first.keys().collect::<Vec<_>>(),
-        second.keys().collect::<Vec<_>>()
-    );
-    for (path, bytes) in &first {
-        assert!(second[path] == *bytes, "{path} differs between builds");
-    }
+    rpm_tools::assert_same_tree(&first, &second);
 }

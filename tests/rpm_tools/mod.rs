@@ -248,6 +248,21 @@ pub fn rpm_files(folder: &Path) -> std::collections::BTreeMap<String, PathBuf> {
         .collect()
 }
 
+/// Two [`file_tree`]s hold the same files with the same bytes (two builds
+/// of the same lock and cache).
+pub fn assert_same_tree(
+    first: &std::collections::BTreeMap<String, Vec<u8>>,
+    second: &std::collections::BTreeMap<String, Vec<u8>>,
+) {
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in first {
+        assert!(second[path] == *bytes, "{path} differs between builds");
+    }
+}
+
 /// The RPM files of a folder by package name.
 pub fn rpms_by_name(folder: &Path) -> std::collections::BTreeMap<String, PathBuf> {
     rpm_files(folder)
