@@ -115,8 +115,7 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
     let configured = configured_from_source(project);
     let target_tags = target.tags();
     let host = LazyBuildHost::new(&target.python);
-    let sdist_metadata =
-        MetadataFromBackend::new(&target.python, &host, &policies, &client, runtime.handle());
+    let sdist_metadata = MetadataFromBackend::new(&host, &policies, &client, runtime.handle());
     let will_build = |name: &PackageName, has_usable_wheel: bool| {
         policies.builds_from_source(name, has_usable_wheel, &configured)
     };

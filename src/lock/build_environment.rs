@@ -643,8 +643,7 @@ pub fn build_settings(policies: &Policies, name: &PackageName) -> BuildSettings 
         .unwrap_or_default()
 }
 
-/// The full version (`3.11.7`) of an interpreter.
-/// The full version of the build host's interpreter, as a PEP 440 version.
+/// The full version (`3.11.7`) of the build host's interpreter, as a PEP 440 version.
 fn full_version(interpreter: &Path, series: (u64, u64)) -> Result<Version, BuildRequirementsError> {
     let failure = |reason: String| BuildRequirementsError::InterpreterVersion {
         interpreter: interpreter.to_path_buf(),

@@ -281,19 +281,18 @@ impl<'a> Provider<'a> {
         let Some(file) = map.metadata_file(version, &self.tags) else {
             return Ok(None);
         };
-        let metadata = match self.runtime.block_on(self.client.metadata(file)) {
-            Ok(metadata) => metadata,
-            Err(IndexError::MetadataNeedsBuild { .. }) if self.request.sdist_metadata.is_some() => {
-                let builder = self.request.sdist_metadata.expect("checked by the guard");
-                builder
+        let fetched = self.runtime.block_on(self.client.metadata(file));
+        let metadata =
+            match (fetched, self.request.sdist_metadata) {
+                (Ok(metadata), _) => metadata,
+                (Err(IndexError::MetadataNeedsBuild { .. }), Some(builder)) => builder
                     .metadata(file)
                     .map_err(|source| ResolveError::MetadataFromBackend {
                         filename: file.filename.to_string(),
                         source: Box::new(source),
-                    })?
-            }
-            Err(error) => return Err(error.into()),
-        };
+                    })?,
+                (Err(error), _) => return Err(error.into()),
+            };
         if &metadata.version != version {
             return Err(ResolveError::MetadataMismatch {
                 filename: file.filename.to_string(),

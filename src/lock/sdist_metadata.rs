@@ -15,21 +15,18 @@
 
 use std::sync::Arc;
 
-use pep440_rs::Version;
 use tokio::runtime::Handle;
 
 use super::build_environment::{
-    build_settings, python_series, BuildRequirementsError, LazyBuildHost, SdistContext,
+    build_settings, BuildRequirementsError, LazyBuildHost, SdistContext,
 };
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
 use crate::index::{CoreMetadata, IndexClient, IndexFile};
-use crate::lock::model::LockedArtifact;
 use crate::policy::Policies;
 
 /// Builds sdists on this host to read their metadata; shared by one lock.
 pub struct MetadataFromBackend<'a> {
-    target_python: Version,
     host: &'a LazyBuildHost,
     policies: &'a Policies,
     client: &'a IndexClient,
@@ -38,14 +35,12 @@ pub struct MetadataFromBackend<'a> {
 
 impl<'a> MetadataFromBackend<'a> {
     pub fn new(
-        target_python: &Version,
         host: &'a LazyBuildHost,
         policies: &'a Policies,
         client: &'a IndexClient,
         runtime: &'a Handle,
     ) -> Self {
         Self {
-            target_python: target_python.clone(),
             host,
             policies,
             client,
@@ -63,11 +58,11 @@ impl<'a> MetadataFromBackend<'a> {
         let DistFilename::Sdist(sdist) = &file.filename else {
             return Err(will_not_build("it is not an sdist"));
         };
-        let Some(sha256) = &file.sha256 else {
+        let Ok(artifact) = super::to_artifact(&sdist.name, file) else {
             return Err(will_not_build("the index gives no sha256 for it"));
         };
-        let (major, minor) = python_series(&self.target_python);
-        let key = format!("pep517/{sha256}-cp{major}{minor}.METADATA");
+        let (major, minor) = self.host.python_series();
+        let key = format!("pep517/{}-cp{major}{minor}.METADATA", artifact.sha256);
         let cache = self.client.cache();
         if let Some(text) = cache
             .read_entry(Bucket::Metadata, &key)
@@ -79,13 +74,6 @@ impl<'a> MetadataFromBackend<'a> {
         }
         let host = self.host.get()?;
         let settings = build_settings(self.policies, &sdist.name);
-        let artifact = LockedArtifact {
-            filename: file.filename.clone(),
-            url: file.url.clone(),
-            size: file.size,
-            upload_time: file.upload_time,
-            sha256: sha256.clone(),
-        };
         let context = SdistContext::fetch(
             &sdist.name,
             &sdist.version,
