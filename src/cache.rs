@@ -78,6 +78,14 @@ pub fn sharded_key(key: &Sha256) -> String {
     format!("{}/{}", &text[..2], &text[2..])
 }
 
+/// Swap what is at `first` and `second` in one atomic step
+/// (`renameat2(RENAME_EXCHANGE)`): a reader of either path finds the old
+/// or the new one, never neither. Fails where the file system lacks it.
+pub fn exchange(first: &Path, second: &Path) -> std::io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    renameat_with(CWD, first, CWD, second, RenameFlags::EXCHANGE).map_err(Into::into)
+}
+
 /// A cache rooted at one folder.
 #[derive(Clone, Debug)]
 pub struct Cache {

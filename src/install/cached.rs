@@ -34,7 +34,7 @@ use super::{
     install_wheel, FileContents, FileKind, InstallError, InstallOptions, InstallScheme,
     InstalledFile, InstalledWheel, WheelMetadata,
 };
-use crate::cache::{sharded_key, Bucket, Cache};
+use crate::cache::{exchange, sharded_key, Bucket, Cache};
 use crate::filename::WheelFilename;
 use crate::hash::{executable_digest, file_digest, Sha256, Sha256Hasher};
 
@@ -206,14 +206,7 @@ fn publish(
     let outcome = match moved {
         Ok(()) => return Ok(()),
         Err(_) if load(entry, scheme).is_some() => Ok(()),
-        Err(source) if entry.exists() => rustix::fs::renameat_with(
-            rustix::fs::CWD,
-            &private,
-            rustix::fs::CWD,
-            entry,
-            rustix::fs::RenameFlags::EXCHANGE,
-        )
-        .map_err(|_| source),
+        Err(source) if entry.exists() => exchange(&private, entry).map_err(|_| source),
         Err(source) => Err(source),
     };
     // Ours when it was not needed, the damaged entry when it was swapped out.

@@ -83,14 +83,7 @@ impl OutputClaim {
         if !output_dir.exists() {
             return fs::rename(&new_dir, output_dir).map_err(output_error(output_dir));
         }
-        let exchanged = rustix::fs::renameat_with(
-            rustix::fs::CWD,
-            &new_dir,
-            rustix::fs::CWD,
-            output_dir,
-            rustix::fs::RenameFlags::EXCHANGE,
-        );
-        if exchanged.is_ok() {
+        if crate::cache::exchange(&new_dir, output_dir).is_ok() {
             // `new_dir` now holds the previous output.
             let _ = fs::remove_dir_all(&new_dir);
             return Ok(());
