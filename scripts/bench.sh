@@ -454,16 +454,34 @@ describe_set() {
             w, wb / 1e6, f, p, b / 1e6 }'
 }
 
-# Run every case once per run, rotating which goes first; collect "WALL CPU"
-# seconds in WALL[case] / CPU[case]. `$prepare CASE` runs untimed before each.
+# One untimed run of each case (warms the page cache, fills uv's cache);
+# `$prepare CASE` runs before each.
+warm_up_cases() {
+    local scratch="$1" prepare="$2" name
+    shift 2
+    for name in "$@"; do
+        rm -rf "$scratch/out/$name"
+        "$prepare" "$name"
+        time_with_cpu "$scratch/cases/$name.sh" >/dev/null
+    done
+}
+
+# Run every case once per run; with ORDER `rotate` which goes first rotates
+# run by run, with `fixed` they keep their order (a case that depends on the
+# one before it). Collects "WALL CPU" seconds in WALL[case] / CPU[case].
+# `$prepare CASE RUN` runs untimed before each.
 declare -A WALL CPU
-run_alternating() {
-    local scratch="$1" runs="$2" prepare="$3"
-    shift 3
-    local cases=("$@") run index name measured
+run_cases() {
+    local scratch="$1" runs="$2" prepare="$3" order="$4"
+    shift 4
+    local cases=("$@") run index name measured offset
     for run in $(seq 1 "$runs"); do
+        offset=0
+        if [ "$order" = rotate ]; then
+            offset=$((run - 1))
+        fi
         for index in "${!cases[@]}"; do
-            name="${cases[$(((index + run - 1) % ${#cases[@]}))]}"
+            name="${cases[$(((index + offset) % ${#cases[@]}))]}"
             rm -rf "$scratch/out/$name"
             "$prepare" "$name" "$run"
             measured="$(time_with_cpu "$scratch/cases/$name.sh")"
@@ -527,15 +545,10 @@ bench_package() {
     cp -a "$BENCH_CACHE" "$scratch/cache-package"
     write_vendor_case "$scratch" vendor-package "$scratch/cache-package"
     local cases=(vendor vendor-rebuild vendor-package rpmbuild-plain rpmbuild-compile floor shell)
-    local name
     log "one untimed run of each case (warms the page cache)"
-    for name in "${cases[@]}"; do
-        rm -rf "$scratch/out/$name"
-        prepare_package_case "$name"
-        time_with_cpu "$scratch/cases/$name.sh" >/dev/null
-    done
+    warm_up_cases "$scratch" prepare_package_case "${cases[@]}"
     log "$runs timed runs of each case"
-    run_alternating "$scratch" "$runs" prepare_package_case "${cases[@]}"
+    run_cases "$scratch" "$runs" prepare_package_case rotate "${cases[@]}"
 
     printf '\npackage: %s\n' "${PACKAGE_SET[*]}"
     printf 'for %s / CPython %s, --exclude-newer %s\n' "$TARGET" "$PYTHON" "$EXCLUDE_NEWER"
@@ -656,15 +669,11 @@ bench_deploy() {
     cp "$scratch/out/vendor/$TARGET"/*.rpm "$scratch/rpms/"
     STANDIN_RPM="$(build_standin "$scratch")"
     write_deploy_cases "$scratch"
-    local cases=(rpm pip pip-no-compile) name
+    local cases=(rpm pip pip-no-compile)
     log "one untimed run of each case (warms the page cache)"
-    for name in "${cases[@]}"; do
-        rm -rf "$scratch/out/$name"
-        prepare_deploy_case "$name"
-        time_with_cpu "$scratch/cases/$name.sh" >/dev/null
-    done
+    warm_up_cases "$scratch" prepare_deploy_case "${cases[@]}"
     log "$runs timed runs of each case"
-    run_alternating "$scratch" "$runs" prepare_deploy_case "${cases[@]}"
+    run_cases "$scratch" "$runs" prepare_deploy_case rotate "${cases[@]}"
 
     local rpm_count
     rpm_count="$(find "$scratch/rpms" -name '*.rpm' | wc -l)"
@@ -759,23 +768,11 @@ bench_build() {
         "$(printf '%q ' "$scratch"/sdists/*.tar.gz)" "$uv_build" | write_case "$scratch" uv
 
     # vendor-unchanged must follow a vendor build, so the order is fixed.
-    local cases=(uv vendor-sdists vendor-first vendor-unchanged) name run measured
+    local cases=(uv vendor-sdists vendor-first vendor-unchanged)
     log "one untimed run of each case (fills uv's cache and the page cache)"
-    for name in "${cases[@]}"; do
-        rm -rf "$scratch/out/$name"
-        prepare_build_case "$name"
-        time_with_cpu "$scratch/cases/$name.sh" >/dev/null
-    done
-    for run in $(seq 1 "$runs"); do
-        for name in "${cases[@]}"; do
-            rm -rf "$scratch/out/$name"
-            prepare_build_case "$name"
-            measured="$(time_with_cpu "$scratch/cases/$name.sh")"
-            WALL[$name]+="${measured% *} "
-            CPU[$name]+="${measured#* } "
-        done
-        log "run $run/$runs: load $(cut -d' ' -f1 /proc/loadavg)"
-    done
+    warm_up_cases "$scratch" prepare_build_case "${cases[@]}"
+    log "$runs timed runs of each case"
+    run_cases "$scratch" "$runs" prepare_build_case fixed "${cases[@]}"
 
     printf '\nbuild: %s for %s / CPython %s, --exclude-newer %s\n' "${BUILD_SET[*]}" \
         "$TARGET" "$PYTHON" "$EXCLUDE_NEWER"
