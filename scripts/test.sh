@@ -12,6 +12,10 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Incremental compilation keeps a second copy of every crate's artefacts
+# (1.3 GB here) that a one-off run never reuses; CI machines are short of disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "installing dependencies"
