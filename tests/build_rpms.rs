@@ -25,8 +25,8 @@
 //! Python finds the root's `pyvenv.cfg` beside the link it was started
 //! through, so every import comes from the root's site-packages.
 
-mod common;
-mod rpm_tools;
+use crate::common;
+use crate::rpm_tools;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

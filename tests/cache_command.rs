@@ -3,8 +3,8 @@
 //! build makes again (the next offline build gives the same RPMs), and
 //! `clean --all` empties it (the next offline build names what is missing).
 
-mod common;
-mod rpm_tools;
+use crate::common;
+use crate::rpm_tools;
 
 use common::{CoreMetadata, Project, Scenario, TestIndex, WheelBuilder};
 use rpm_tools::file_tree as tree;

@@ -24,8 +24,8 @@
 //! Needs the network (PyPI) and python3.11, rpm, rpmbuild, rpmlint, dnf and
 //! createrepo_c (scripts/install-deps.sh).
 
-mod common;
-mod rpm_tools;
+use crate::common;
+use crate::rpm_tools;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

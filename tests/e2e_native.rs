@@ -34,8 +34,8 @@
 //! pkg-config, and rpm, rpmbuild, rpmlint, dnf and createrepo_c
 //! (scripts/install-deps.sh).
 
-mod common;
-mod rpm_tools;
+use crate::common;
+use crate::rpm_tools;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -24,6 +24,8 @@ use std::process::{Command, Output};
 
 use pep440_rs::Version;
 use vendor::hash::Sha256;
+
+use crate::common::uv_binary;
 use vendor::name::parse_package_name;
 
 const EXCLUDE_NEWER: &str = "2026-11-01T00:00:00Z";
@@ -41,17 +43,6 @@ fn repo_root() -> PathBuf {
 
 fn requirements_file() -> PathBuf {
     repo_root().join("test-data/requirements/django-app.in")
-}
-
-fn uv_binary() -> PathBuf {
-    match std::env::var_os("VENDOR_UV") {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => panic!(
-            "VENDOR_UV is not set: these end-to-end tests compare `vendor` with uv.\n\
-             hint: run the test suite through `scripts/test.sh`, which installs a pinned uv \
-             and sets VENDOR_UV (or set VENDOR_UV=/path/to/uv yourself)"
-        ),
-    }
 }
 
 /// A uv command isolated from the user's configuration, with its own cache,

@@ -3,7 +3,7 @@
 //! loopback index speaks the simple API and injects the faults it promises.
 //! These do not run `vendor`; they make the CLI tests' failures meaningful.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -6,9 +6,9 @@
 //! in-tree backend of `tests/common/fixture_backend.py`, whose
 //! `get_requires_for_build_wheel` answers what the scenario says.
 
-mod common;
+use crate::common;
 
-use common::{Project, PyLock, Scenario, TestIndex};
+use common::{uv_binary, Project, PyLock, Scenario, TestIndex};
 
 /// `nativepkg` (sdist only) needs `buildtool<2` to build and its backend
 /// asks for `backendhelper`; `othernative` needs `buildtool>=2`, which
@@ -434,21 +434,6 @@ fn fetch_downloads_build_requirements_and_offline_names_them() {
     index.clear_requests();
     project.fetch_with(&["--offline"]).assert_success();
     assert!(index.requests().is_empty(), "{:?}", index.requests());
-}
-
-/// uv from `VENDOR_UV` (set by `scripts/test.sh`), else where
-/// `scripts/install-deps.sh` puts it.
-fn uv_binary() -> std::path::PathBuf {
-    if let Some(path) = std::env::var_os("VENDOR_UV").filter(|path| !path.is_empty()) {
-        return path.into();
-    }
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    let installed = std::path::Path::new(&home).join(".cache/vendor-tools/venv/bin/uv");
-    assert!(
-        installed.is_file(),
-        "no uv: set VENDOR_UV or run scripts/install-deps.sh"
-    );
-    installed
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! `pylock.toml`; error texts loosely, on what the user needs (file:line,
 //! package names, `hint:`).
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

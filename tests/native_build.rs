@@ -8,8 +8,8 @@
 //! binary against the loopback index, with the real gcc, python3.11, rpm and
 //! rpmlint.
 
-mod common;
-mod rpm_tools;
+use crate::common;
+use crate::rpm_tools;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

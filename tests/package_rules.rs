@@ -5,7 +5,7 @@
 //! (bundled manylinux `.libs/` libraries) on a compiled extension-module
 //! layout.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;

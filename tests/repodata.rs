@@ -3,7 +3,7 @@
 //! with dependencies checked) and compared with what `createrepo_c` writes
 //! for the same folder.
 
-mod rpm_tools;
+use crate::rpm_tools;
 
 use std::path::{Path, PathBuf};
 

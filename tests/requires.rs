@@ -4,7 +4,7 @@
 //! `vendor requires` names what an EL9 server must install for it: `zlib`
 //! for `libz.so.1`, `glibc`, and the target's `python3.11`.
 
-mod common;
+use crate::common;
 
 use common::rpm_fixtures::{build_source, python_include_flag, wheel_artifact, Compiler};
 use common::{ArchiveFile, CoreMetadata, Project, Scenario, TestIndex, WheelBuilder};

@@ -18,7 +18,7 @@
 //! - a module whose import hangs is reported as timed out, later checks as
 //!   not run.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,23 @@
+//! The integration tests, compiled as one binary.
+//!
+//! Each module below was its own test binary; as one, the suite links once
+//! and takes a tenth of the disk, since every binary carried the whole
+//! library. nextest still runs each test in its own process, so tests that
+//! change a process-wide setting cannot affect each other.
+
+mod common;
+mod rpm_tools;
+
+mod build_rpms;
+mod cache_command;
+mod e2e_build;
+mod e2e_native;
+mod e2e_real_index;
+mod harness;
+mod lock_build_requires;
+mod lock_fetch;
+mod native_build;
+mod package_rules;
+mod repodata;
+mod requires;
+mod verify;
