@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every check and test of the project, installing what they need first.
 #
-# Order: dependencies → shell lint → rustfmt → clippy → build → tests, each
+# Order: dependencies → shell lint → rustfmt → clippy → tests, each
 # failing fast. The tests run with cargo-nextest when it is installed, else
 # with `cargo test`; either way the run fails if no test executed. The last
 # line printed is the test runner's summary.
@@ -37,9 +37,6 @@ cargo fmt --check
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
-
-step "cargo build"
-cargo build
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
