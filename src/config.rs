@@ -19,6 +19,7 @@
 //! python = "3.11.9"
 //! [build]
 //! from-source = ["pillow", "psycopg2"]
+//! allow-foreign-host = false       # true: a trial build on a host of another distribution
 //! [index]                          # optional
 //! index-url = "https://pypi.org/simple"
 //! extra-index-urls = []
@@ -93,6 +94,9 @@ pub struct TargetConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BuildConfig {
     pub from_source: Vec<PackageName>,
+    /// The build host is knowingly not of the target's distribution: RPMs
+    /// that link its libraries are written anyway (a trial build).
+    pub allow_foreign_host: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -137,6 +141,8 @@ struct RawTarget {
 struct RawBuild {
     #[serde(default)]
     from_source: Vec<String>,
+    #[serde(default)]
+    allow_foreign_host: bool,
 }
 
 #[derive(Default, Deserialize)]
@@ -203,7 +209,10 @@ pub fn parse_project_config(text: &str, path: &Path) -> Result<ProjectConfig, Co
             name: raw.target.name,
             python,
         },
-        build: BuildConfig { from_source },
+        build: BuildConfig {
+            from_source,
+            allow_foreign_host: raw.build.allow_foreign_host,
+        },
         index,
     })
 }
@@ -348,6 +357,7 @@ python = "3.11.9"
 
 [build]
 from-source = ["Pillow", "psycopg2"]
+allow-foreign-host = true
 
 [index]
 index-url = "https://pypi.org/simple"
@@ -375,6 +385,7 @@ exclude-newer = 2026-11-01T00:00:00Z
         );
         let from_source: Vec<&str> = config.build.from_source.iter().map(AsRef::as_ref).collect();
         assert_eq!(from_source, ["pillow", "psycopg2"]);
+        assert!(config.build.allow_foreign_host);
         assert_eq!(
             config.index.find_links,
             ["/srv/mysite/wheels", "https://example.com/links/"]

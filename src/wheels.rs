@@ -59,6 +59,9 @@ pub struct WheelOptions {
     pub prefix: PathBuf,
     /// Run every check even when the same wheels passed them before.
     pub recheck: bool,
+    /// `[build] allow-foreign-host`: libraries the target lacks do not fail
+    /// verification (see [`crate::verify::TargetLibraries`]).
+    pub allow_foreign_host: bool,
 }
 
 /// Why the stage could not run at all (as opposed to one package failing).

@@ -34,9 +34,10 @@ use vendor::install::environment::PythonEnvironment;
 use vendor::install::find_interpreter;
 use vendor::name::PackageName;
 use vendor::policy::{Policy, Probe, VerifySettings};
+use vendor::target::Target;
 use vendor::verify::{
     inspect_wheel, into_verified, run_checks, CandidateWheel, CheckKind, CheckOptions,
-    CheckOutcome, InspectedWheel, VerifyReport,
+    CheckOutcome, InspectedWheel, TargetLibraries, VerifyReport,
 };
 
 const EXTENSION_TAG: &str = "cp311-cp311-linux_x86_64";
@@ -60,6 +61,22 @@ fn candidate(folder: &Path, wheel: &WheelBuilder) -> CandidateWheel {
         path,
         built_from_source: true,
     }
+}
+
+/// The target these tests verify for.
+fn el9() -> &'static Target {
+    static EL9: std::sync::OnceLock<Target> = std::sync::OnceLock::new();
+    EL9.get_or_init(|| Target::load("el9", None).unwrap())
+}
+
+/// The static checks of `candidate` for el9, which refuses libraries it
+/// does not ship.
+fn inspect(candidate: &CandidateWheel, policy: Option<&Policy>, work: &Path) -> InspectedWheel {
+    let strict = TargetLibraries {
+        target: el9(),
+        allow_foreign_host: false,
+    };
+    inspect_wheel(candidate, policy, strict, work).unwrap()
 }
 
 fn policy(settings: VerifySettings) -> Policy {
@@ -164,7 +181,7 @@ fn linkage_globs_match_the_sonames_extension_modules_link() {
     };
     let mut zext_policy = policy(verify.clone());
     zext_policy.build.hint = Some("apt-get install libjpeg62-turbo-dev".into());
-    let inspected = inspect_wheel(&zext, Some(&zext_policy), &folder.path().join("work")).unwrap();
+    let inspected = inspect(&zext, Some(&zext_policy), &folder.path().join("work"));
 
     let zlib = find(
         &inspected.checks,
@@ -219,8 +236,7 @@ fn linkage_globs_match_the_sonames_extension_modules_link() {
         folder.path(),
         &WheelBuilder::new("purepkg", "1.0", "py3-none-any").file("purepkg.py", ""),
     );
-    let inspected =
-        inspect_wheel(&pure, Some(&policy(verify)), &folder.path().join("work")).unwrap();
+    let inspected = inspect(&pure, Some(&policy(verify)), &folder.path().join("work"));
     let zlib = find(
         &inspected.checks,
         &CheckKind::Linkage {
@@ -288,7 +304,7 @@ fn bundled_copies_need_the_policy_s_consent() {
         bundled: false,
         ..VerifySettings::default()
     });
-    let inspected = inspect_wheel(&bundler, Some(&refusing), &work).unwrap();
+    let inspected = inspect(&bundler, Some(&refusing), &work);
     let check = find(&inspected.checks, &bundled);
     assert!(!check.passed);
     assert_eq!(
@@ -332,15 +348,99 @@ fn bundled_copies_need_the_policy_s_consent() {
         bundled: true,
         ..VerifySettings::default()
     });
-    let inspected = inspect_wheel(&bundler, Some(&allowing), &work).unwrap();
+    let inspected = inspect(&bundler, Some(&allowing), &work);
     assert!(find(&inspected.checks, &bundled).passed);
-    let inspected = inspect_wheel(&bundler, None, &work).unwrap();
+    let inspected = inspect(&bundler, None, &work);
     let check = find(&inspected.checks, &bundled);
     assert!(
         check.passed && check.detail.ends_with("(allowed: no policy)"),
         "{check:?}"
     );
     assert_eq!(inspected.imports, ["bundler"]);
+}
+
+/// A build host's library the target ships under another soname: this
+/// machine's `libtiff.so.6` against el9's `libtiff.so.5`.
+#[test]
+fn a_library_the_target_ships_under_another_soname_fails_unless_the_host_is_allowed() {
+    let compiler = Compiler::new();
+    let folder = tempfile::tempdir().unwrap();
+    compiler.gcc(
+        "host/libtiff.so.6",
+        &[
+            "-shared",
+            "-fPIC",
+            &build_source("bundled.c").display().to_string(),
+            "-Wl,-soname,libtiff.so.6",
+        ],
+    );
+    let core = compiler.gcc(
+        "tiffuser/_core.so",
+        &[
+            "-shared",
+            "-fPIC",
+            &python_include_flag(),
+            &build_source("bundler_core.c").display().to_string(),
+            "-Lhost",
+            "-l:libtiff.so.6",
+        ],
+    );
+    let wheel = WheelBuilder::new("tiffuser", "1.0", EXTENSION_TAG)
+        .file("tiffuser/__init__.py", "from ._core import answer\n")
+        .add(ArchiveFile::with_mode(
+            "tiffuser/_core.cpython-311-x86_64-linux-gnu.so",
+            fs_err::read(core).unwrap(),
+            0o755,
+        ));
+    let tiffuser = candidate(folder.path(), &wheel);
+    let work = folder.path().join("work");
+    let kind = CheckKind::TargetLibraries {
+        target: "el9".into(),
+    };
+
+    let inspected = inspect(&tiffuser, None, &work);
+    let check = find(&inspected.checks, &kind);
+    assert!(!check.passed, "{check:?}");
+    assert_eq!(
+        check.detail,
+        "links `libtiff.so.6`, but `el9` ships `libtiff.so.5` (`libtiff`)"
+    );
+    assert!(
+        check
+            .explanation
+            .as_deref()
+            .unwrap()
+            .contains("`dnf install` refuses it"),
+        "{check:?}"
+    );
+    assert!(check
+        .hint
+        .as_deref()
+        .unwrap()
+        .contains("`allow-foreign-host = true`"));
+
+    let allowed = TargetLibraries {
+        target: el9(),
+        allow_foreign_host: true,
+    };
+    let inspected = inspect_wheel(&tiffuser, None, allowed, &work).unwrap();
+    let check = find(&inspected.checks, &kind);
+    assert!(check.passed, "{check:?}");
+    assert!(
+        check
+            .detail
+            .starts_with("allowed by `allow-foreign-host`: links `libtiff.so.6`"),
+        "{check:?}"
+    );
+
+    // The zlib extension links what el9 ships, at the glibc it has.
+    let zext = candidate(
+        folder.path(),
+        &zext_wheel("zext", &compile_zext(&compiler, "zext/_zext.so", &[])),
+    );
+    let inspected = inspect(&zext, None, &work);
+    let check = find(&inspected.checks, &kind);
+    assert!(check.passed, "{check:?}");
 }
 
 #[test]
@@ -384,7 +484,7 @@ fn build_host_search_paths_are_removed_and_the_wheel_still_works() {
             ));
         let original = candidate(folder.path(), &wheel);
         let work = folder.path().join("work");
-        let result = inspect_wheel(&original, None, &work).unwrap();
+        let result = inspect(&original, None, &work);
         let entry = format!("{package}/{ZEXT_MODULE}");
         let check = find(
             &result.checks,
@@ -413,7 +513,7 @@ fn build_host_search_paths_are_removed_and_the_wheel_still_works() {
         assert!(loaded.status.success(), "{loaded:?}");
 
         // Made again elsewhere: the same bytes; inspected again: nothing to do.
-        let again = inspect_wheel(&original, None, &folder.path().join("again")).unwrap();
+        let again = inspect(&original, None, &folder.path().join("again"));
         assert_eq!(
             fs_err::read(&again.path).unwrap(),
             fs_err::read(&result.path).unwrap()
@@ -422,8 +522,15 @@ fn build_host_search_paths_are_removed_and_the_wheel_still_works() {
             path: result.path.clone(),
             ..original.clone()
         };
-        let second = inspect_wheel(&rewritten, None, &folder.path().join("second")).unwrap();
-        assert!(!second.rewritten && second.checks.is_empty(), "{second:#?}");
+        let second = inspect(&rewritten, None, &folder.path().join("second"));
+        let search_paths = second
+            .checks
+            .iter()
+            .filter(|check| matches!(check.kind, CheckKind::Rpath { .. }));
+        assert!(
+            !second.rewritten && search_paths.count() == 0,
+            "{second:#?}"
+        );
         inspected.push(result);
     }
 
@@ -455,7 +562,7 @@ fn build_host_search_paths_are_removed_and_the_wheel_still_works() {
 
     // `$ORIGIN/../mixed.libs:/opt/host/lib` cannot be split in place.
     let mixed = candidate(folder.path(), &zext_wheel("mixedpkg", &with_mixed));
-    let result = inspect_wheel(&mixed, None, &folder.path().join("work")).unwrap();
+    let result = inspect(&mixed, None, &folder.path().join("work"));
     let entry = format!("mixedpkg/{ZEXT_MODULE}");
     let check = find(
         &result.checks,
@@ -528,8 +635,8 @@ fn imports_and_probes_run_in_the_scratch_environment() {
         ..VerifySettings::default()
     });
     let work = folder.path().join("work");
-    let feature = inspect_wheel(&feature, Some(&feature_policy), &work).unwrap();
-    let good = inspect_wheel(&good, Some(&good_policy), &work).unwrap();
+    let feature = inspect(&feature, Some(&feature_policy), &work);
+    let good = inspect(&good, Some(&good_policy), &work);
     assert_eq!(
         feature.imports,
         ["featurepkg", "featurepkg_speedups", "featurepkg.missing"]
@@ -635,8 +742,8 @@ fn a_hanging_or_dying_import_fails_its_check() {
         ..VerifySettings::default()
     });
     let work = folder.path().join("work");
-    let hang = inspect_wheel(&hang, Some(&hang_policy), &work).unwrap();
-    let crash = inspect_wheel(&crash, None, &work).unwrap();
+    let hang = inspect(&hang, Some(&hang_policy), &work);
+    let crash = inspect(&crash, None, &work);
     let environment = environment(folder.path(), &[&hang, &crash]);
     let options = CheckOptions {
         timeout: Duration::from_secs(3),

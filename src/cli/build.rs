@@ -88,6 +88,7 @@ pub(super) fn prepare(
         work_dir: work_dir(&cache, &target.name)?,
         prefix: config.app.prefix_or_default().into(),
         recheck,
+        allow_foreign_host: config.build.allow_foreign_host,
     };
     let outcome = prepare_wheels(
         &lock,
@@ -189,10 +190,9 @@ fn work_dir(cache: &Cache, target: &str) -> anyhow::Result<PathBuf> {
 
 /// Every package without an RPM, with every failed check.
 pub(super) fn failure_report(outcome: &WheelsOutcome, consequence: &str) -> String {
-    let mut text = format!(
-        "error: {} packages failed{consequence}:",
-        outcome.failures.len()
-    );
+    let count = outcome.failures.len();
+    let packages = if count == 1 { "package" } else { "packages" };
+    let mut text = format!("error: {count} {packages} failed{consequence}:");
     for failure in &outcome.failures {
         text.push_str(&format!("\n- {failure}"));
     }

@@ -1,8 +1,10 @@
 //! Static checks of one wheel, without installing it: linkage against the
-//! libraries the policy names, bundled library copies, and search paths
-//! pointing into the build host (removed, giving a rewritten wheel).
+//! libraries the policy names, bundled library copies, libraries the
+//! target lacks, and search paths pointing into the build host (removed,
+//! giving a rewritten wheel).
 //!
-//! Input: a [`CandidateWheel`] and its policy, if any. Output:
+//! Input: a [`CandidateWheel`], its policy, if any, and the target's
+//! libraries. Output:
 //! [`InspectedWheel`]: the static outcomes, the wheel to install and
 //! package from now on (the rewritten one when a search path was removed),
 //! and what the dynamic checks will import and probe.
@@ -21,6 +23,7 @@ use super::archive::{read_wheel, rewrite_wheel, ExtractedElf};
 use super::modules::{install_root_path, top_level_modules};
 use super::report::{CheckKind, CheckOutcome};
 use super::search_path::{host_search_paths, remove_dynamic_entries, StripError};
+use super::target_libraries::TargetLibraries;
 use super::VerifyError;
 use crate::name::PackageName;
 use crate::package::elf::{payload_dependencies, PayloadElfDependencies};
@@ -61,6 +64,7 @@ pub struct InspectedWheel {
 pub fn inspect_wheel(
     candidate: &CandidateWheel,
     policy: Option<&Policy>,
+    target_libraries: TargetLibraries<'_>,
     work_dir: &Path,
 ) -> Result<InspectedWheel, VerifyError> {
     fs_err::create_dir_all(work_dir).map_err(VerifyError::Io)?;
@@ -91,6 +95,7 @@ pub fn inspect_wheel(
         ));
     }
     checks.extend(check_bundled(candidate, settings.as_ref(), &elf));
+    checks.extend(target_libraries.check(candidate.name.as_ref(), &elf.dependencies.requires));
     let (search_path_checks, replacements) =
         check_search_paths(candidate, &listing.elf_files, &elf)?;
     checks.extend(search_path_checks);

@@ -8,9 +8,10 @@
 //! 1. [`inspect_wheel`]: static checks without installing — linkage
 //!    (`links` globs against the `DT_NEEDED` sonames of the extension
 //!    modules), bundled library copies (refused unless the policy allows
-//!    them), and RPATH/RUNPATH entries pointing into the build host, which
-//!    are removed, giving a rewritten wheel that replaces the original from
-//!    then on ([`InspectedWheel::path`]);
+//!    them), libraries and glibc symbol versions the target lacks
+//!    ([`TargetLibraries`]), and RPATH/RUNPATH entries pointing into the
+//!    build host, which are removed, giving a rewritten wheel that replaces
+//!    the original from then on ([`InspectedWheel::path`]);
 //! 2. the caller makes a scratch [`PythonEnvironment`] with the target's
 //!    interpreter and installs the inspected wheels and their locked runtime
 //!    dependencies into it (one environment can hold a whole locked set);
@@ -31,6 +32,7 @@ mod modules;
 mod report;
 mod run;
 mod search_path;
+mod target_libraries;
 
 use std::path::PathBuf;
 
@@ -41,6 +43,7 @@ use crate::name::PackageName;
 pub use inspect::{inspect_wheel, CandidateWheel, InspectedWheel};
 pub use report::{remembered_report, CheckKind, CheckOutcome, VerifyFailed, VerifyReport};
 pub use run::{run_checks, CheckOptions};
+pub use target_libraries::TargetLibraries;
 
 /// A failure of the machinery (files, processes), not of a check.
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,9 @@ pub enum CheckKind {
     /// An RPATH/RUNPATH of this ELF file (wheel path) pointed outside the
     /// wheel; `stripped` when verification removed it.
     Rpath { file: String, stripped: bool },
+    /// The ELF files need only libraries and glibc symbol versions this
+    /// target ships.
+    TargetLibraries { target: String },
     /// Importing this module in the scratch environment.
     Import { module: String },
     /// A policy probe, by name.
@@ -40,6 +43,7 @@ impl fmt::Display for CheckKind {
             Self::Linkage { glob } => write!(formatter, "links `{glob}`"),
             Self::Bundled { file } => write!(formatter, "bundled `{file}`"),
             Self::Rpath { file, .. } => write!(formatter, "search path of `{file}`"),
+            Self::TargetLibraries { target } => write!(formatter, "libraries of `{target}`"),
             Self::Import { module } => write!(formatter, "import `{module}`"),
             Self::Probe { name } => write!(formatter, "probe `{name}`"),
             Self::Report => formatter.write_str("report"),
@@ -112,20 +116,29 @@ impl VerifyReport {
         &self.wheel
     }
 
-    /// The checks as JSON, to remember a passed verification.
-    pub fn checks_json(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.checks).unwrap_or_default()
+    /// The checks that ran in Python (imports and probes) as JSON, to
+    /// remember a passed verification; the static checks of `inspected`
+    /// are made again on every run, from the wheel and the target.
+    pub fn dynamic_checks_json(&self, inspected: &super::InspectedWheel) -> Vec<u8> {
+        let dynamic = self
+            .checks
+            .get(inspected.checks.len()..)
+            .unwrap_or_default();
+        serde_json::to_vec(dynamic).unwrap_or_default()
     }
 }
 
 /// The report of an earlier verification of exactly this wheel in exactly
-/// this environment (the caller's key says so), when it passed; `None`
+/// this environment (the caller's key says so): this run's static checks
+/// with the remembered imports and probes, when all passed; `None`
 /// otherwise, and the checks run again.
 pub fn remembered_report(
     inspected: &super::InspectedWheel,
-    checks_json: &[u8],
+    dynamic_checks_json: &[u8],
 ) -> Option<VerifyReport> {
-    let checks: Vec<CheckOutcome> = serde_json::from_slice(checks_json).ok()?;
+    let dynamic: Vec<CheckOutcome> = serde_json::from_slice(dynamic_checks_json).ok()?;
+    let mut checks = inspected.checks.clone();
+    checks.extend(dynamic);
     let report = VerifyReport {
         package: inspected.name.clone(),
         version: inspected.version.clone(),

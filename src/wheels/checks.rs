@@ -27,7 +27,7 @@ use crate::progress::Reporter;
 use crate::target::Target;
 use crate::verify::{
     inspect_wheel, into_verified, remembered_report, run_checks, CandidateWheel, CheckOptions,
-    InspectedWheel, VerifyReport,
+    InspectedWheel, TargetLibraries, VerifyReport,
 };
 
 /// Inspect and install every wheel, then run the checks in one scratch
@@ -59,6 +59,10 @@ pub(super) fn verify_wheels(
         inspect_dir: scratch.path().join("inspect"),
         scheme: &scheme,
         install_options: InstallOptions::for_rpm(&interpreter),
+        target_libraries: TargetLibraries {
+            target,
+            allow_foreign_host: options.allow_foreign_host,
+        },
         cache,
         jobs: options.jobs,
     };
@@ -139,6 +143,7 @@ struct Preparation<'a> {
     /// The app's prefix on the servers, for the target's Python.
     scheme: &'a InstallScheme,
     install_options: InstallOptions,
+    target_libraries: TargetLibraries<'a>,
     cache: &'a Cache,
     jobs: usize,
 }
@@ -188,7 +193,8 @@ impl Preparation<'_> {
             .get(&candidate.name)
             .and_then(|wheel| wheel.policy)
             .map(|loaded| &loaded.policy);
-        inspect_wheel(candidate, policy, &self.inspect_dir).map_err(|error| error.to_string())
+        inspect_wheel(candidate, policy, self.target_libraries, &self.inspect_dir)
+            .map_err(|error| error.to_string())
     }
 }
 
@@ -229,10 +235,11 @@ fn scratch_environment(
         .map_err(|source| WheelsError::Scratch { source })
 }
 
-/// Passed verifications of earlier runs, keyed by the whole environment:
-/// every wheel's bytes (after inspection), every policy digest, the
-/// interpreter and the `vendor` binary. A package's checks are skipped only
-/// when every selected package passed in that same environment.
+/// Passed imports and probes of earlier runs, keyed by the whole
+/// environment: every wheel's bytes (after inspection), every policy
+/// digest, the interpreter and the `vendor` binary. A package's imports and
+/// probes are skipped only when every selected package passed them in that
+/// same environment; static checks are made on every run.
 struct Memory<'a> {
     cache: &'a Cache,
     key: Option<Sha256>,
@@ -246,7 +253,7 @@ impl<'a> Memory<'a> {
         interpreter: &Path,
     ) -> Self {
         let mut hasher = Sha256Hasher::default();
-        hasher.update(format!("vendor-verified-1\n{}\n", interpreter.display()).as_bytes());
+        hasher.update(format!("vendor-verified-2\n{}\n", interpreter.display()).as_bytes());
         hasher.update(crate::hash::executable_digest().as_bytes());
         let mut complete = true;
         for (wheel, _) in inspected {
@@ -297,9 +304,11 @@ impl<'a> Memory<'a> {
     /// Keep a passed report; failures are always checked again.
     fn remember(&self, wheel: &InspectedWheel, report: &VerifyReport) {
         if let (true, Some(entry)) = (report.passed(), self.entry(&wheel.name)) {
-            let _ = self
-                .cache
-                .write_entry(Bucket::Verified, &entry, &report.checks_json());
+            let _ = self.cache.write_entry(
+                Bucket::Verified,
+                &entry,
+                &report.dynamic_checks_json(wheel),
+            );
         }
     }
 }

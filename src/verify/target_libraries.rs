@@ -1,0 +1,282 @@
+//! Whether a wheel's ELF files can load on the target's servers: every
+//! library they need at a soname the target ships, and no glibc symbol
+//! version newer than the target's glibc.
+//!
+//! Input: the ELF Requires of a wheel's payload (bundled copies excluded,
+//! as [`crate::package::elf`] computes them for the RPM) and the
+//! [`TargetLibraries`] setting. Output: one [`CheckOutcome`] per wheel that
+//! has ELF files.
+//!
+//! Invariants: only definite mismatches fail — a library the target ships
+//! under another soname (`libtiff.so.6` where el9 has `libtiff.so.5`: the
+//! build host's distribution is not the target's), or a `GLIBC_X.Y` symbol
+//! version newer than the target's glibc. The target's soname map is not
+//! exhaustive, so a soname it does not know is not a failure here (the
+//! build warns about it). With `allow_foreign_host` the mismatches pass,
+//! named in the detail, so the report still says what will not install.
+
+use std::collections::BTreeSet;
+
+use super::report::{CheckKind, CheckOutcome};
+use crate::package::elf::dependency_soname;
+use crate::target::Target;
+
+/// The target the wheels must run on, and whether a mismatch is accepted.
+#[derive(Clone, Copy, Debug)]
+pub struct TargetLibraries<'a> {
+    pub target: &'a Target,
+    /// `[build] allow-foreign-host` of `vendor.toml`: the build host is
+    /// knowingly not of the target's distribution (a trial build).
+    pub allow_foreign_host: bool,
+}
+
+/// The target package whose sonames carry glibc's symbol versions.
+const GLIBC_PACKAGE: &str = "glibc";
+
+/// One requirement the target cannot satisfy.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Mismatch {
+    /// `needed` is a soname of a library the target ships as `shipped`.
+    OtherSoname {
+        needed: String,
+        shipped: String,
+        package: String,
+    },
+    /// A symbol version of glibc newer than the target's.
+    NewerGlibc { soname: String, version: String },
+}
+
+impl TargetLibraries<'_> {
+    /// The outcome for a payload whose ELF Requires are `requires`
+    /// (`libc.so.6(GLIBC_2.34)(64bit)`, `libtiff.so.6()(64bit)`); `None`
+    /// when it has none.
+    pub fn check(&self, package: &str, requires: &BTreeSet<String>) -> Option<CheckOutcome> {
+        let sonames: BTreeSet<&str> = requires
+            .iter()
+            .map(|requirement| dependency_soname(requirement))
+            .filter(|soname| soname.contains(".so"))
+            .collect();
+        if sonames.is_empty() {
+            return None;
+        }
+        let mismatches = self.mismatches(requires, &sonames);
+        let kind = CheckKind::TargetLibraries {
+            target: self.target.name.clone(),
+        };
+        if mismatches.is_empty() {
+            let (major, minor) = self.target.glibc;
+            return Some(CheckOutcome::passed(
+                kind,
+                format!(
+                    "{} libraries, none under another soname than `{}`'s, no glibc symbol newer \
+                     than {major}.{minor}",
+                    sonames.len(),
+                    self.target.name
+                ),
+            ));
+        }
+        let detail = mismatches
+            .iter()
+            .map(|mismatch| self.describe(mismatch))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if self.allow_foreign_host {
+            return Some(CheckOutcome::passed(
+                kind,
+                format!("allowed by `allow-foreign-host`: {detail}"),
+            ));
+        }
+        Some(CheckOutcome::failed(
+            kind,
+            detail,
+            Some(format!(
+                "`{package}` was linked against the build host's libraries, not `{}`'s: its RPM \
+                 would require what no `{}` server has, so `dnf install` refuses it",
+                self.target.name, self.target.name
+            )),
+            Some(format!(
+                "build on a host of the target's distribution (`{}`, glibc {}.{}), or leave out \
+                 the feature that needs the library (in a project policy, \
+                 `policies/packages/{package}.toml`); for a trial build elsewhere, set \
+                 `allow-foreign-host = true` under `[build]` in vendor.toml",
+                self.target.name, self.target.glibc.0, self.target.glibc.1
+            )),
+        ))
+    }
+
+    fn mismatches(&self, requires: &BTreeSet<String>, sonames: &BTreeSet<&str>) -> Vec<Mismatch> {
+        let mut found = BTreeSet::new();
+        for soname in sonames {
+            if self.target.sonames.contains_key(*soname) {
+                continue;
+            }
+            if let Some((shipped, package)) = self.other_soname_of(soname) {
+                found.insert(Mismatch::OtherSoname {
+                    needed: soname.to_string(),
+                    shipped: shipped.to_string(),
+                    package: package.to_string(),
+                });
+            }
+        }
+        for requirement in requires {
+            let soname = dependency_soname(requirement);
+            let is_glibc = self
+                .target
+                .sonames
+                .get(soname)
+                .is_some_and(|package| package == GLIBC_PACKAGE);
+            let Some(version) = glibc_symbol_version(requirement).filter(|_| is_glibc) else {
+                continue;
+            };
+            if version > self.target.glibc {
+                found.insert(Mismatch::NewerGlibc {
+                    soname: soname.to_string(),
+                    version: format!("GLIBC_{}.{}", version.0, version.1),
+                });
+            }
+        }
+        found.into_iter().collect()
+    }
+
+    /// Another soname of the same library in the target's map
+    /// (`libtiff.so.5` for `libtiff.so.6`), with its package.
+    fn other_soname_of(&self, soname: &str) -> Option<(&str, &str)> {
+        let stem = library_stem(soname)?;
+        self.target
+            .sonames
+            .iter()
+            .find(|(known, _)| library_stem(known) == Some(stem))
+            .map(|(known, package)| (known.as_str(), package.as_str()))
+    }
+
+    fn describe(&self, mismatch: &Mismatch) -> String {
+        let target = &self.target.name;
+        match mismatch {
+            Mismatch::OtherSoname {
+                needed,
+                shipped,
+                package,
+            } => format!("links `{needed}`, but `{target}` ships `{shipped}` (`{package}`)"),
+            Mismatch::NewerGlibc { soname, version } => {
+                let (major, minor) = self.target.glibc;
+                format!(
+                    "needs `{version}` from `{soname}`, but `{target}` has glibc {major}.{minor}"
+                )
+            }
+        }
+    }
+}
+
+/// `libtiff.so.6` → `libtiff`.
+fn library_stem(soname: &str) -> Option<&str> {
+    soname.split_once(".so").map(|(stem, _)| stem)
+}
+
+/// `libc.so.6(GLIBC_2.34)(64bit)` → `(2, 34)`; `None` for other versions
+/// (`GLIBC_PRIVATE`, `LIBTIFF_4.0`) and unversioned requirements.
+fn glibc_symbol_version(requirement: &str) -> Option<(u32, u32)> {
+    let (_, rest) = requirement.split_once("(GLIBC_")?;
+    let version = rest.split(')').next()?;
+    let mut parts = version.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn el9() -> Target {
+        Target::load("el9", None).expect("el9 is built in")
+    }
+
+    fn requires(entries: &[&str]) -> BTreeSet<String> {
+        entries.iter().map(|entry| entry.to_string()).collect()
+    }
+
+    fn check(allow_foreign_host: bool, entries: &[&str]) -> Option<CheckOutcome> {
+        let target = el9();
+        TargetLibraries {
+            target: &target,
+            allow_foreign_host,
+        }
+        .check("pillow", &requires(entries))
+    }
+
+    #[test]
+    fn libraries_the_target_ships_pass() {
+        let outcome = check(
+            false,
+            &[
+                "libc.so.6()(64bit)",
+                "libc.so.6(GLIBC_2.34)(64bit)",
+                "libc.so.6(GLIBC_2.2.5)(64bit)",
+                "libc.so.6(GLIBC_PRIVATE)(64bit)",
+                "libtiff.so.5()(64bit)",
+                "libtiff.so.5(LIBTIFF_4.0)(64bit)",
+                "rtld(GNU_HASH)",
+            ],
+        )
+        .unwrap();
+        assert!(outcome.passed, "{outcome:?}");
+        assert_eq!(
+            outcome.detail,
+            "2 libraries, none under another soname than `el9`'s, no glibc symbol newer than 2.34"
+        );
+    }
+
+    #[test]
+    fn another_soname_of_a_shipped_library_fails_with_a_hint() {
+        let outcome = check(
+            false,
+            &["libtiff.so.6()(64bit)", "libtiff.so.6(LIBTIFF_4.1)(64bit)"],
+        )
+        .unwrap();
+        assert!(!outcome.passed);
+        assert_eq!(
+            outcome.detail,
+            "links `libtiff.so.6`, but `el9` ships `libtiff.so.5` (`libtiff`)"
+        );
+        assert!(outcome.hint.unwrap().contains("allow-foreign-host = true"));
+    }
+
+    #[test]
+    fn a_glibc_symbol_newer_than_the_target_fails() {
+        let outcome = check(
+            false,
+            &[
+                "libm.so.6(GLIBC_2.29)(64bit)",
+                "libc.so.6(GLIBC_2.36)(64bit)",
+            ],
+        )
+        .unwrap();
+        assert!(!outcome.passed);
+        assert_eq!(
+            outcome.detail,
+            "needs `GLIBC_2.36` from `libc.so.6`, but `el9` has glibc 2.34"
+        );
+    }
+
+    #[test]
+    fn sonames_the_map_does_not_know_are_left_to_the_build_warning() {
+        let outcome = check(false, &["libunheardof.so.3()(64bit)"]).unwrap();
+        assert!(outcome.passed, "{outcome:?}");
+    }
+
+    #[test]
+    fn a_foreign_host_passes_but_says_what_will_not_install() {
+        let outcome = check(true, &["libtiff.so.6()(64bit)"]).unwrap();
+        assert!(outcome.passed);
+        assert_eq!(
+            outcome.detail,
+            "allowed by `allow-foreign-host`: links `libtiff.so.6`, but `el9` ships `libtiff.so.5` (`libtiff`)"
+        );
+    }
+
+    #[test]
+    fn a_payload_without_libraries_has_no_outcome() {
+        assert_eq!(check(false, &[]), None);
+        assert_eq!(check(false, &["rtld(GNU_HASH)"]), None);
+    }
+}
