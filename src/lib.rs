@@ -21,6 +21,7 @@ pub mod policy;
 pub mod progress;
 pub mod requirements;
 pub mod requires;
+pub mod scratch;
 pub mod target;
 pub mod verify;
 pub mod wheels;

@@ -157,7 +157,7 @@ pub struct WheelsOutcome {
     /// Holds the rewritten wheels (search paths removed) that
     /// [`VerifiedWheel::path`] may point into; removed when the outcome is
     /// dropped, so package before dropping it.
-    scratch: Option<tempfile::TempDir>,
+    scratch: Option<crate::scratch::Scratch>,
 }
 
 impl WheelsOutcome {

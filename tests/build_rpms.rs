@@ -830,6 +830,16 @@ fn a_build_killed_at_any_point_leaves_a_usable_cache_and_output() {
         [".el9.lock", "el9"],
         "killed builds' staging folders are gone"
     );
+    let work = project.cache_dir().join("work/el9");
+    let scratch: Vec<String> = names(&work)
+        .into_iter()
+        .filter(|name| name.starts_with("verify-"))
+        .collect();
+    assert!(
+        scratch.is_empty(),
+        "killed builds' verification folders are left in `{}`: {scratch:?}",
+        work.display()
+    );
 }
 
 #[test]

@@ -40,6 +40,7 @@ use crate::filename::WheelFilename;
 use crate::hash::{Sha256, Sha256Hasher};
 use crate::name::PackageName;
 use crate::policy::model::BuildSettings;
+use crate::scratch::Scratch;
 use crate::target::cpython_linux_markers;
 use crate::target::python_series;
 use error::io_error;
@@ -47,6 +48,10 @@ use error::io_error;
 /// Bumped whenever the frontend changes what it builds (shim, environment
 /// variables, layout), so older cached wheels are not reused.
 const FRONTEND_FORMAT: &str = "vendor-pep517-frontend-1";
+
+/// The name every build's and lock-time hook's scratch folder starts with
+/// (see [`crate::scratch`]: a killed run's folders are swept by the next).
+pub const SCRATCH_FAMILY: &str = "vendor-build-";
 
 /// One sdist to build.
 #[derive(Clone, Debug)]
@@ -183,10 +188,9 @@ fn build(
     log: &Path,
     keep: impl FnOnce(&Path) -> Result<PathBuf, BuildError>,
 ) -> Result<PathBuf, BuildError> {
-    let scratch = tempfile::Builder::new()
-        .prefix(&format!("vendor-build-{}-", request.package))
-        .tempdir()
-        .map_err(io_error("create a directory in", std::env::temp_dir()))?;
+    let temp = std::env::temp_dir();
+    let scratch = Scratch::create_in(&temp, SCRATCH_FAMILY, &format!("{}-", request.package))
+        .map_err(io_error("create a directory in", &temp))?;
     fs::create_dir_all(request.log_dir).map_err(io_error("create", request.log_dir))?;
     // A fresh log per build: it must show this build's output only.
     fs::write(log, "").map_err(io_error("write", log))?;

@@ -219,7 +219,7 @@ pub struct SdistContext<'a> {
 /// environments and the hooks' log; removed when dropped, unless a hook
 /// failed (the error names the log inside it).
 struct Scratch {
-    dir: tempfile::TempDir,
+    dir: crate::scratch::Scratch,
     tree: SourceTree,
 }
 
@@ -522,20 +522,20 @@ impl Scratch {
         version: &Version,
         sdist: &Path,
     ) -> Result<Self, BuildRequirementsError> {
-        let prefix = format!("vendor-build-env-{name}-");
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix);
+        let folder_name = format!("env-{name}-");
+        let create = |parent: &Path| {
+            crate::scratch::Scratch::create_in(parent, crate::build::SCRATCH_FAMILY, &folder_name)
+        };
         let sdist_size = std::fs::metadata(sdist).map_or(0, |metadata| metadata.len());
-        let in_memory =
-            memory_scratch_parent(sdist_size).and_then(|parent| builder.tempdir_in(parent).ok());
+        let in_memory = memory_scratch_parent(sdist_size).and_then(|parent| create(parent).ok());
         let dir = match in_memory {
             Some(dir) => dir,
-            None => builder
-                .tempdir()
-                .map_err(|source| BuildRequirementsError::Scratch {
+            None => {
+                create(&std::env::temp_dir()).map_err(|source| BuildRequirementsError::Scratch {
                     package: name.clone(),
                     source,
-                })?,
+                })?
+            }
         };
         let tree =
             crate::build::unpack_sdist(sdist, &dir.path().join("source")).map_err(|source| {

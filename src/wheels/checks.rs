@@ -24,6 +24,7 @@ use crate::install::{find_interpreter, InstallOptions, InstallScheme};
 use crate::name::PackageName;
 use crate::parallel::{run_parallel, run_parallel_costliest_first};
 use crate::progress::Reporter;
+use crate::scratch::Scratch;
 use crate::target::Target;
 use crate::verify::{
     inspect_wheel, into_verified, remembered_report, run_checks, CandidateWheel, CheckOptions,
@@ -44,10 +45,8 @@ pub(super) fn verify_wheels(
         .iter()
         .map(|wheel| (&wheel.package.name, wheel))
         .collect();
-    let scratch = tempfile::Builder::new()
-        .prefix("verify-")
-        .tempdir_in(&options.work_dir)
-        .map_err(|source| WheelsError::Io {
+    let scratch =
+        Scratch::create_in(&options.work_dir, "verify-", "").map_err(|source| WheelsError::Io {
             path: options.work_dir.clone(),
             source,
         })?;
