@@ -225,6 +225,21 @@ impl Target {
         python_series(&self.python)
     }
 
+    /// Another soname of the same library that the target ships, with its
+    /// package: `libtiff.so.5` (`libtiff`) for `libtiff.so.6` on el9. `None`
+    /// when the target ships `soname` itself or no library of that name.
+    pub fn other_soname_of(&self, soname: &str) -> Option<(&str, &str)> {
+        let stem = |soname: &str| soname.split_once(".so").map(|(stem, _)| stem.to_string());
+        if self.sonames.contains_key(soname) {
+            return None;
+        }
+        let wanted = stem(soname)?;
+        self.sonames
+            .iter()
+            .find(|(known, _)| stem(known).as_deref() == Some(wanted.as_str()))
+            .map(|(known, package)| (known.as_str(), package.as_str()))
+    }
+
     /// `X.Y` of the selected Python, e.g. `3.11`.
     pub fn python_minor(&self) -> String {
         let (major, minor) = python_series(&self.python);

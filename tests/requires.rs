@@ -2,7 +2,10 @@
 //! a small app from the loopback index — a pure wheel depending on `zext`,
 //! a C extension compiled here with gcc that links the system zlib — and
 //! `vendor requires` names what an EL9 server must install for it: `zlib`
-//! for `libz.so.1`, `glibc`, and the target's `python3.11`.
+//! for `libz.so.1`, `glibc`, and the target's `python3.11`. A second app
+//! links this Debian host's `libtiff.so.6`, which EL9 ships as
+//! `libtiff.so.5`: verification refuses it unless the project allows a
+//! foreign build host, and then `vendor requires` says what EL9 has.
 
 use crate::common;
 
@@ -108,4 +111,75 @@ fn names_the_el9_packages_a_server_needs() {
     outcome.assert_not_mentions("demo-python3dist");
     outcome.assert_not_mentions("rpmlib(");
     outcome.assert_not_mentions("warning:");
+}
+
+/// `tiffext`: an extension linking this host's `libtiff.so.6`.
+fn tiffext_wheel(compiler: &Compiler) -> WheelBuilder {
+    let module = compiler.gcc(
+        "tiffext/_tiffext.cpython-311-x86_64-linux-gnu.so",
+        &[
+            "-shared",
+            "-fPIC",
+            "-O2",
+            &python_include_flag(),
+            &build_source("tiffext.c").display().to_string(),
+            "-l:libtiff.so.6",
+        ],
+    );
+    WheelBuilder::new("tiffext", "1.0", EXTENSION_TAG)
+        .file("tiffext/__init__.py", "from ._tiffext import version\n")
+        .add(ArchiveFile::with_mode(
+            "tiffext/_tiffext.cpython-311-x86_64-linux-gnu.so",
+            fs_err::read(&module).unwrap(),
+            0o755,
+        ))
+}
+
+#[test]
+fn a_library_el9_ships_under_another_soname_fails_the_build_unless_the_host_is_allowed() {
+    let compiler = Compiler::new();
+    let index = TestIndex::start(
+        Scenario::empty().with_artifact(wheel_artifact(&tiffext_wheel(&compiler))),
+    );
+    let project = Project::new().requirements("tiffext\n");
+    project.write("vendor.toml", "[app]\nname = \"demo\"\n");
+    project.lock(&index).assert_success();
+
+    let refused = project.run(&["build"]);
+    refused.assert_code(1);
+    refused.assert_mentions(&[
+        "`tiffext` 1.0 failed verification",
+        "libraries of `el9`",
+        "links `libtiff.so.6`, but `el9` ships `libtiff.so.5` (`libtiff`)",
+        "`dnf install` refuses it",
+        "hint: build on a host of the target's distribution (`el9`, glibc 2.34)",
+        "`allow-foreign-host = true`",
+    ]);
+    assert!(
+        !project
+            .file("dist/el9/demo-python3-tiffext-1.0-1.el9.x86_64.rpm")
+            .exists(),
+        "a refused package has no RPM"
+    );
+
+    project.write(
+        "vendor.toml",
+        "[app]\nname = \"demo\"\n[build]\nallow-foreign-host = true\n",
+    );
+    let allowed = project.run(&["build"]);
+    allowed.assert_success();
+    allowed.assert_mentions(&[
+        "warning: no package of target `el9` is known to provide:",
+        "libtiff.so.6 (required by demo-python3-tiffext; `el9` ships `libtiff.so.5` (libtiff))",
+    ]);
+    assert!(project
+        .file("dist/el9/demo-python3-tiffext-1.0-1.el9.x86_64.rpm")
+        .is_file());
+    let verified = project.run(&["verify"]);
+    verified.assert_success();
+    verified.assert_mentions(&["allowed by `allow-foreign-host`: links `libtiff.so.6`"]);
+    project
+        .run(&["requires"])
+        .assert_success()
+        .assert_mentions(&["`el9` ships `libtiff.so.5` (libtiff)"]);
 }

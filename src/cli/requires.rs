@@ -74,8 +74,12 @@ pub(super) fn warn_unmapped(requirements: &SystemRequirements, target: &Target) 
         target.name
     );
     for capability in &requirements.unmapped {
+        let shipped = target
+            .other_soname_of(&capability.capability)
+            .map(|(soname, package)| format!("; `{}` ships `{soname}` ({package})", target.name))
+            .unwrap_or_default();
         eprintln!(
-            "  {} (required by {})",
+            "  {} (required by {}{shipped})",
             capability.capability,
             required_by(capability)
         );

@@ -107,10 +107,7 @@ impl TargetLibraries<'_> {
     fn mismatches(&self, requires: &BTreeSet<String>, sonames: &BTreeSet<&str>) -> Vec<Mismatch> {
         let mut found = BTreeSet::new();
         for soname in sonames {
-            if self.target.sonames.contains_key(*soname) {
-                continue;
-            }
-            if let Some((shipped, package)) = self.other_soname_of(soname) {
+            if let Some((shipped, package)) = self.target.other_soname_of(soname) {
                 found.insert(Mismatch::OtherSoname {
                     needed: soname.to_string(),
                     shipped: shipped.to_string(),
@@ -138,17 +135,6 @@ impl TargetLibraries<'_> {
         found.into_iter().collect()
     }
 
-    /// Another soname of the same library in the target's map
-    /// (`libtiff.so.5` for `libtiff.so.6`), with its package.
-    fn other_soname_of(&self, soname: &str) -> Option<(&str, &str)> {
-        let stem = library_stem(soname)?;
-        self.target
-            .sonames
-            .iter()
-            .find(|(known, _)| library_stem(known) == Some(stem))
-            .map(|(known, package)| (known.as_str(), package.as_str()))
-    }
-
     fn describe(&self, mismatch: &Mismatch) -> String {
         let target = &self.target.name;
         match mismatch {
@@ -165,11 +151,6 @@ impl TargetLibraries<'_> {
             }
         }
     }
-}
-
-/// `libtiff.so.6` → `libtiff`.
-fn library_stem(soname: &str) -> Option<&str> {
-    soname.split_once(".so").map(|(stem, _)| stem)
 }
 
 /// `libc.so.6(GLIBC_2.34)(64bit)` → `(2, 34)`; `None` for other versions
