@@ -18,6 +18,7 @@
 //! dist-tag = ".el9"
 //! arch = "x86_64"
 //! glibc = "2.34"
+//! libstdcxx = "3.4.29"           # optional: newest GLIBCXX_ symbol version
 //! rpm = "4.16.1.3"
 //! [python]
 //! default = "3.11.9"
@@ -113,6 +114,9 @@ pub struct Target {
     /// `x86_64`
     pub arch: String,
     pub glibc: (u32, u32),
+    /// The newest `GLIBCXX_` symbol version of the target's `libstdc++`
+    /// (`3.4.29`: GCC 11), when the target file states it.
+    pub libstdcxx: Option<Version>,
     pub rpm_version: Version,
     /// The selected full version (the target file's default unless chosen).
     pub python: Version,
@@ -331,6 +335,7 @@ struct TargetFile {
     dist_tag: String,
     arch: String,
     glibc: String,
+    libstdcxx: Option<String>,
     rpm: String,
     python: PythonSection,
     #[serde(default)]
@@ -375,6 +380,11 @@ fn parse_target(name: &str, text: &str, origin: &str) -> Result<Target, TargetEr
         Version::from_str(text).map_err(|error| invalid(format!("`{key} = \"{text}\"`: {error}")))
     };
     let rpm_version = parse_version("rpm", &file.rpm)?;
+    let libstdcxx = file
+        .libstdcxx
+        .as_deref()
+        .map(|text| parse_version("libstdcxx", text))
+        .transpose()?;
     let mut pythons = Vec::new();
     let mut python_devel = BTreeMap::new();
     let mut interpreters = BTreeMap::new();
@@ -412,6 +422,7 @@ fn parse_target(name: &str, text: &str, origin: &str) -> Result<Target, TargetEr
         dist_tag: file.dist_tag,
         arch: file.arch,
         glibc,
+        libstdcxx,
         rpm_version,
         python: default.clone(),
         pythons,

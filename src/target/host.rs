@@ -56,6 +56,8 @@ pub(super) fn detect_with_python(python: Version) -> Result<Target, TargetError>
         python,
         arch,
         glibc,
+        // Whatever this machine has is what it links against.
+        libstdcxx: None,
         rpm_version,
         sonames: BTreeMap::new(),
         headers: BTreeMap::new(),

@@ -1,6 +1,6 @@
 //! Whether a wheel's ELF files can load on the target's servers: every
-//! library they need at a soname the target ships, and no glibc symbol
-//! version newer than the target's glibc.
+//! library they need at a soname the target ships, and no glibc or
+//! libstdc++ symbol version newer than the target's.
 //!
 //! Input: the ELF Requires of a wheel's payload (bundled copies excluded,
 //! as [`crate::package::elf`] computes them for the RPM) and the
@@ -9,13 +9,18 @@
 //!
 //! Invariants: only definite mismatches fail — a library the target ships
 //! under another soname (`libtiff.so.6` where el9 has `libtiff.so.5`: the
-//! build host's distribution is not the target's), or a `GLIBC_X.Y` symbol
-//! version newer than the target's glibc. The target's soname map is not
+//! build host's distribution is not the target's), or a `GLIBC_X.Y` or
+//! `GLIBCXX_3.4.N` symbol version newer than the target's glibc or
+//! libstdc++ (when its file states that). The target's soname map is not
 //! exhaustive, so a soname it does not know is not a failure here (the
 //! build warns about it). With `allow_foreign_host` the mismatches pass,
 //! named in the detail, so the report still says what will not install.
 
 use std::collections::BTreeSet;
+
+use std::str::FromStr;
+
+use pep440_rs::Version;
 
 use super::report::{CheckKind, CheckOutcome};
 use crate::package::elf::dependency_soname;
@@ -30,8 +35,9 @@ pub struct TargetLibraries<'a> {
     pub allow_foreign_host: bool,
 }
 
-/// The target package whose sonames carry glibc's symbol versions.
+/// The target packages whose sonames carry the symbol versions checked.
 const GLIBC_PACKAGE: &str = "glibc";
+const LIBSTDCXX_PACKAGE: &str = "libstdc++";
 
 /// One requirement the target cannot satisfy.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,8 +48,13 @@ enum Mismatch {
         shipped: String,
         package: String,
     },
-    /// A symbol version of glibc newer than the target's.
-    NewerGlibc { soname: String, version: String },
+    /// A symbol version (`GLIBC_2.36`) newer than the target's library has.
+    NewerSymbols {
+        soname: String,
+        version: String,
+        /// What the target has: `glibc 2.34`.
+        target_has: String,
+    },
 }
 
 impl TargetLibraries<'_> {
@@ -116,23 +127,37 @@ impl TargetLibraries<'_> {
             }
         }
         for requirement in requires {
-            let soname = dependency_soname(requirement);
-            let is_glibc = self
-                .target
-                .sonames
-                .get(soname)
-                .is_some_and(|package| package == GLIBC_PACKAGE);
-            let Some(version) = glibc_symbol_version(requirement).filter(|_| is_glibc) else {
-                continue;
-            };
-            if version > self.target.glibc {
-                found.insert(Mismatch::NewerGlibc {
-                    soname: soname.to_string(),
-                    version: format!("GLIBC_{}.{}", version.0, version.1),
-                });
+            if let Some(mismatch) = self.newer_symbols(requirement) {
+                found.insert(mismatch);
             }
         }
         found.into_iter().collect()
+    }
+
+    /// `libc.so.6(GLIBC_2.36)(64bit)` on a target with glibc 2.34, or
+    /// `libstdc++.so.6(GLIBCXX_3.4.30)(64bit)` on one with `3.4.29`.
+    fn newer_symbols(&self, requirement: &str) -> Option<Mismatch> {
+        let soname = dependency_soname(requirement);
+        let package = self.target.sonames.get(soname)?;
+        let tag = symbol_version(requirement)?;
+        let target_has = if package == GLIBC_PACKAGE {
+            let number = tag.strip_prefix("GLIBC_")?;
+            let (major, minor) = self.target.glibc;
+            let newest = Version::from_str(&format!("{major}.{minor}")).ok()?;
+            (Version::from_str(number).ok()? > newest).then(|| format!("glibc {major}.{minor}"))?
+        } else if package == LIBSTDCXX_PACKAGE {
+            let number = tag.strip_prefix("GLIBCXX_")?;
+            let newest = self.target.libstdcxx.as_ref()?;
+            (&Version::from_str(number).ok()? > newest)
+                .then(|| format!("libstdc++ `GLIBCXX_{newest}`"))?
+        } else {
+            return None;
+        };
+        Some(Mismatch::NewerSymbols {
+            soname: soname.to_string(),
+            version: tag.to_string(),
+            target_has,
+        })
     }
 
     fn describe(&self, mismatch: &Mismatch) -> String {
@@ -143,25 +168,21 @@ impl TargetLibraries<'_> {
                 shipped,
                 package,
             } => format!("links `{needed}`, but `{target}` ships `{shipped}` (`{package}`)"),
-            Mismatch::NewerGlibc { soname, version } => {
-                let (major, minor) = self.target.glibc;
-                format!(
-                    "needs `{version}` from `{soname}`, but `{target}` has glibc {major}.{minor}"
-                )
-            }
+            Mismatch::NewerSymbols {
+                soname,
+                version,
+                target_has,
+            } => format!("needs `{version}` from `{soname}`, but `{target}` has {target_has}"),
         }
     }
 }
 
-/// `libc.so.6(GLIBC_2.34)(64bit)` → `(2, 34)`; `None` for other versions
-/// (`GLIBC_PRIVATE`, `LIBTIFF_4.0`) and unversioned requirements.
-fn glibc_symbol_version(requirement: &str) -> Option<(u32, u32)> {
-    let (_, rest) = requirement.split_once("(GLIBC_")?;
+/// `libc.so.6(GLIBC_2.34)(64bit)` → `GLIBC_2.34`; `None` when
+/// unversioned (`libc.so.6()(64bit)`).
+fn symbol_version(requirement: &str) -> Option<&str> {
+    let (_, rest) = requirement.split_once('(')?;
     let version = rest.split(')').next()?;
-    let mut parts = version.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
+    (!version.is_empty()).then_some(version)
 }
 
 #[cfg(test)]
@@ -236,6 +257,24 @@ mod tests {
         assert_eq!(
             outcome.detail,
             "needs `GLIBC_2.36` from `libc.so.6`, but `el9` has glibc 2.34"
+        );
+    }
+
+    #[test]
+    fn a_libstdcxx_symbol_newer_than_the_target_fails() {
+        let outcome = check(
+            false,
+            &[
+                "libstdc++.so.6(GLIBCXX_3.4.29)(64bit)",
+                "libstdc++.so.6(GLIBCXX_3.4.30)(64bit)",
+                "libstdc++.so.6(CXXABI_1.3.13)(64bit)",
+            ],
+        )
+        .unwrap();
+        assert!(!outcome.passed);
+        assert_eq!(
+            outcome.detail,
+            "needs `GLIBCXX_3.4.30` from `libstdc++.so.6`, but `el9` has libstdc++ `GLIBCXX_3.4.29`"
         );
     }
 
