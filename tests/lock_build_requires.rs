@@ -193,7 +193,13 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 fn pins_the_build_environment_of_an_sdist_with_hashes() {
     let index = index();
     let project = Project::new().requirements("nativepkg\n");
-    project.lock(&index).assert_success();
+    // `-v` says what each hook and build environment took.
+    let locked = project.lock_with(&index, &["-v"]);
+    locked.assert_success();
+    locked.assert_mentions(&[
+        "info get_requires_for_build_wheel of `nativepkg-1.0.tar.gz`: exit status: 0 after",
+        "info build environment of `nativepkg` 1.0: locked in",
+    ]);
     let lock = project.pylock();
 
     // [build-system].requires (buildtool<2 → 1.5) plus what the backend

@@ -265,6 +265,7 @@ impl BuildEnvironment {
         )
         .map_err(io_error("write", log))?;
         let stderr = log_file.try_clone().map_err(io_error("write", log))?;
+        let started = std::time::Instant::now();
         let status = Command::new(self.environment.python())
             .arg("-I")
             .arg(&self.shim)
@@ -277,6 +278,11 @@ impl BuildEnvironment {
             .stderr(stderr)
             .status()
             .map_err(io_error("run", self.environment.python()))?;
+        tracing::info!(
+            "{hook} of `{}`: {status} after {:.2} s",
+            tree.sdist,
+            started.elapsed().as_secs_f64()
+        );
 
         let failed = || BuildError::BackendFailed {
             package: tree.sdist.clone(),

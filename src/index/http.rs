@@ -332,6 +332,7 @@ impl Http {
         if let Some(login) = self.credentials.for_url(url) {
             request = request.basic_auth(&login.username, login.password.as_deref());
         }
+        let started = std::time::Instant::now();
         let response = request.send().await.map_err(|error| {
             match error.is_builder() || error.is_redirect() {
                 true => Failure::Fatal(network_error(url, &error, 1)),
@@ -339,6 +340,11 @@ impl Http {
             }
         })?;
         let status = response.status();
+        tracing::debug!(
+            "GET {} → {status} in {:.0} ms",
+            strip_credentials(url),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             let retry_after = response
                 .headers()

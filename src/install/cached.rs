@@ -103,15 +103,27 @@ pub fn install_wheel_cached(
         &sharded_key(&key(wheel_path, scheme, options)?),
     );
     if let Some(found) = load(&entry, scheme) {
+        tracing::debug!("installed tree of `{}`: cached", file_name(wheel_path));
         return Ok(found);
     }
+    let started = std::time::Instant::now();
     let private = install_privately(wheel_path, scheme, options, &entry)?;
     publish(private, &entry, scheme)?;
+    tracing::debug!(
+        "installed tree of `{}`: installed in {:.2} s",
+        file_name(wheel_path),
+        started.elapsed().as_secs_f64()
+    );
     load(&entry, scheme).ok_or_else(|| InstallError::Io {
         action: "read back",
         path: entry.join(MANIFEST_FILE),
         source: std::io::Error::other("the entry just written cannot be read"),
     })
+}
+
+/// The wheel's file name, for logs.
+fn file_name(wheel_path: &Path) -> std::borrow::Cow<'_, str> {
+    wheel_path.file_name().unwrap_or_default().to_string_lossy()
 }
 
 /// `wheel_path` installed into a new private folder beside `entry`, with

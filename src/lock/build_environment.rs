@@ -120,6 +120,7 @@ pub enum BuildRequirementsError {
 impl BuildHost {
     /// This machine, with its interpreter of `target_python`'s `X.Y`.
     pub fn detect(target_python: &Version) -> Result<Self, BuildRequirementsError> {
+        let started = std::time::Instant::now();
         let series = python_series(target_python);
         let interpreter = crate::install::find_interpreter(series).map_err(|source| {
             BuildRequirementsError::Interpreter {
@@ -130,6 +131,12 @@ impl BuildHost {
         let python = full_version(&interpreter, series)?;
         let mut target = Target::host_with_python(python)?;
         target.python_interpreter = interpreter.display().to_string();
+        tracing::debug!(
+            "build host: `{}` (Python {}) in {:.2} s",
+            interpreter.display(),
+            target.python,
+            started.elapsed().as_secs_f64()
+        );
         Ok(Self {
             target,
             interpreter,
@@ -171,6 +178,12 @@ impl LazyBuildHost {
         Ok(host)
     }
 
+    /// Start looking for the interpreter on another thread, so that the
+    /// search overlaps what the caller does before [`LazyBuildHost::get`].
+    pub fn start_detecting(&self) {
+        crate::install::start_finding_interpreter(self.python_series());
+    }
+
     /// The wheel tags of the build host's interpreter of the target's
     /// `X.Y`, from this machine's architecture and glibc alone (cheap: no
     /// interpreter is run), else from a full detection.
@@ -206,7 +219,7 @@ pub struct SdistContext<'a> {
     pub path: PathBuf,
     pub sha256: Sha256,
     pub build_system: BuildSystem,
-    pub host: &'a BuildHost,
+    pub host: BuildHost,
     pub settings: &'a BuildSettings,
     pub client: &'a IndexClient,
     pub runtime: &'a Handle,
@@ -227,16 +240,18 @@ impl<'a> SdistContext<'a> {
     /// Download `sdist` into the cache (no request when it is there) and
     /// read its `[build-system]`: from the cache (by the sdist's sha256),
     /// else from the sdist unpacked for the hooks, so that it is
-    /// decompressed once.
+    /// decompressed once. The build host is detected meanwhile (behind
+    /// pyenv shims its interpreter search takes most of a second).
     pub fn fetch(
         name: &'a PackageName,
         version: &'a Version,
         sdist: &LockedArtifact,
-        host: &'a BuildHost,
+        host: &LazyBuildHost,
         settings: &'a BuildSettings,
         client: &'a IndexClient,
         runtime: &'a Handle,
     ) -> Result<Self, BuildRequirementsError> {
+        host.start_detecting();
         let filename = sdist.filename.as_str().to_string();
         let path = runtime
             .block_on(client.download(&sdist.url, &filename, &sdist.sha256))
@@ -271,7 +286,7 @@ impl<'a> SdistContext<'a> {
             path,
             sha256: sdist.sha256.clone(),
             build_system,
-            host,
+            host: host.get()?,
             settings,
             client,
             runtime,

@@ -341,6 +341,19 @@ impl<'a> BuildLocker<'a> {
     }
 
     fn lock_package(&self, job: &Job) -> Result<PackageBuild, LockError> {
+        let started = std::time::Instant::now();
+        let result = self.lock_package_untimed(job);
+        tracing::info!(
+            "build environment of `{}` {}: {} in {:.2} s",
+            job.name,
+            job.version,
+            if result.is_ok() { "locked" } else { "failed" },
+            started.elapsed().as_secs_f64()
+        );
+        result
+    }
+
+    fn lock_package_untimed(&self, job: &Job) -> Result<PackageBuild, LockError> {
         let request = &self.request;
         if let Some(previous) = request.previous {
             if let Some(kept) = reusable(previous, job, &self.host_tags()?, request) {
@@ -355,12 +368,11 @@ impl<'a> BuildLocker<'a> {
                 version: job.version.clone(),
             })?;
         let settings = build_settings(request.policies, &job.name);
-        let host = request.host.get()?;
         let context = SdistContext::fetch(
             &job.name,
             &job.version,
             sdist,
-            &host,
+            request.host,
             &settings,
             self.client,
             self.runtime,

@@ -72,13 +72,12 @@ impl<'a> MetadataFromBackend<'a> {
                 return Ok(Arc::new(metadata));
             }
         }
-        let host = self.host.get()?;
         let settings = build_settings(self.policies, &sdist.name);
         let context = SdistContext::fetch(
             &sdist.name,
             &sdist.version,
             &artifact,
-            &host,
+            self.host,
             &settings,
             self.client,
             self.runtime,
