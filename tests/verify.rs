@@ -139,8 +139,9 @@ fn report_for<'a>(reports: &'a [VerifyReport], name: &str) -> &'a VerifyReport {
         .unwrap()
 }
 
-/// `readelf -d` of one wheel entry.
-fn readelf_dynamic(wheel: &Path, entry: &str, folder: &Path) -> (String, PathBuf) {
+/// `readelf <flag>` (`-d`, `-S`) of one wheel entry, and where it was
+/// extracted to.
+fn readelf(flag: &str, wheel: &Path, entry: &str, folder: &Path) -> (String, PathBuf) {
     let mut archive = zip::ZipArchive::new(fs_err::File::open(wheel).unwrap()).unwrap();
     let mut bytes = Vec::new();
     archive
@@ -151,7 +152,7 @@ fn readelf_dynamic(wheel: &Path, entry: &str, folder: &Path) -> (String, PathBuf
     let path = folder.join(entry.replace('/', "_"));
     fs_err::write(&path, bytes).unwrap();
     let output = Command::new("readelf")
-        .arg("-d")
+        .arg(flag)
         .arg(&path)
         .output()
         .unwrap();
@@ -443,6 +444,58 @@ fn a_library_the_target_ships_under_another_soname_fails_unless_the_host_is_allo
     assert!(check.passed, "{check:?}");
 }
 
+/// What rpmbuild's `brp-strip` does: a wheel built here loses its debug
+/// sections and still imports; a published wheel is left as it is.
+#[test]
+fn debug_information_of_wheels_built_here_is_removed_and_they_still_work() {
+    let compiler = Compiler::new();
+    let folder = tempfile::tempdir().unwrap();
+    let module = compile_zext(&compiler, "debugzext/_zext.so", &["-g"]);
+    let wheel = zext_wheel("debugzext", &module);
+    let entry = format!("debugzext/{ZEXT_MODULE}");
+    let built = candidate(folder.path(), &wheel);
+    let (sections, _) = readelf("-S", &built.path, &entry, folder.path());
+    assert!(sections.contains(".debug_info"), "{sections}");
+
+    let published = CandidateWheel {
+        built_from_source: false,
+        ..built.clone()
+    };
+    let inspected = inspect(&published, None, &folder.path().join("published"));
+    assert!(!inspected.rewritten, "{inspected:#?}");
+
+    let inspected = inspect(&built, None, &folder.path().join("work"));
+    assert!(inspected.rewritten);
+    let check = find(&inspected.checks, &CheckKind::DebugInfo);
+    assert!(check.passed, "{check:?}");
+    assert!(
+        check.detail.starts_with("removed from 1 file ("),
+        "{check:?}"
+    );
+    let (sections, _) = readelf("-S", &inspected.path, &entry, folder.path());
+    assert!(!sections.contains(".debug"), "{sections}");
+    assert!(
+        sections.contains(".dynsym") && sections.contains(".symtab"),
+        "{sections}"
+    );
+    assert!(
+        fs_err::metadata(&inspected.path).unwrap().len()
+            < fs_err::metadata(&built.path).unwrap().len()
+    );
+    // Made again: the same bytes (the RPMs stay reproducible).
+    let again = inspect(&built, None, &folder.path().join("again"));
+    assert_eq!(
+        fs_err::read(&again.path).unwrap(),
+        fs_err::read(&inspected.path).unwrap()
+    );
+
+    // Installed from the stripped wheel (RECORD checked) and imported.
+    let environment = environment(folder.path(), &[&inspected]);
+    let reports = run_checks(&environment, &[&inspected], &CheckOptions::default()).unwrap();
+    let report = report_for(&reports, "debugzext");
+    assert!(report.passed(), "{report:#?}");
+}
+
 #[test]
 fn build_host_search_paths_are_removed_and_the_wheel_still_works() {
     let compiler = Compiler::new();
@@ -499,7 +552,7 @@ fn build_host_search_paths_are_removed_and_the_wheel_still_works() {
         assert_eq!(result.path, work.join("stripped").join(wheel.filename()));
         assert_eq!(entry_names(&result.path), entry_names(&original.path));
 
-        let (dynamic, extracted) = readelf_dynamic(&result.path, &entry, folder.path());
+        let (dynamic, extracted) = readelf("-d", &result.path, &entry, folder.path());
         assert!(
             !dynamic.contains("RPATH") && !dynamic.contains("RUNPATH"),
             "{dynamic}"

@@ -1,7 +1,8 @@
 //! Static checks of one wheel, without installing it: linkage against the
 //! libraries the policy names, bundled library copies, libraries the
 //! target lacks, and search paths pointing into the build host (removed,
-//! giving a rewritten wheel).
+//! as is the debug information of wheels built here, giving a rewritten
+//! wheel).
 //!
 //! Input: a [`CandidateWheel`], its policy, if any, and the target's
 //! libraries. Output:
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use pep440_rs::Version;
 
 use super::archive::{read_wheel, rewrite_wheel, ExtractedElf};
+use super::debug_info::strip_debug_info;
 use super::modules::{install_root_path, top_level_modules};
 use super::report::{CheckKind, CheckOutcome};
 use super::search_path::{host_search_paths, remove_dynamic_entries, StripError};
@@ -97,7 +99,7 @@ pub fn inspect_wheel(
     checks.extend(check_bundled(candidate, settings.as_ref(), &elf));
     checks.extend(target_libraries.check(candidate.name.as_ref(), &elf.dependencies.requires));
     let (search_path_checks, replacements) =
-        check_search_paths(candidate, &listing.elf_files, &elf)?;
+        rewrite_elf_files(candidate, &listing.elf_files, &elf)?;
     checks.extend(search_path_checks);
 
     let (path, rewritten) = if replacements.is_empty() {
@@ -278,9 +280,10 @@ fn check_bundled(
         .collect()
 }
 
-/// Removes host search paths from the extracted ELF files; returns the
-/// outcomes and the archive entries to replace (index → fixed file).
-fn check_search_paths(
+/// Removes host search paths from the extracted ELF files, and debug
+/// information from those built here; returns the outcomes and the archive
+/// entries to replace (index → fixed file).
+fn rewrite_elf_files(
     candidate: &CandidateWheel,
     files: &[ExtractedElf],
     elf: &PayloadElfDependencies,
@@ -304,16 +307,29 @@ fn check_search_paths(
             )
         });
     }
+    let mut debug_info = DebugInfoRemoved::default();
     for file in files {
         if !elf.files.contains_key(&file.name) {
             continue;
         }
         let mut bytes = fs_err::read(&file.disk_path).map_err(VerifyError::Io)?;
+        let mut changed = false;
+        if candidate.built_from_source {
+            match strip_debug_info(&bytes) {
+                Ok(None) => {}
+                Ok(Some((stripped, saved))) => {
+                    bytes = stripped;
+                    changed = true;
+                    debug_info.files += 1;
+                    debug_info.bytes += saved;
+                }
+                Err(reason) => debug_info.kept.push(format!("`{}` ({reason})", file.name)),
+            }
+        }
         match strip_host_search_paths(&mut bytes, &file.name) {
             Ok(None) => {}
             Ok(Some(removed)) => {
-                fs_err::write(&file.disk_path, &bytes).map_err(VerifyError::Io)?;
-                replacements.insert(file.index, file.disk_path.clone());
+                changed = true;
                 outcomes.push(CheckOutcome::passed(
                     CheckKind::Rpath {
                         file: file.name.clone(),
@@ -328,8 +344,42 @@ fn check_search_paths(
                 error.to_string(),
             )),
         }
+        if changed {
+            fs_err::write(&file.disk_path, &bytes).map_err(VerifyError::Io)?;
+            replacements.insert(file.index, file.disk_path.clone());
+        }
     }
+    outcomes.extend(debug_info.outcome());
     Ok((outcomes, replacements))
+}
+
+/// What stripping the debug information of a wheel built here removed.
+#[derive(Default)]
+struct DebugInfoRemoved {
+    files: usize,
+    bytes: u64,
+    /// Files the ELF writer could not handle, with why: kept as they are.
+    kept: Vec<String>,
+}
+
+impl DebugInfoRemoved {
+    fn outcome(&self) -> Option<CheckOutcome> {
+        if self.files == 0 && self.kept.is_empty() {
+            return None;
+        }
+        let files = match self.files {
+            1 => "1 file".to_string(),
+            count => format!("{count} files"),
+        };
+        let mut detail = format!(
+            "removed from {files} ({} KiB), as rpmbuild strips what it packages",
+            self.bytes / 1024
+        );
+        if !self.kept.is_empty() {
+            detail.push_str(&format!("; kept in {}", self.kept.join(", ")));
+        }
+        Some(CheckOutcome::passed(CheckKind::DebugInfo, detail))
+    }
 }
 
 /// Removes the host search paths of one file; `Ok(Some(description))` when

@@ -10,8 +10,9 @@
 //!    modules), bundled library copies (refused unless the policy allows
 //!    them), libraries and glibc symbol versions the target lacks
 //!    ([`TargetLibraries`]), and RPATH/RUNPATH entries pointing into the
-//!    build host, which are removed, giving a rewritten wheel that replaces
-//!    the original from then on ([`InspectedWheel::path`]);
+//!    build host, which are removed, as is the debug information of wheels
+//!    built here, giving a rewritten wheel that replaces the original from
+//!    then on ([`InspectedWheel::path`]);
 //! 2. the caller makes a scratch [`PythonEnvironment`] with the target's
 //!    interpreter and installs the inspected wheels and their locked runtime
 //!    dependencies into it (one environment can hold a whole locked set);
@@ -27,6 +28,7 @@
 //! [`PythonEnvironment`]: crate::install::environment::PythonEnvironment
 
 mod archive;
+mod debug_info;
 mod inspect;
 mod modules;
 mod report;

@@ -25,6 +25,8 @@ pub enum CheckKind {
     /// An RPATH/RUNPATH of this ELF file (wheel path) pointed outside the
     /// wheel; `stripped` when verification removed it.
     Rpath { file: String, stripped: bool },
+    /// Debug information removed from the ELF files of a wheel built here.
+    DebugInfo,
     /// The ELF files need only libraries and glibc symbol versions this
     /// target ships.
     TargetLibraries { target: String },
@@ -44,6 +46,7 @@ impl fmt::Display for CheckKind {
             Self::Bundled { file } => write!(formatter, "bundled `{file}`"),
             Self::Rpath { file, .. } => write!(formatter, "search path of `{file}`"),
             Self::TargetLibraries { target } => write!(formatter, "libraries of `{target}`"),
+            Self::DebugInfo => formatter.write_str("debug info"),
             Self::Import { module } => write!(formatter, "import `{module}`"),
             Self::Probe { name } => write!(formatter, "probe `{name}`"),
             Self::Report => formatter.write_str("report"),
