@@ -120,29 +120,6 @@ pub fn build_cached(cache: &Cache, request: &BuildRequest<'_>) -> Result<BuiltWh
     })
 }
 
-/// What building `sdist` needs besides its `[build-system].requires`, asked
-/// at lock time: unpack it under `scratch`, make a build environment there
-/// holding `build_wheels` (the resolved `[build-system].requires`) and call
-/// the backend's `get_requires_for_build_wheel`, its output going to `log`.
-pub fn requires_for_build_wheel(
-    sdist: &Path,
-    build_wheels: &[PathBuf],
-    interpreter: &Path,
-    python_version: (u64, u64),
-    settings: &BuildSettings,
-    scratch: &Path,
-    log: &Path,
-) -> Result<Vec<Requirement>, BuildError> {
-    let tree = unpack_sdist(sdist, &scratch.join("source"))?;
-    let environment = BuildEnvironment::create(
-        interpreter,
-        python_version,
-        build_wheels,
-        &scratch.join("environment"),
-    )?;
-    environment.requires_for_build_wheel(&tree, settings, log)
-}
-
 /// The cache key: sha256 over every input that can change the built wheel.
 pub fn build_key(request: &BuildRequest<'_>) -> Sha256 {
     let mut build_wheels: Vec<&str> = request

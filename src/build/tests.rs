@@ -499,16 +499,17 @@ fn asks_the_backend_what_else_it_needs_at_lock_time() {
         ..BuildSettings::default()
     };
     let scratch = fixture.folder.path().join("scratch");
-    let requires = requires_for_build_wheel(
-        &fixture.sdist,
-        &[],
+    let tree = unpack_sdist(&fixture.sdist, &scratch.join("source")).unwrap();
+    let environment = BuildEnvironment::create(
         &fixture.host.interpreter,
         (3, 11),
-        &settings,
-        &scratch,
-        &fixture.folder.path().join("lock.log"),
+        &[],
+        &scratch.join("environment"),
     )
     .unwrap();
+    let requires = environment
+        .requires_for_build_wheel(&tree, &settings, &fixture.folder.path().join("lock.log"))
+        .unwrap();
     let requires: Vec<String> = requires.iter().map(ToString::to_string).collect();
     assert_eq!(requires, ["cython>=3 ; python_full_version >= '3'"]);
 }
