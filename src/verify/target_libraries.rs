@@ -17,7 +17,6 @@
 //! named in the detail, so the report still says what will not install.
 
 use std::collections::BTreeSet;
-
 use std::str::FromStr;
 
 use pep440_rs::Version;
