@@ -162,11 +162,8 @@ fn a_library_el9_ships_under_another_soname_fails_the_build_unless_the_host_is_a
         "a refused package has no RPM"
     );
 
-    project.write(
-        "vendor.toml",
-        "[app]\nname = \"demo\"\n[build]\nallow-foreign-host = true\n",
-    );
-    let allowed = project.run(&["build"]);
+    // The flag, for one trial build; then the setting, for the project.
+    let allowed = project.run(&["build", "--allow-foreign-host"]);
     allowed.assert_success();
     allowed.assert_mentions(&[
         "warning: no package of target `el9` is known to provide:",
@@ -175,6 +172,11 @@ fn a_library_el9_ships_under_another_soname_fails_the_build_unless_the_host_is_a
     assert!(project
         .file("dist/el9/demo-python3-tiffext-1.0-1.el9.x86_64.rpm")
         .is_file());
+    project.run(&["verify"]).assert_code(1);
+    project.write(
+        "vendor.toml",
+        "[app]\nname = \"demo\"\n[build]\nallow-foreign-host = true\n",
+    );
     let verified = project.run(&["verify"]);
     verified.assert_success();
     verified.assert_mentions(&["allowed by `allow-foreign-host`: links `libtiff.so.6`"]);

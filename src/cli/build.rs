@@ -2,7 +2,7 @@
 //! missing unless `--offline`), package them, and print a summary table.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::Args;
@@ -24,22 +24,33 @@ use vendor::wheels::{prepare_wheels, WheelOptions, WheelOrigin, WheelsOutcome};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The lock file to build.
-    #[arg(long, value_name = "FILE")]
-    lock: Option<PathBuf>,
+    #[command(flatten)]
+    wheels: WheelArgs,
     /// Where the repositories go; RPMs land in `<out>/<target>/`.
     #[arg(long, value_name = "DIR", default_value = "dist")]
     out: PathBuf,
-    /// Packages built in parallel (default: the number of cores).
+}
+
+/// The options `vendor build` and `vendor verify` share.
+#[derive(Debug, Args)]
+pub(super) struct WheelArgs {
+    /// The lock file whose packages are built and checked.
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
+    /// Builds and checks run in parallel (default: the number of cores).
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
     /// Never use the network; every artifact must be cached.
     #[arg(long)]
     offline: bool,
-    /// Package only this locked package (repeatable); the other RPMs of the
-    /// previous output are kept and the repository metadata is rewritten.
+    /// Only this locked package (repeatable); `build` keeps the other RPMs
+    /// of the previous output and rewrites the repository metadata.
     #[arg(long, value_name = "NAME")]
     only: Vec<String>,
+    /// Accept ELF files that need libraries the target lacks: a trial build
+    /// on a host of another distribution (as `[build] allow-foreign-host`).
+    #[arg(long)]
+    allow_foreign_host: bool,
 }
 
 /// What `vendor build` and `vendor verify` share: the lock, its target and
@@ -52,18 +63,22 @@ pub(super) struct Prepared {
     pub jobs: usize,
 }
 
-/// Read the lock, fetch what is missing (unless `offline`), then plan,
+/// Read the lock, fetch what is missing (unless `--offline`), then plan,
 /// build and verify every wheel.
 pub(super) fn prepare(
     project: &Project,
-    lock_path: Option<&Path>,
-    only: &[String],
-    jobs: Option<usize>,
-    offline: bool,
+    arguments: &WheelArgs,
     command: &str,
     recheck: bool,
 ) -> anyhow::Result<Prepared> {
-    let lock_path = project.lock_path(lock_path);
+    let WheelArgs {
+        lock: lock_path,
+        jobs,
+        offline,
+        only,
+        allow_foreign_host,
+    } = arguments;
+    let lock_path = project.lock_path(lock_path.as_deref());
     let lock = pylock::read(&lock_path)?;
     let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
     let config = app_config(project, command)?;
@@ -73,7 +88,7 @@ pub(super) fn prepare(
     let reporter = project.reporter();
     // With `--offline` this only checks that everything is cached.
     let fetch_options = FetchOptions {
-        offline,
+        offline: *offline,
         export: None,
         jobs: cores * 4,
     };
@@ -88,7 +103,7 @@ pub(super) fn prepare(
         work_dir: work_dir(&cache, &target.name)?,
         prefix: config.app.prefix_or_default().into(),
         recheck,
-        allow_foreign_host: config.build.allow_foreign_host,
+        allow_foreign_host: *allow_foreign_host || config.build.allow_foreign_host,
     };
     let outcome = prepare_wheels(
         &lock,
@@ -127,10 +142,7 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         jobs,
     } = prepare(
         project,
-        arguments.lock.as_deref(),
-        &arguments.only,
-        arguments.jobs,
-        arguments.offline,
+        &arguments.wheels,
         "build",
         // A pass of the very same wheels, policies, interpreter and vendor
         // is trusted; `vendor verify` checks again.

@@ -1,11 +1,9 @@
 //! `vendor verify`: run the wheel stage (building only what the built-wheel
 //! cache lacks) and print every check of every package as a table.
 
-use std::path::PathBuf;
-
 use clap::Args;
 
-use super::build::{failure_report, prepare, Prepared};
+use super::build::{failure_report, prepare, Prepared, WheelArgs};
 use super::project::Project;
 use super::table::print_table;
 use super::Outcome;
@@ -13,30 +11,12 @@ use vendor::wheels::{WheelOrigin, WheelsOutcome};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The lock file whose wheels are checked.
-    #[arg(long, value_name = "FILE")]
-    lock: Option<PathBuf>,
-    /// Builds and checks run in parallel (default: the number of cores).
-    #[arg(short, long, value_name = "N")]
-    jobs: Option<usize>,
-    /// Never use the network; every artifact must be cached.
-    #[arg(long)]
-    offline: bool,
-    /// Check only this locked package (repeatable).
-    #[arg(long, value_name = "NAME")]
-    only: Vec<String>,
+    #[command(flatten)]
+    wheels: WheelArgs,
 }
 
 pub fn run(project: &Project, arguments: VerifyArgs) -> anyhow::Result<Outcome> {
-    let Prepared { outcome, .. } = prepare(
-        project,
-        arguments.lock.as_deref(),
-        &arguments.only,
-        arguments.jobs,
-        arguments.offline,
-        "verify",
-        true,
-    )?;
+    let Prepared { outcome, .. } = prepare(project, &arguments.wheels, "verify", true)?;
     if !project.quiet {
         print_report(&outcome);
     }
