@@ -14,32 +14,47 @@ use common::{ArchiveFile, CoreMetadata, Project, Scenario, TestIndex, WheelBuild
 
 const EXTENSION_TAG: &str = "cp311-cp311-manylinux_2_17_x86_64";
 
-fn app_wheels(compiler: &Compiler) -> Vec<WheelBuilder> {
-    let python = python_include_flag();
-    let zext = compiler.gcc(
-        "zext/_zext.cpython-311-x86_64-linux-gnu.so",
+/// `<package>` 1.0 whose `__init__` imports `export` from `_<package>`, a
+/// C extension compiled from `test-data/build/<package>.c` and linked with
+/// `library` (`-lz`).
+fn extension_wheel(
+    compiler: &Compiler,
+    package: &str,
+    export: &str,
+    library: &str,
+) -> WheelBuilder {
+    let module = format!("{package}/_{package}.cpython-311-x86_64-linux-gnu.so");
+    let compiled = compiler.gcc(
+        &module,
         &[
             "-shared",
             "-fPIC",
             "-O2",
-            &python,
-            &build_source("zext.c").display().to_string(),
-            "-lz",
+            &python_include_flag(),
+            &build_source(&format!("{package}.c")).display().to_string(),
+            library,
         ],
     );
+    WheelBuilder::new(package, "1.0", EXTENSION_TAG)
+        .file(
+            &format!("{package}/__init__.py"),
+            format!("from ._{package} import {export}\n"),
+        )
+        .add(ArchiveFile::with_mode(
+            module,
+            fs_err::read(&compiled).unwrap(),
+            0o755,
+        ))
+}
+
+fn app_wheels(compiler: &Compiler) -> Vec<WheelBuilder> {
     let mut webapp = CoreMetadata::new("webapp", "1.0");
     webapp.requires_dist = vec!["zext>=1.0".to_string()];
     vec![
         WheelBuilder::new("webapp", "1.0", "py3-none-any")
             .metadata(&webapp)
             .file("webapp/__init__.py", "import zext\n"),
-        WheelBuilder::new("zext", "1.0", EXTENSION_TAG)
-            .file("zext/__init__.py", "from ._zext import crc32\n")
-            .add(ArchiveFile::with_mode(
-                "zext/_zext.cpython-311-x86_64-linux-gnu.so",
-                fs_err::read(&zext).unwrap(),
-                0o755,
-            )),
+        extension_wheel(compiler, "zext", "crc32", "-lz"),
     ]
 }
 
@@ -113,34 +128,12 @@ fn names_the_el9_packages_a_server_needs() {
     outcome.assert_not_mentions("warning:");
 }
 
-/// `tiffext`: an extension linking this host's `libtiff.so.6`.
-fn tiffext_wheel(compiler: &Compiler) -> WheelBuilder {
-    let module = compiler.gcc(
-        "tiffext/_tiffext.cpython-311-x86_64-linux-gnu.so",
-        &[
-            "-shared",
-            "-fPIC",
-            "-O2",
-            &python_include_flag(),
-            &build_source("tiffext.c").display().to_string(),
-            "-l:libtiff.so.6",
-        ],
-    );
-    WheelBuilder::new("tiffext", "1.0", EXTENSION_TAG)
-        .file("tiffext/__init__.py", "from ._tiffext import version\n")
-        .add(ArchiveFile::with_mode(
-            "tiffext/_tiffext.cpython-311-x86_64-linux-gnu.so",
-            fs_err::read(&module).unwrap(),
-            0o755,
-        ))
-}
-
 #[test]
 fn a_library_el9_ships_under_another_soname_fails_the_build_unless_the_host_is_allowed() {
     let compiler = Compiler::new();
-    let index = TestIndex::start(
-        Scenario::empty().with_artifact(wheel_artifact(&tiffext_wheel(&compiler))),
-    );
+    let index = TestIndex::start(Scenario::empty().with_artifact(wheel_artifact(
+        &extension_wheel(&compiler, "tiffext", "version", "-l:libtiff.so.6"),
+    )));
     let project = Project::new().requirements("tiffext\n");
     project.write("vendor.toml", "[app]\nname = \"demo\"\n");
     project.lock(&index).assert_success();
