@@ -8,11 +8,9 @@
 //! process's locks however it ends), so it is removed.
 //!
 //! Invariants: a folder in use is never removed (its lock is held); a
-//! folder kept on purpose ([`Scratch::keep`]: an error names the log inside
-//! it) loses its owner file and is left for [`KEPT_FOR`], as is a folder
-//! without one (made by an older vendor, or killed between creating the
-//! folder and locking it); sweeping is best effort and never fails the
-//! caller.
+//! folder without an owner file (made by an older vendor, which kept a
+//! failed hook's folder for its log) is left for [`KEPT_FOR`]; sweeping is
+//! best effort and never fails the caller.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -28,7 +26,7 @@ const OWNER_FILE: &str = ".vendor-owner";
 /// How long a folder without an owner lock is left before it is removed.
 pub const KEPT_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// A scratch folder; removed when dropped, unless kept.
+/// A scratch folder; removed when dropped.
 #[derive(Debug)]
 pub struct Scratch {
     // Dropped first: the folder goes while the lock is still held.
@@ -55,13 +53,6 @@ impl Scratch {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
-    }
-
-    /// Keep the folder (an error names a file in it): it is no longer
-    /// owned, and a later sweep removes it after [`KEPT_FOR`].
-    pub fn keep(self) -> PathBuf {
-        let _ = std::fs::remove_file(self.dir.path().join(OWNER_FILE));
-        self.dir.keep()
     }
 }
 
@@ -144,10 +135,10 @@ mod tests {
     }
 
     #[test]
-    fn a_kept_folder_stays_until_it_is_old() {
+    fn a_folder_without_an_owner_file_stays_until_it_is_old() {
         let parent = tempfile::tempdir().unwrap();
-        let scratch = Scratch::create_in(parent.path(), "vendor-test-", "gamma-").unwrap();
-        let kept = scratch.keep();
+        let kept = parent.path().join("vendor-test-gamma-XYZ");
+        std::fs::create_dir(&kept).unwrap();
         sweep_abandoned(parent.path(), "vendor-test-");
         assert!(kept.is_dir());
 

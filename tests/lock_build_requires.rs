@@ -395,17 +395,27 @@ fn an_sdist_with_dynamic_metadata_is_built_to_read_it() {
 fn a_backend_asking_for_nonsense_is_an_error_naming_the_package_and_hook() {
     let index = index();
     let mut project = Project::new().requirements("badbackend\n");
-    // A failing hook's scratch folder is kept (the error names its log):
-    // inside the project's folder, it goes when the test ends.
     let scratch = project.file("tmp");
     std::fs::create_dir_all(&scratch).unwrap();
     project.set_env("TMPDIR", scratch.to_str().unwrap());
+    let log = project
+        .cache_dir()
+        .join("work/lock/logs/badbackend-0.1.log");
     project.lock(&index).assert_code(1).assert_mentions(&[
         "`badbackend` 0.1",
         "get_requires_for_build_wheel",
         "not a requirement!",
+        &log.display().to_string(),
     ]);
     assert!(!project.file("pylock.toml").exists());
+    // The log the error names is in the cache; the scratch folder is gone.
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        written.contains("==> vendor: get_requires_for_build_wheel of `badbackend-0.1.tar.gz`"),
+        "{written}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
+    assert!(left.is_empty(), "a failed hook left {left:?}");
 }
 
 #[test]

@@ -96,8 +96,10 @@ fn rpms_in(project: &Project) -> Vec<String> {
     names
 }
 
+/// The logs of `vendor build` (the lock's hooks log elsewhere, in
+/// `work/lock/logs/`).
 fn build_logs(project: &Project) -> Vec<PathBuf> {
-    common::files_under(&project.cache_dir().join("work"))
+    common::files_under(&project.cache_dir().join("work").join(common::TARGET))
         .into_iter()
         .filter(|path| path.extension().is_some_and(|extension| extension == "log"))
         .collect()

@@ -13,8 +13,9 @@
 //!
 //! Invariants: build requirements are wheels only (they are installed,
 //! never built); backends run through the PEP 517 frontend
-//! ([`crate::build`]) in a scratch folder that is removed afterwards, except
-//! when a hook fails: then it is kept, because the error names the log in it.
+//! ([`crate::build`]) in a scratch folder that is always removed afterwards;
+//! their output goes to a log per package in the cache
+//! (`<cache>/work/lock/logs/`), which a hook's error names.
 //! An sdist is decompressed at most once per lock: unpacked for its hooks,
 //! its `[build-system]` read from the tree and cached by its sha256, so a
 //! relock whose hook answers are cached does not open it at all.
@@ -226,11 +227,12 @@ pub struct SdistContext<'a> {
     /// The sdist unpacked, once a hook needs it (or its `[build-system]`
     /// was not cached): one tree for every hook, as a frontend uses it.
     scratch: RefCell<Option<Scratch>>,
+    /// Whether this lock's first hook has emptied the package's log.
+    log_started: std::cell::Cell<bool>,
 }
 
-/// A scratch folder holding the sdist unpacked (`source/`), the build
-/// environments and the hooks' log; removed when dropped, unless a hook
-/// failed (the error names the log inside it).
+/// A scratch folder holding the sdist unpacked (`source/`) and the build
+/// environments; removed when dropped.
 struct Scratch {
     dir: crate::scratch::Scratch,
     tree: SourceTree,
@@ -291,6 +293,7 @@ impl<'a> SdistContext<'a> {
             client,
             runtime,
             scratch: RefCell::new(scratch),
+            log_started: std::cell::Cell::new(false),
         })
     }
 
@@ -406,13 +409,29 @@ impl<'a> SdistContext<'a> {
             &dir.join(format!("{purpose}-environment")),
             self.client.cache(),
         )?;
-        let log = dir.join(format!("{}-{}.log", self.name, self.version));
-        Ok((environment, log))
+        Ok((environment, self.log()?))
+    }
+
+    /// The package's hook log in the cache, emptied before this lock's
+    /// first hook writes to it: it shows this lock's output only, and
+    /// outlives the scratch folder for an error to name it.
+    fn log(&self) -> Result<PathBuf, BuildError> {
+        let folder = self.client.cache().root().join("work/lock/logs");
+        let log = folder.join(format!("{}-{}.log", self.name, self.version));
+        if !self.log_started.replace(true) {
+            let failed = |source| BuildError::Io {
+                action: "write",
+                path: log.clone(),
+                source,
+            };
+            fs_err::create_dir_all(&folder).map_err(failed)?;
+            fs_err::write(&log, "").map_err(failed)?;
+        }
+        Ok(log)
     }
 
     /// Run `work` with the scratch folder (the sdist unpacked on first
-    /// use). When `work` fails, the folder is kept: its error names the
-    /// log inside it.
+    /// use); the folder goes when `work` fails (its log is in the cache).
     fn in_scratch<T>(
         &self,
         action: &'static str,
@@ -429,7 +448,7 @@ impl<'a> SdistContext<'a> {
                 Ok(value)
             }
             Err(source) => {
-                let _ = scratch.dir.keep();
+                drop(scratch);
                 Err(BuildRequirementsError::Backend {
                     package: self.name.clone(),
                     version: self.version.clone(),
@@ -577,7 +596,7 @@ const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// run scripts from the tree; container runtimes often mount it `noexec`)
 /// with room to spare (1 GiB plus 20 times the sdist). What a lock writes
 /// there (the unpacked sdist, environments, what hooks write) is deleted
-/// before the lock ends, unless a hook fails (its log is kept); on a disk,
+/// before the lock ends, even when a hook fails (its log is in the cache); on a disk,
 /// creating those thousands of files was most of a cold lock's time.
 fn memory_scratch_parent(sdist_size: u64) -> Option<&'static Path> {
     if std::env::var_os("TMPDIR").is_some_and(|value| !value.is_empty()) {
