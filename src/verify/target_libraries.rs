@@ -104,14 +104,29 @@ impl TargetLibraries<'_> {
                  would require what no `{}` server has, so `dnf install` refuses it",
                 self.target.name, self.target.name
             )),
-            Some(format!(
-                "build on a host of the target's distribution (`{}`, glibc {}.{}), or leave out \
-                 the feature that needs the library (in a project policy, \
-                 `policies/packages/{package}.toml`); for a trial build elsewhere, set \
-                 `allow-foreign-host = true` under `[build]` in vendor.toml",
-                self.target.name, self.target.glibc.0, self.target.glibc.1
-            )),
+            Some(self.hint(package, &mismatches)),
         ))
+    }
+
+    fn hint(&self, package: &str, mismatches: &[Mismatch]) -> String {
+        let (major, minor) = self.target.glibc;
+        let other_soname = mismatches
+            .iter()
+            .any(|mismatch| matches!(mismatch, Mismatch::OtherSoname { .. }));
+        let leave_out = if other_soname {
+            format!(
+                ", or leave out the feature that needs the library (in a project policy, \
+                 `policies/packages/{package}.toml`)"
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "build on a host of the target's distribution (`{}`, glibc {major}.{minor}){leave_out}; \
+             for a trial build elsewhere, set `allow-foreign-host = true` under `[build]` in \
+             vendor.toml or pass `--allow-foreign-host`",
+            self.target.name
+        )
     }
 
     fn mismatches(&self, requires: &BTreeSet<String>, sonames: &BTreeSet<&str>) -> Vec<Mismatch> {
@@ -239,7 +254,9 @@ mod tests {
             outcome.detail,
             "links `libtiff.so.6`, but `el9` ships `libtiff.so.5` (`libtiff`)"
         );
-        assert!(outcome.hint.unwrap().contains("allow-foreign-host = true"));
+        let hint = outcome.hint.unwrap();
+        assert!(hint.contains("allow-foreign-host = true"), "{hint}");
+        assert!(hint.contains("leave out the feature"), "{hint}");
     }
 
     #[test]
@@ -257,6 +274,9 @@ mod tests {
             outcome.detail,
             "needs `GLIBC_2.36` from `libc.so.6`, but `el9` has glibc 2.34"
         );
+        // No feature to leave out: the code itself needs the newer glibc.
+        let hint = outcome.hint.unwrap();
+        assert!(!hint.contains("leave out"), "{hint}");
     }
 
     #[test]
