@@ -85,20 +85,21 @@ impl TargetLibraries<'_> {
                 ),
             ));
         }
-        let detail = mismatches
+        let described: Vec<String> = mismatches
             .iter()
             .map(|mismatch| self.describe(mismatch))
-            .collect::<Vec<_>>()
-            .join("; ");
+            .collect();
         if self.allow_foreign_host {
+            // One line: `vendor verify`'s table shows a detail's first line.
             return Some(CheckOutcome::passed(
                 kind,
-                format!("allowed by `allow-foreign-host`: {detail}"),
+                format!("allowed by `allow-foreign-host`: {}", described.join("; ")),
             ));
         }
         Some(CheckOutcome::failed(
             kind,
-            detail,
+            // One mismatch per line in the failure report.
+            described.join("\n"),
             Some(format!(
                 "`{package}` was linked against the build host's libraries, not `{}`'s: its RPM \
                  would require what no `{}` server has, so `dnf install` refuses it",
