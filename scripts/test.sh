@@ -39,7 +39,20 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+
+# The tests' scratch goes under one folder, removed at the end (a test that
+# keeps a fixture index for its whole process cannot clean up after itself):
+# on /dev/shm when it is a tmpfs that allows executing files and has room —
+# faster than a disk, and CI machines are short of disk — else in $TMPDIR.
+scratch_parent="${TMPDIR:-/tmp}"
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ] \
+    && ! findmnt -no OPTIONS /dev/shm 2>/dev/null | grep -qw noexec \
+    && [ "$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')" -ge $((4 * 1024 * 1024)) ]; then
+    scratch_parent=/dev/shm
+fi
+test_scratch="$(mktemp -d "$scratch_parent/vendor-tests.XXXXXX")"
+trap 'rm -rf "$log" "$test_scratch"' EXIT
+export TMPDIR="$test_scratch"
 
 if cargo nextest --version >/dev/null 2>&1; then
     # nextest does not run doctests; run them first so that nextest's
