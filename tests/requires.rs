@@ -161,6 +161,7 @@ fn a_library_el9_ships_under_another_soname_fails_the_build_unless_the_host_is_a
     allowed.assert_mentions(&[
         "warning: no package of target `el9` is known to provide:",
         "libtiff.so.6 (required by demo-python3-tiffext; `el9` ships `libtiff.so.5` (libtiff))",
+        "hint: these rpms were built against the build host's libraries",
     ]);
     assert!(project
         .file("dist/el9/demo-python3-tiffext-1.0-1.el9.x86_64.rpm")

@@ -73,21 +73,30 @@ pub(super) fn warn_unmapped(requirements: &SystemRequirements, target: &Target) 
         "warning: no package of target `{}` is known to provide:",
         target.name
     );
+    let mut another_soname = false;
     for capability in &requirements.unmapped {
         let shipped = target
             .other_soname_of(&capability.capability)
             .map(|(soname, package)| format!("; `{}` ships `{soname}` ({package})", target.name))
             .unwrap_or_default();
+        another_soname |= !shipped.is_empty();
         eprintln!(
             "  {} (required by {}{shipped})",
             capability.capability,
             required_by(capability)
         );
     }
-    eprintln!(
-        "hint: a soname here may be the build host's rather than the target's (build on a host like the servers, `{}`), or map the target's sonames in `policies/targets/{}.toml` under `[sonames]`",
-        target.name, target.name
-    );
+    if another_soname {
+        eprintln!(
+            "hint: these RPMs were built against the build host's libraries; build on a host like the servers (`{}`) for RPMs they can install",
+            target.name
+        );
+    } else {
+        eprintln!(
+            "hint: a soname here may be the build host's rather than the target's (build on a host like the servers, `{}`), or map the target's sonames in `policies/targets/{}.toml` under `[sonames]`",
+            target.name, target.name
+        );
+    }
 }
 
 /// `a, b, c … and 4 more`.
