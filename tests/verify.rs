@@ -444,6 +444,67 @@ fn a_library_the_target_ships_under_another_soname_fails_unless_the_host_is_allo
     assert!(check.passed, "{check:?}");
 }
 
+/// Code built against this host's glibc (2.36) calling `pthread_create`,
+/// whose default version moved to `GLIBC_2.34`: fine for el9 (2.34), not
+/// for el8 (2.28).
+#[test]
+fn a_glibc_symbol_newer_than_the_target_s_fails_for_that_target_only() {
+    let host_glibc = Target::host_glibc().unwrap();
+    assert!(
+        host_glibc >= (2, 34),
+        "this test needs a build host with glibc 2.34 or later, not {host_glibc:?}"
+    );
+    let compiler = Compiler::new();
+    let folder = tempfile::tempdir().unwrap();
+    let source = folder.path().join("threads.c");
+    fs_err::write(
+        &source,
+        "#include <pthread.h>\n\
+         static void *run(void *argument) { return argument; }\n\
+         int spawn(void) { pthread_t thread; \
+         return pthread_create(&thread, 0, run, 0) || pthread_join(thread, 0); }\n",
+    )
+    .unwrap();
+    let library = compiler.gcc(
+        "threads/_threads.so",
+        &["-shared", "-fPIC", &source.display().to_string()],
+    );
+    let wheel = WheelBuilder::new("threads", "1.0", EXTENSION_TAG).add(ArchiveFile::with_mode(
+        "threads/_threads.cpython-311-x86_64-linux-gnu.so",
+        fs_err::read(library).unwrap(),
+        0o755,
+    ));
+    let threads = candidate(folder.path(), &wheel);
+    let work = folder.path().join("work");
+
+    let el9_check = find(
+        &inspect(&threads, None, &work).checks,
+        &CheckKind::TargetLibraries {
+            target: "el9".into(),
+        },
+    )
+    .clone();
+    assert!(el9_check.passed, "{el9_check:?}");
+
+    let el8 = Target::load("el8", None).unwrap();
+    let strict = TargetLibraries {
+        target: &el8,
+        allow_foreign_host: false,
+    };
+    let inspected = inspect_wheel(&threads, None, strict, &work).unwrap();
+    let check = find(
+        &inspected.checks,
+        &CheckKind::TargetLibraries {
+            target: "el8".into(),
+        },
+    );
+    assert!(!check.passed, "{check:?}");
+    assert_eq!(
+        check.detail,
+        "needs `GLIBC_2.34` from `libc.so.6`, but `el8` has glibc 2.28"
+    );
+}
+
 /// What rpmbuild's `brp-strip` does: a wheel built here loses its debug
 /// sections and still imports; a published wheel is left as it is.
 #[test]
