@@ -5,7 +5,9 @@
 //! locked (`flock`) while the folder is in use. Creating one first sweeps
 //! the parent once per process: a folder of the same family whose owner
 //! lock can be taken belongs to a process that is gone (the kernel drops a
-//! process's locks however it ends), so it is removed.
+//! process's locks however it ends), so it is removed. The sweep itself
+//! ([`remove_folders_where`], [`is_older_than`]) also serves the
+//! installed-tree cache, whose private folders are judged by age.
 //!
 //! Invariants: a folder in use is never removed (its lock is held); a
 //! folder without an owner file (made by an older vendor, which kept a
@@ -73,16 +75,31 @@ fn sweep_once(parent: &Path, family: &str) {
 
 /// Remove the folders of `family` in `parent` that no live process owns.
 pub fn sweep_abandoned(parent: &Path, family: &str) {
+    remove_folders_where(parent, family, is_abandoned);
+}
+
+/// Remove the folders of `parent` whose name starts with `prefix` and that
+/// `abandoned` says nobody uses any more; best effort.
+pub fn remove_folders_where(parent: &Path, prefix: &str, abandoned: impl Fn(&Path) -> bool) {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
     for entry in entries.filter_map(Result::ok) {
-        let in_family = entry.file_name().to_string_lossy().starts_with(family);
+        let in_family = entry.file_name().to_string_lossy().starts_with(prefix);
         let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
-        if in_family && is_dir && is_abandoned(&entry.path()) {
+        if in_family && is_dir && abandoned(&entry.path()) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
+}
+
+/// Whether `path` was last modified more than `age` ago.
+pub fn is_older_than(path: &Path, age: Duration) -> bool {
+    std::fs::metadata(path)
+        .and_then(|metadata| metadata.modified())
+        .ok()
+        .and_then(|modified| modified.elapsed().ok())
+        .is_some_and(|elapsed| elapsed > age)
 }
 
 fn is_abandoned(folder: &Path) -> bool {
@@ -90,11 +107,7 @@ fn is_abandoned(folder: &Path) -> bool {
         // Taking the lock proves the owner is gone; it is released when
         // `owner` closes, after which nobody will want the folder.
         Ok(owner) => flock(&owner, FlockOperation::NonBlockingLockExclusive).is_ok(),
-        Err(_) => std::fs::metadata(folder)
-            .and_then(|metadata| metadata.modified())
-            .ok()
-            .and_then(|modified| modified.elapsed().ok())
-            .is_some_and(|age| age > KEPT_FOR),
+        Err(_) => is_older_than(folder, KEPT_FOR),
     }
 }
 

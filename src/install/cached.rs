@@ -157,24 +157,9 @@ fn remove_abandoned(bucket: &Path) {
         return;
     };
     for shard in shards.filter_map(Result::ok) {
-        let Ok(entries) = fs::read_dir(shard.path()) else {
-            continue;
-        };
-        for entry in entries.filter_map(Result::ok) {
-            let abandoned = entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(PRIVATE_PREFIX)
-                && entry
-                    .metadata()
-                    .and_then(|metadata| metadata.modified())
-                    .ok()
-                    .and_then(|modified| modified.elapsed().ok())
-                    .is_some_and(|age| age > ABANDONED_AFTER);
-            if abandoned {
-                let _ = fs::remove_dir_all(entry.path());
-            }
-        }
+        crate::scratch::remove_folders_where(&shard.path(), PRIVATE_PREFIX, |folder| {
+            crate::scratch::is_older_than(folder, ABANDONED_AFTER)
+        });
     }
 }
 
