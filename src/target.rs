@@ -233,14 +233,13 @@ impl Target {
     /// package: `libtiff.so.5` (`libtiff`) for `libtiff.so.6` on el9. `None`
     /// when the target ships `soname` itself or no library of that name.
     pub fn other_soname_of(&self, soname: &str) -> Option<(&str, &str)> {
-        let stem = |soname: &str| soname.split_once(".so").map(|(stem, _)| stem.to_string());
         if self.sonames.contains_key(soname) {
             return None;
         }
-        let wanted = stem(soname)?;
+        let wanted = library_stem(soname)?;
         self.sonames
             .iter()
-            .find(|(known, _)| stem(known).as_deref() == Some(wanted.as_str()))
+            .find(|(known, _)| library_stem(known) == Some(wanted))
             .map(|(known, package)| (known.as_str(), package.as_str()))
     }
 
@@ -319,6 +318,11 @@ pub fn python_series(version: &Version) -> (u64, u64) {
 fn interpreter_for(python: &Version) -> String {
     let (major, minor) = python_series(python);
     format!("/usr/bin/python{major}.{minor}")
+}
+
+/// `libtiff.so.6` → `libtiff`.
+fn library_stem(soname: &str) -> Option<&str> {
+    soname.split_once(".so").map(|(stem, _)| stem)
 }
 
 /// `2.34` → `(2, 34)`.

@@ -116,7 +116,7 @@ impl fmt::Display for BackendFailure<'_> {
 }
 
 /// Attach the action and path to an I/O error.
-pub(super) fn io_error(
+pub(crate) fn io_error(
     action: &'static str,
     path: impl Into<PathBuf>,
 ) -> impl FnOnce(std::io::Error) -> BuildError {

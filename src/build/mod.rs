@@ -43,7 +43,7 @@ use crate::policy::model::BuildSettings;
 use crate::scratch::Scratch;
 use crate::target::cpython_linux_markers;
 use crate::target::python_series;
-use error::io_error;
+pub(crate) use error::io_error;
 
 /// Bumped whenever the frontend changes what it builds (shim, environment
 /// variables, layout), so older cached wheels are not reused.

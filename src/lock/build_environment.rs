@@ -419,13 +419,8 @@ impl<'a> SdistContext<'a> {
         let folder = self.client.cache().root().join("work/lock/logs");
         let log = folder.join(format!("{}-{}.log", self.name, self.version));
         if !self.log_started.replace(true) {
-            let failed = |source| BuildError::Io {
-                action: "write",
-                path: log.clone(),
-                source,
-            };
-            fs_err::create_dir_all(&folder).map_err(failed)?;
-            fs_err::write(&log, "").map_err(failed)?;
+            std::fs::create_dir_all(&folder).map_err(crate::build::io_error("create", &folder))?;
+            std::fs::write(&log, "").map_err(crate::build::io_error("write", &log))?;
         }
         Ok(log)
     }
