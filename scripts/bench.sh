@@ -596,7 +596,7 @@ EOF
 build_standin() {
     local scratch="$1"
     rpmbuild -bb --quiet --define "_topdir $scratch/standin" \
-        test-data/build/el9-standin.spec >/dev/null
+        test-data/el9-standin.spec >/dev/null
     printf '%s\n' "$scratch/standin/RPMS/x86_64/el9-standin-9-1.x86_64.rpm"
 }
 
@@ -692,7 +692,7 @@ bench_deploy() {
     cat <<'EOF'
 
 - rpm -i: one transaction installing every RPM into a root that holds only
-  the el9 stand-in (test-data/build/el9-standin.spec), dependencies checked;
+  the el9 stand-in (test-data/el9-standin.spec), dependencies checked;
   the RPMs carry their .pyc files.
 - pip install: the same wheels from a --find-links folder into a fresh venv
   (made untimed), resolving the pinned set; pip byte-compiles by default,

@@ -26,7 +26,7 @@ use futures::StreamExt;
 use crate::index::{IndexClient, IndexError};
 use crate::lock::{Lock, LockedArtifact, LockedPackage};
 use crate::name::PackageName;
-use crate::target::Tags;
+use crate::targets::Tags;
 
 /// How to fetch.
 #[derive(Clone, Debug, Default)]

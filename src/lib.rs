@@ -1,27 +1,46 @@
 //! `vendor`: turn a Python application's requirements into RPMs.
 //!
 //! The pipeline is `Requirements → Lock → CachedArtifacts → Wheels →
-//! VerifiedWheels → Rpms`; each module below owns one stage or one shared
-//! value type. Library code never prints: progress goes through
-//! [`progress::Reporter`], results are returned as values.
+//! VerifiedWheels → Rpms` (see `docs/architecture.md`). The modules below
+//! are listed in that order: shared value types first, then one module per
+//! stage, then the machinery the stages share. Library code never prints:
+//! progress goes through [`progress::Reporter`], results are returned as
+//! values.
 
-pub mod build;
-pub mod cache;
-pub mod config;
-pub mod fetch;
+// Shared value types.
 pub mod filename;
 pub mod hash;
+pub mod name;
+
+// Inputs: the project, its requirements, the target platform, policies.
+pub mod config;
+pub mod policy;
+pub mod requirements;
+pub mod targets;
+
+// The stages, in pipeline order: requirements → `pylock.toml` (`vendor lock`);
+pub mod lock;
+
+// lock → artifacts in the cache (`vendor fetch`);
+pub mod fetch;
+
+// cached artifacts → wheels built and verified (`vendor build`, `vendor verify`);
+pub mod wheels;
+
+// the checks only verified wheels pass;
+pub mod verify;
+
+// verified wheels → RPMs and repodata (`vendor build`);
+pub mod package;
+
+// RPMs → what a server must provide (`vendor requires`).
+pub mod server_needs;
+
+// Machinery the stages share.
+pub mod cache;
 pub mod index;
 pub mod install;
-pub mod lock;
-pub mod name;
-pub mod package;
 pub mod parallel;
-pub mod policy;
+pub mod pep517;
 pub mod progress;
-pub mod requirements;
-pub mod requires;
 pub mod scratch;
-pub mod target;
-pub mod verify;
-pub mod wheels;

@@ -31,13 +31,13 @@ mod plan;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::build::BuildError;
 use crate::cache::Cache;
 use crate::lock::Lock;
 use crate::name::PackageName;
+use crate::pep517::BuildError;
 use crate::policy::{Policies, PreflightError};
 use crate::progress::Reporter;
-use crate::target::Target;
+use crate::targets::Target;
 use crate::verify::{VerifiedWheel, VerifyFailed, VerifyReport};
 
 pub use plan::{plan_wheels, Plan, PlannedWheel, WheelSource};

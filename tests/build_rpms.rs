@@ -17,7 +17,7 @@
 //!   `bundler.libs/`, found through `RPATH=$ORIGIN/../bundler.libs`.
 //!
 //! The target system is the stand-in package `el9-standin`, built with
-//! `rpmbuild` from `test-data/build/el9-standin.spec`: it provides EL9's
+//! `rpmbuild` from `test-data/el9-standin.spec`: it provides EL9's
 //! sonames, symbol versions, `python(abi)` and interpreter path, so the
 //! scratch roots need nothing from the (Debian) build host's rpm database.
 //! The installed venv runs without chroot: its `bin/python` symlink points

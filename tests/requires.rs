@@ -15,7 +15,7 @@ use common::{ArchiveFile, CoreMetadata, Project, Scenario, TestIndex, WheelBuild
 const EXTENSION_TAG: &str = "cp311-cp311-manylinux_2_17_x86_64";
 
 /// `<package>` 1.0 whose `__init__` imports `export` from `_<package>`, a
-/// C extension compiled from `test-data/build/<package>.c` and linked with
+/// C extension compiled from `test-data/c-sources/<package>.c` and linked with
 /// `library` (`-lz`).
 fn extension_wheel(
     compiler: &Compiler,

@@ -34,7 +34,7 @@ use vendor::install::environment::PythonEnvironment;
 use vendor::install::find_interpreter;
 use vendor::name::PackageName;
 use vendor::policy::{Policy, Probe, VerifySettings};
-use vendor::target::Target;
+use vendor::targets::Target;
 use vendor::verify::{
     inspect_wheel, into_verified, run_checks, CandidateWheel, CheckKind, CheckOptions,
     CheckOutcome, InspectedWheel, TargetLibraries, VerifyReport,

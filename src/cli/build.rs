@@ -17,8 +17,8 @@ use vendor::lock::{pylock, Lock};
 use vendor::name::PackageName;
 use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
 use vendor::policy::Policies;
-use vendor::requires::system_requirements;
-use vendor::target::Target;
+use vendor::server_needs::system_requirements;
+use vendor::targets::Target;
 use vendor::verify::VerifiedWheel;
 use vendor::wheels::{prepare_wheels, WheelOptions, WheelOrigin, WheelsOutcome};
 

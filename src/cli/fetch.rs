@@ -11,7 +11,7 @@ use super::Outcome;
 use vendor::fetch::{fetch, FetchOptions, FetchReport};
 use vendor::index::{IndexClient, IndexSettings};
 use vendor::lock::{pylock, LazyBuildHost, Lock};
-use vendor::target::Target;
+use vendor::targets::Target;
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {

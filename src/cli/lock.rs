@@ -21,7 +21,7 @@ use vendor::lock::{
 use vendor::name::{ExtraName, PackageName};
 use vendor::policy::Policies;
 use vendor::requirements::{read_requirements, RequirementsInput};
-use vendor::target::Tags;
+use vendor::targets::Tags;
 
 #[derive(Debug, Args)]
 pub struct LockArgs {

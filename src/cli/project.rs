@@ -12,7 +12,7 @@ use super::GlobalOptions;
 use vendor::cache::Cache;
 use vendor::config::{load_project_config, ProjectConfig};
 use vendor::progress::Reporter;
-use vendor::target::Target;
+use vendor::targets::Target;
 
 /// The target used when neither the flags nor `vendor.toml` name one.
 const DEFAULT_TARGET: &str = "el9";

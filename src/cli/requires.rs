@@ -10,8 +10,8 @@ use super::project::Project;
 use super::table::print_table;
 use super::Outcome;
 use vendor::lock::pylock;
-use vendor::requires::{system_requirements, NeededCapability, SystemRequirements};
-use vendor::target::Target;
+use vendor::server_needs::{system_requirements, NeededCapability, SystemRequirements};
+use vendor::targets::Target;
 
 #[derive(Debug, Args)]
 pub struct RequiresArgs {

@@ -13,7 +13,7 @@
 //!
 //! Invariants: build requirements are wheels only (they are installed,
 //! never built); backends run through the PEP 517 frontend
-//! ([`crate::build`]) in a scratch folder that is always removed afterwards;
+//! ([`crate::pep517`]) in a scratch folder that is always removed afterwards;
 //! their output goes to a log per package in the cache
 //! (`<cache>/work/lock/logs/`), which a hook's error names.
 //! An sdist is decompressed at most once per lock: unpacked for its hooks,
@@ -29,21 +29,21 @@ use pep440_rs::Version;
 use pep508_rs::Requirement;
 use tokio::runtime::Handle;
 
-pub use crate::target::python_series;
+pub use crate::targets::python_series;
 
 use super::resolve::{self, Resolution, ResolveError};
-use crate::build::sdist::parse_build_system;
-use crate::build::{BuildEnvironment, BuildError, BuildSystem, SourceTree};
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
 use crate::hash::Sha256;
 use crate::index::{IndexClient, IndexError, IndexFile};
 use crate::lock::model::LockedArtifact;
 use crate::name::PackageName;
+use crate::pep517::sdist::parse_build_system;
+use crate::pep517::{BuildEnvironment, BuildError, BuildSystem, SourceTree};
 use crate::policy::model::BuildSettings;
 use crate::policy::Policies;
 use crate::requirements::{Origin, SourcedRequirement};
-use crate::target::{Tags, Target, TargetError};
+use crate::targets::{Tags, Target, TargetError};
 
 /// The machine builds run on, described for resolving build requirements.
 #[derive(Clone, Debug)]
@@ -100,7 +100,7 @@ pub enum BuildRequirementsError {
         /// `read the build requirements of`, `build, to read the metadata of`.
         action: &'static str,
         #[source]
-        source: Box<crate::build::BuildError>,
+        source: Box<crate::pep517::BuildError>,
     },
     #[error("the wheel built from `{package}` {version} to read its metadata is unreadable: {reason}\nhint: the package's build backend made a broken wheel; report it to the package's publisher")]
     BuiltMetadata {
@@ -189,8 +189,8 @@ impl LazyBuildHost {
     /// `X.Y`, from this machine's architecture and glibc alone (cheap: no
     /// interpreter is run), else from a full detection.
     pub fn tags(&self) -> Result<Tags, BuildRequirementsError> {
-        if let Ok(glibc) = crate::target::Target::host_glibc() {
-            let platforms = crate::target::manylinux_platforms(std::env::consts::ARCH, glibc);
+        if let Ok(glibc) = crate::targets::Target::host_glibc() {
+            let platforms = crate::targets::manylinux_platforms(std::env::consts::ARCH, glibc);
             return Ok(Tags::for_cpython(
                 python_series(&self.target_python),
                 &platforms,
@@ -419,8 +419,8 @@ impl<'a> SdistContext<'a> {
         let folder = self.client.cache().root().join("work/lock/logs");
         let log = folder.join(format!("{}-{}.log", self.name, self.version));
         if !self.log_started.replace(true) {
-            std::fs::create_dir_all(&folder).map_err(crate::build::io_error("create", &folder))?;
-            std::fs::write(&log, "").map_err(crate::build::io_error("write", &log))?;
+            std::fs::create_dir_all(&folder).map_err(crate::pep517::io_error("create", &folder))?;
+            std::fs::write(&log, "").map_err(crate::pep517::io_error("write", &log))?;
         }
         Ok(log)
     }
@@ -553,7 +553,7 @@ impl Scratch {
     ) -> Result<Self, BuildRequirementsError> {
         let folder_name = format!("env-{name}-");
         let create = |parent: &Path| {
-            crate::scratch::Scratch::create_in(parent, crate::build::SCRATCH_FAMILY, &folder_name)
+            crate::scratch::Scratch::create_in(parent, crate::pep517::SCRATCH_FAMILY, &folder_name)
         };
         let sdist_size = std::fs::metadata(sdist).map_or(0, |metadata| metadata.len());
         let in_memory = memory_scratch_parent(sdist_size).and_then(|parent| create(parent).ok());
@@ -567,7 +567,7 @@ impl Scratch {
             }
         };
         let tree =
-            crate::build::unpack_sdist(sdist, &dir.path().join("source")).map_err(|source| {
+            crate::pep517::unpack_sdist(sdist, &dir.path().join("source")).map_err(|source| {
                 BuildRequirementsError::Backend {
                     package: name.clone(),
                     version: version.clone(),

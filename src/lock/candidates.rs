@@ -22,7 +22,7 @@ use pubgrub::Ranges;
 
 use crate::filename::DistFilename;
 use crate::index::{IndexFile, ProjectFiles};
-use crate::target::Tags;
+use crate::targets::Tags;
 
 /// The usable files of each version of one project.
 #[derive(Debug, Default)]

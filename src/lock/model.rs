@@ -11,7 +11,7 @@ use url::Url;
 use crate::filename::{DistFilename, WheelFilename};
 use crate::hash::Sha256;
 use crate::name::{ExtraName, PackageName};
-use crate::target::{TagPriority, Tags};
+use crate::targets::{TagPriority, Tags};
 
 /// A resolved, pinned set of packages for one target.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -30,7 +30,7 @@ use super::sdist_metadata::MetadataFromBackend;
 use crate::index::{CoreMetadata, IndexClient, IndexError, IndexFile};
 use crate::name::{ExtraName, PackageName};
 use crate::requirements::SourcedRequirement;
-use crate::target::{Tags, Target};
+use crate::targets::{Tags, Target};
 
 /// What to resolve.
 pub struct ResolveRequest<'a> {

@@ -34,7 +34,7 @@ use crate::lock::{Lock, LockedPackage};
 use crate::name::{ExtraName, PackageName};
 use crate::parallel::run_parallel_costliest_first;
 use crate::progress::Reporter;
-use crate::target::Target;
+use crate::targets::Target;
 use crate::verify::VerifiedWheel;
 
 /// How to package.

@@ -31,7 +31,7 @@ use super::version::{rpm_version, RpmEvr, RpmVersionStyle};
 use crate::install::{FileContents, FileKind, InstallScheme, InstalledWheel};
 use crate::name::{ExtraName, PackageName};
 use crate::progress::Reporter;
-use crate::target::Target;
+use crate::targets::Target;
 
 /// What every RPM of one build shares.
 #[derive(Clone, Debug)]

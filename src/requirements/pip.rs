@@ -448,5 +448,4 @@ fn unknown_option(name: &str) -> (String, String) {
 }
 
 #[cfg(test)]
-#[path = "pip_tests.rs"]
 mod tests;

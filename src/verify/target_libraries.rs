@@ -23,7 +23,7 @@ use pep440_rs::Version;
 
 use super::report::{CheckKind, CheckOutcome};
 use crate::package::elf::dependency_soname;
-use crate::target::Target;
+use crate::targets::Target;
 
 /// The target the wheels must run on, and whether a mismatch is accepted.
 #[derive(Clone, Copy, Debug)]

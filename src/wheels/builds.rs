@@ -10,12 +10,12 @@ use std::path::PathBuf;
 
 use super::plan::{Plan, PlannedWheel, WheelSource};
 use super::{PackageFailure, WheelOptions, WheelOrigin, WheelsError};
-use crate::build::{build_cached, BuildError, BuildRequest, DEFAULT_SOURCE_DATE_EPOCH};
 use crate::cache::Cache;
 use crate::parallel::run_parallel;
+use crate::pep517::{build_cached, BuildError, BuildRequest, DEFAULT_SOURCE_DATE_EPOCH};
 use crate::policy::{self, BuildSettings, LoadedPolicy};
 use crate::progress::Reporter;
-use crate::target::Target;
+use crate::targets::Target;
 use crate::verify::CandidateWheel;
 
 /// Check every build prerequisite of every package to build, all at once.

@@ -25,7 +25,7 @@ use crate::name::PackageName;
 use crate::parallel::{run_parallel, run_parallel_costliest_first};
 use crate::progress::Reporter;
 use crate::scratch::Scratch;
-use crate::target::Target;
+use crate::targets::Target;
 use crate::verify::{
     inspect_wheel, into_verified, remembered_report, run_checks, CandidateWheel, CheckOptions,
     InspectedWheel, TargetLibraries, VerifyReport,

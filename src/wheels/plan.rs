@@ -14,7 +14,7 @@ use crate::hash::{file_digest, Sha256};
 use crate::lock::{BuildHost, Lock, LockedArtifact, LockedPackage};
 use crate::name::PackageName;
 use crate::policy::{LoadedPolicy, Policies};
-use crate::target::{Tags, Target};
+use crate::targets::{Tags, Target};
 
 /// Where a package's wheel comes from.
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 //! archives), served on the loopback index like any generated file.
 //!
 //! Input: a [`WheelBuilder`] or archive entries, C sources from
-//! `test-data/build/`. Output: [`Artifact`]s for [`Scenario::with_artifact`],
+//! `test-data/c-sources/`. Output: [`Artifact`]s for [`Scenario::with_artifact`],
 //! shared objects compiled with the host's `gcc`, and what rpm's own
 //! `elfdeps` says about them.
 //!
@@ -31,10 +31,10 @@ pub const FIXTURE_UPLOAD_TIME: &str = "2024-01-01T00:00:00.000000Z";
 /// link to its contents.
 pub const SYMLINK_MODE: u32 = 0o120_777;
 
-/// A C source (or other fixture) of `test-data/build/`.
+/// A C source (or other fixture) of `test-data/c-sources/`.
 pub fn build_source(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("test-data/build")
+        .join("test-data/c-sources")
         .join(name)
 }
 

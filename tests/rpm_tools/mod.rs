@@ -112,7 +112,7 @@ pub fn gunzip(path: &Path) -> String {
 }
 
 /// `el9-standin`, built with `rpmbuild` from
-/// `test-data/build/el9-standin.spec`, and a repository holding only it.
+/// `test-data/el9-standin.spec`, and a repository holding only it.
 pub struct StandIn {
     _folder: tempfile::TempDir,
     pub rpm: PathBuf,
@@ -132,7 +132,7 @@ pub fn build_stand_in() -> StandIn {
         .arg("--quiet")
         .arg("--define")
         .arg(format!("_topdir {}", top.display()))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/build/el9-standin.spec")));
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/el9-standin.spec")));
     let repository = folder.path().join("standin");
     fs_err::create_dir_all(&repository).unwrap();
     let rpm = repository.join("el9-standin-9-1.x86_64.rpm");

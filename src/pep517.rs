@@ -41,8 +41,8 @@ use crate::hash::{Sha256, Sha256Hasher};
 use crate::name::PackageName;
 use crate::policy::model::BuildSettings;
 use crate::scratch::Scratch;
-use crate::target::cpython_linux_markers;
-use crate::target::python_series;
+use crate::targets::cpython_linux_markers;
+use crate::targets::python_series;
 pub(crate) use error::io_error;
 
 /// Bumped whenever the frontend changes what it builds (shim, environment

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use rpm::{Dependency, DependencyFlags, PackageMetadata};
 
-use crate::target::Target;
+use crate::targets::Target;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RequiresError {

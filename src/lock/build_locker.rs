@@ -44,7 +44,7 @@ use crate::lock::model::{
 };
 use crate::name::PackageName;
 use crate::policy::Policies;
-use crate::target::Tags;
+use crate::targets::Tags;
 
 /// What a [`BuildLocker`] needs besides the index.
 pub struct BuildLockRequest<'a> {

@@ -1,4 +1,4 @@
-# Regenerates the reference tag lists used by the tests in src/target/tags.rs.
+# Regenerates the reference tag lists used by the tests in src/targets/tags.rs.
 # Run from this folder: python3 generate.py (needs pip, for its vendored packaging).
 import sys
 from pip._vendor import packaging

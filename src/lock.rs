@@ -16,7 +16,7 @@
 //! each as soon as the resolution decides its version.
 
 mod build_environment;
-mod build_requirements;
+mod build_locker;
 mod candidates;
 pub mod model;
 mod package;
@@ -33,10 +33,10 @@ use crate::filename::DistFilename;
 use crate::index::{IndexClient, IndexFile};
 use crate::name::PackageName;
 use crate::requirements::SourcedRequirement;
-use crate::target::Target;
+use crate::targets::Target;
 
 pub use build_environment::{BuildHost, BuildRequirementsError, LazyBuildHost};
-pub use build_requirements::{BuildLockRequest, BuildLocker, WillBuild, Workers};
+pub use build_locker::{BuildLockRequest, BuildLocker, WillBuild, Workers};
 pub use model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
     LockedPackage,

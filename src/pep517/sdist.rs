@@ -239,5 +239,4 @@ fn extension(sdist: &Path, label: &str) -> Result<SdistExtension, BuildError> {
 }
 
 #[cfg(test)]
-#[path = "sdist_tests.rs"]
 mod tests;
