@@ -55,7 +55,8 @@ pub use layout::InstallScheme;
 pub use metadata::WheelMetadata;
 pub use scripts::{EntryPoint, EntryPointGroup};
 
-use archive::{ancestors, WheelArchive};
+use crate::archive_paths::ancestors;
+use archive::WheelArchive;
 use error::{io_error, Refuser};
 use stage::{Staged, Stager};
 

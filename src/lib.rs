@@ -37,6 +37,7 @@ pub mod package;
 pub mod server_needs;
 
 // Machinery the stages share.
+pub mod archive_paths;
 pub mod cache;
 pub mod index;
 pub mod install;

@@ -15,6 +15,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::error::{io_error, InstallError, Refusal, Refuser};
+use crate::archive_paths::{ancestors, normalise_entry_name, resolve_link_target, UnsafeLink};
 
 /// The most bytes a whole wheel may unpack to (the largest real wheels, CUDA
 /// builds of deep-learning libraries, stay well below).
@@ -258,43 +259,9 @@ impl<'a> WheelArchive<'a> {
     }
 }
 
-/// `a/b/c` → `a/b`, `a`.
-pub(super) fn ancestors(path: &str) -> impl Iterator<Item = &str> {
-    path.char_indices()
-        .filter(|(_, character)| *character == '/')
-        .map(move |(index, _)| &path[..index])
-}
-
 /// A zip name → a normalised relative path.
 pub(super) fn normalise_name(name: &str) -> Result<String, Refusal> {
-    if name.contains('\0') {
-        return Err(Refusal::UnsafePath("contains a NUL byte"));
-    }
-    if name.contains('\\') {
-        return Err(Refusal::UnsafePath(
-            "contains a backslash, which is not a path separator here",
-        ));
-    }
-    if name.starts_with('/') {
-        return Err(Refusal::UnsafePath("is an absolute path"));
-    }
-    let components: Vec<&str> = name
-        .split('/')
-        .filter(|component| !component.is_empty() && *component != ".")
-        .collect();
-    if let Some(first) = components.first() {
-        let bytes = first.as_bytes();
-        if bytes.len() == 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
-            return Err(Refusal::UnsafePath("is an absolute path (a drive letter)"));
-        }
-    }
-    if components.contains(&"..") {
-        return Err(Refusal::UnsafePath("has a `..` component"));
-    }
-    if components.is_empty() {
-        return Err(Refusal::UnsafePath("has an empty name"));
-    }
-    Ok(components.join("/"))
+    normalise_entry_name(name).map_err(Refusal::UnsafePath)
 }
 
 /// The tree a path belongs to: `<x>.data/<key>` for data files, else the root.
@@ -310,8 +277,7 @@ fn tree_of(path: &str) -> Vec<&str> {
 }
 
 /// Resolve `target` from the link at `link_path` lexically; it must stay in
-/// the link's tree and pass through no other link (which would make the
-/// lexical answer wrong).
+/// the link's tree (the root, or one `<x>.data/<key>` tree).
 fn check_link_target(
     link_path: &str,
     target: &str,
@@ -320,28 +286,15 @@ fn check_link_target(
     let escapes = || Refusal::LinkEscapes {
         target: target.to_string(),
     };
-    if target.is_empty() || target.starts_with('/') || target.contains(['\0', '\\']) {
-        return Err(escapes());
-    }
-    let mut resolved: Vec<&str> = link_path.split('/').collect();
-    resolved.pop();
-    let components: Vec<&str> = target
-        .split('/')
-        .filter(|component| !component.is_empty() && *component != ".")
-        .collect();
-    for (position, component) in components.iter().enumerate() {
-        if *component == ".." {
-            resolved.pop().ok_or_else(escapes)?;
-        } else {
-            resolved.push(component);
-        }
-        let is_last = position + 1 == components.len();
-        if !is_last && links.contains(&resolved.join("/")) {
-            return Err(Refusal::LinkThroughLink {
-                target: target.to_string(),
-            });
-        }
-    }
+    let resolved =
+        resolve_link_target(link_path, target, |path| links.contains(path)).map_err(|reason| {
+            match reason {
+                UnsafeLink::Escapes => escapes(),
+                UnsafeLink::ThroughLink => Refusal::LinkThroughLink {
+                    target: target.to_string(),
+                },
+            }
+        })?;
     let tree = tree_of(link_path);
     if resolved.len() < tree.len() || resolved[..tree.len()] != tree[..] {
         return Err(escapes());
@@ -398,17 +351,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalises_names() {
-        assert_eq!(normalise_name("a/./b//c").unwrap(), "a/b/c");
-        assert_eq!(normalise_name("pkg/").unwrap(), "pkg");
-        assert!(normalise_name("/etc/passwd").is_err());
-        assert!(normalise_name("a/../../b").is_err());
-        assert!(normalise_name("C:/x").is_err());
-        assert!(normalise_name("a\\b").is_err());
-        assert!(normalise_name("./").is_err());
-    }
-
-    #[test]
     fn resolves_link_targets() {
         let links = BTreeSet::from(["pkg/lib.so".to_string(), "pkg/alias".to_string()]);
         assert!(check_link_target("pkg/lib.so", "lib.so.1", &links).is_ok());
@@ -419,11 +361,5 @@ mod tests {
         assert!(check_link_target("a-1.data/scripts/x", "../data/y", &links).is_err());
         assert!(check_link_target("a-1.data/scripts/x", "y", &links).is_ok());
         assert!(check_link_target("pkg/x", "../a-1.data/scripts/y", &links).is_err());
-    }
-
-    #[test]
-    fn lists_ancestors() {
-        assert_eq!(ancestors("a/b/c").collect::<Vec<_>>(), ["a", "a/b"]);
-        assert_eq!(ancestors("a").count(), 0);
     }
 }

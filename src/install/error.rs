@@ -8,6 +8,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::archive_paths::UnsafeName;
+
 /// A failure of [`super::install_wheel`] or [`super::find_interpreter`].
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -75,7 +77,7 @@ pub enum InstallError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// The entry's name is not a safe relative path (absolute, `..`, ...).
-    UnsafePath(&'static str),
+    UnsafePath(UnsafeName),
     /// A symbolic link whose target leaves the tree it belongs to.
     LinkEscapes { target: String },
     /// A symbolic link whose target runs through another symbolic link.

@@ -14,7 +14,7 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::archive::{ancestors, Entry, EntryKind, WheelArchive};
+use super::archive::{Entry, EntryKind, WheelArchive};
 use super::bytecode::{compile, pyc_path, CompileJob};
 use super::contents::WheelContents;
 use super::error::{io_error, InstallError, Refusal, Refuser};
@@ -22,6 +22,7 @@ use super::layout::{Category, InstallScheme};
 use super::record::{render_record, FileHasher, InstalledRow};
 use super::scripts::{render_launcher, rewrite_script};
 use super::{FileKind, InstallOptions};
+use crate::archive_paths::ancestors;
 use crate::hash::Sha256;
 
 /// Where a planned file's bytes come from.

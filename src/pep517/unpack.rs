@@ -14,6 +14,9 @@ use std::path::Path;
 
 use super::error::{io_error, BuildError};
 use super::sdist::normalize;
+use crate::archive_paths::{
+    ancestors, normalise_entry_name, resolve_link_target, UnsafeLink, UnsafeName,
+};
 
 /// How much an sdist may unpack to.
 #[derive(Clone, Copy, Debug)]
@@ -164,23 +167,14 @@ impl<'a> Unpacker<'a> {
     }
 
     /// Split `name` into the top folder and the path below it.
-    fn split<'n>(&mut self, name: &'n str) -> Result<Option<(String, Vec<&'n str>)>, BuildError> {
-        if name.starts_with('/') {
-            return Err(self.refuse(name, "has an absolute path"));
-        }
-        let parts: Vec<&str> = name
-            .split('/')
-            .filter(|part| !part.is_empty() && *part != ".")
-            .collect();
-        if parts.contains(&"..") {
-            return Err(self.refuse(name, "has a `..` component"));
-        }
-        if name.contains('\0') {
-            return Err(self.refuse(name, "has a NUL byte in its name"));
-        }
-        let Some((top, below)) = parts.split_first() else {
-            return Ok(None);
+    fn split(&mut self, name: &str) -> Result<Option<(String, String)>, BuildError> {
+        let normalised = match normalise_entry_name(name) {
+            Ok(normalised) => normalised,
+            // `./`, which tar archives often start with.
+            Err(UnsafeName::Empty) => return Ok(None),
+            Err(reason) => return Err(self.refuse(name, reason.to_string())),
         };
+        let (top, below) = normalised.split_once('/').unwrap_or((&normalised, ""));
         match &self.top {
             None => self.top = Some(top.to_string()),
             Some(expected) if expected == top => {}
@@ -191,7 +185,7 @@ impl<'a> Unpacker<'a> {
                 ))
             }
         }
-        Ok(Some((top.to_string(), below.to_vec())))
+        Ok(Some((top.to_string(), below.to_string())))
     }
 
     fn add(
@@ -201,11 +195,11 @@ impl<'a> Unpacker<'a> {
         declared: u64,
         reader: &mut dyn Read,
     ) -> Result<(), BuildError> {
-        let Some((top, below)) = self.split(name)? else {
+        let Some((top, relative)) = self.split(name)? else {
             return Ok(());
         };
         let is_directory = matches!(kind, EntryKind::Directory);
-        if below.is_empty() {
+        if relative.is_empty() {
             return match is_directory {
                 true => Ok(()),
                 false => Err(self.refuse(name, "is a file beside the top-level folder")),
@@ -217,7 +211,6 @@ impl<'a> Unpacker<'a> {
                 format!("is over the limit of {} entries", self.limits.entries),
             ));
         }
-        let relative = below.join("/");
         match self.seen.get(&relative) {
             Some(true) if is_directory => return Ok(()),
             Some(_) => return Err(self.refuse(name, "appears more than once")),
@@ -348,38 +341,16 @@ impl<'a> Unpacker<'a> {
     /// A link must resolve inside the top folder without running through
     /// another link (whose own target would change what `..` means).
     fn check_link(&self, link: &str, target: &str) -> Result<(), String> {
-        let outside =
-            || format!("is a symbolic link to `{target}`, which points outside the sdist");
-        if target.starts_with('/') || target.is_empty() {
-            return Err(outside());
-        }
-        let mut walked: Vec<&str> = link.split('/').collect();
-        walked.pop();
-        for component in target.split('/') {
-            match component {
-                "" | "." => {}
-                ".." => {
-                    walked.pop().ok_or_else(outside)?;
+        let is_link = |path: &str| self.links.iter().any(|(other, _)| other == path);
+        resolve_link_target(link, target, is_link)
+            .map(drop)
+            .map_err(|reason| match reason {
+                UnsafeLink::Escapes => {
+                    format!("is a symbolic link to `{target}`, which points outside the sdist")
                 }
-                part => {
-                    walked.push(part);
-                    let so_far = walked.join("/");
-                    if so_far != link && self.links.iter().any(|(other, _)| *other == so_far) {
-                        return Err(format!(
-                            "is a symbolic link to `{target}`, which runs through another \
-                             symbolic link"
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(())
+                UnsafeLink::ThroughLink => format!(
+                    "is a symbolic link to `{target}`, which runs through another symbolic link"
+                ),
+            })
     }
-}
-
-/// `a/b/c` → `a/b`, `a`.
-fn ancestors(relative: &str) -> impl Iterator<Item = &str> {
-    relative
-        .match_indices('/')
-        .map(move |(index, _)| &relative[..index])
 }

@@ -136,6 +136,17 @@ fn refuses_unsafe_paths() {
         "demo-1.0/../../evil",
         "`..`",
     );
+    // The rules wheels obey (`crate::archive_paths`) hold for sdists too.
+    assert_refused(
+        &[TarEntry::File("demo-1.0\\..\\evil", b"x", 0o644)],
+        "demo-1.0\\..\\evil",
+        "backslash",
+    );
+    assert_refused(
+        &[TarEntry::File("C:/evil", b"x", 0o644)],
+        "C:/evil",
+        "drive letter",
+    );
     assert_refused(
         &[
             TarEntry::File("demo-1.0/a", b"x", 0o644),
