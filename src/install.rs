@@ -49,7 +49,6 @@ use crate::hash::Sha256;
 use crate::name::PackageName;
 
 pub use archive::{MAX_ENTRIES, MAX_TOTAL_BYTES};
-pub use bytecode::{find_interpreter, start_finding_interpreter};
 pub use error::{InstallError, Refusal};
 pub use layout::InstallScheme;
 pub use metadata::WheelMetadata;
@@ -136,7 +135,7 @@ pub struct InstallOptions {
     /// Written to `<dist-info>/INSTALLER` (`rpm`).
     pub installer: String,
     /// The build host's interpreter of the target X.Y (see
-    /// [`find_interpreter`]); `None` installs no `.pyc` files.
+    /// [`crate::host::find_interpreter`]); `None` installs no `.pyc` files.
     pub compile_bytecode: Option<PathBuf>,
 }
 

@@ -35,7 +35,7 @@ use crate::name::PackageName;
 use crate::requirements::SourcedRequirement;
 use crate::targets::Target;
 
-pub use build_environment::{BuildHost, BuildRequirementsError, LazyBuildHost};
+pub use build_environment::BuildRequirementsError;
 pub use build_locker::{BuildLockRequest, BuildLocker, WillBuild, Workers};
 pub use model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,

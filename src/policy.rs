@@ -52,7 +52,7 @@ use crate::name::PackageName;
 pub use model::{
     BuildSettings, FamilyPackages, OneOrMany, Policy, Prerequisite, Probe, Source, VerifySettings,
 };
-pub use preflight::{preflight, BuildHost, HostFamily, MissingPrerequisite, PreflightError};
+pub use preflight::{preflight, MissingPrerequisite, PreflightError};
 
 /// The policy files shipped with vendor, compiled in.
 const BUILTIN_POLICIES: &[(&str, &str)] = &[

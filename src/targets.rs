@@ -6,7 +6,7 @@
 //! [`Tags`] and PEP 508 marker environment.
 //!
 //! Invariants: everything is computed from the target's data, never from the
-//! machine vendor runs on (except for `--target host`, see [`host`]). The
+//! machine vendor runs on (`--target host` is [`crate::host::platform`]). The
 //! selected Python is always one of the target's CPythons by `X.Y`; its full
 //! version is kept because markers such as `python_full_version < "3.11.3"`
 //! depend on it.
@@ -32,7 +32,6 @@
 //! "jpeglib.h" = "libjpeg-turbo-devel"
 //! ```
 
-mod host;
 mod tags;
 
 use std::collections::BTreeMap;
@@ -136,7 +135,7 @@ pub struct Target {
 impl Target {
     /// Load `policies/targets/<name>.toml`: built-in files are compiled in; a
     /// project's `<project>/policies/targets/<name>.toml` overrides them.
-    /// `host` describes this machine (see [`Target::host`]).
+    /// `host` (this machine) is not a file: see [`crate::host::platform`].
     pub fn load(name: &str, project_dir: Option<&Path>) -> Result<Target, TargetError> {
         let valid_name = !name.is_empty()
             && !name.starts_with('.')
@@ -159,9 +158,6 @@ impl Target {
                 })?;
                 return parse_target(name, &text, &path.display().to_string());
             }
-        }
-        if name == "host" {
-            return Self::host();
         }
         match BUILTIN_TARGETS.iter().find(|(builtin, _)| *builtin == name) {
             Some((_, text)) => parse_target(name, text, &format!("built-in {name}.toml")),
@@ -195,22 +191,6 @@ impl Target {
         };
         self.select_python(selected);
         Ok(self)
-    }
-
-    /// `--target host`: this machine's glibc, `python3` and architecture.
-    pub fn host() -> Result<Target, TargetError> {
-        host::detect()
-    }
-
-    /// This machine's glibc `(major, minor)`, without detecting the rest.
-    pub fn host_glibc() -> Result<(u32, u32), TargetError> {
-        host::detect_glibc()
-    }
-
-    /// [`Target::host`] with `python` as the selected Python, without
-    /// asking `python3` (the build host's interpreter is already known).
-    pub fn host_with_python(python: Version) -> Result<Target, TargetError> {
-        host::detect_with_python(python)
     }
 
     /// The wheel tags a server of this target accepts, most preferred first.
@@ -315,7 +295,7 @@ pub fn python_series(version: &Version) -> (u64, u64) {
 }
 
 /// `/usr/bin/pythonX.Y`: where EL and Fedora install every CPython they ship.
-fn interpreter_for(python: &Version) -> String {
+pub(crate) fn interpreter_for(python: &Version) -> String {
     let (major, minor) = python_series(python);
     format!("/usr/bin/python{major}.{minor}")
 }
@@ -326,7 +306,7 @@ fn library_stem(soname: &str) -> Option<&str> {
 }
 
 /// `2.34` → `(2, 34)`.
-fn parse_glibc(text: &str) -> Option<(u32, u32)> {
+pub(crate) fn parse_glibc(text: &str) -> Option<(u32, u32)> {
     let (major, minor) = text.trim().split_once('.')?;
     Some((major.parse().ok()?, minor.parse().ok()?))
 }

@@ -85,8 +85,8 @@ pub enum WheelsError {
     },
     #[error(transparent)]
     Preflight(#[from] PreflightError),
-    #[error("cannot find the build host's Python {python}: {message}\nhint: install CPython {python} on the build host (its `-dev`/`-devel` package too, for native builds)")]
-    Interpreter { python: String, message: String },
+    #[error(transparent)]
+    Host(#[from] crate::host::HostError),
     #[error("cannot prepare `{}`: {source}", path.display())]
     Io {
         path: PathBuf,

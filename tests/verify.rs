@@ -30,8 +30,8 @@ use common::rpm_fixtures::{
     build_source, python_include_flag, write_wheel_zip, Compiler, SYMLINK_MODE,
 };
 use common::{ArchiveFile, WheelBuilder};
+use vendor::host::find_interpreter;
 use vendor::install::environment::PythonEnvironment;
-use vendor::install::find_interpreter;
 use vendor::name::PackageName;
 use vendor::policy::{Policy, Probe, VerifySettings};
 use vendor::targets::Target;
@@ -449,7 +449,7 @@ fn a_library_the_target_ships_under_another_soname_fails_unless_the_host_is_allo
 /// for el8 (2.28).
 #[test]
 fn a_glibc_symbol_newer_than_the_target_s_fails_for_that_target_only() {
-    let host_glibc = Target::host_glibc().unwrap();
+    let host_glibc = vendor::host::platform::detect_glibc().unwrap();
     assert!(
         host_glibc >= (2, 34),
         "this test needs a build host with glibc 2.34 or later, not {host_glibc:?}"

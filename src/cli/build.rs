@@ -82,7 +82,7 @@ pub(super) fn prepare(
     let lock = pylock::read(&lock_path)?;
     let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
     let config = app_config(project, command)?;
-    vendor::install::start_finding_interpreter(target.python_series());
+    vendor::host::start_finding_interpreter(target.python_series());
     let only = select_packages(&lock, only)?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let reporter = project.reporter();

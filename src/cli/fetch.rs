@@ -9,8 +9,9 @@ use clap::Args;
 use super::project::Project;
 use super::Outcome;
 use vendor::fetch::{fetch, FetchOptions, FetchReport};
+use vendor::host::LazyBuildHost;
 use vendor::index::{IndexClient, IndexSettings};
-use vendor::lock::{pylock, LazyBuildHost, Lock};
+use vendor::lock::{pylock, Lock};
 use vendor::targets::Target;
 
 #[derive(Debug, Args)]

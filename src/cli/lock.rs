@@ -12,11 +12,12 @@ use pep440_rs::Version;
 
 use super::project::Project;
 use super::{Outcome, UsageError};
+use vendor::host::LazyBuildHost;
 use vendor::index::IndexFile;
 use vendor::index::{IndexClient, IndexSettings};
 use vendor::lock::{
-    pylock, BuildLockRequest, BuildLocker, LazyBuildHost, Lock, LockOptions, LockRequest,
-    MetadataFromBackend, Upgrade,
+    pylock, BuildLockRequest, BuildLocker, Lock, LockOptions, LockRequest, MetadataFromBackend,
+    Upgrade,
 };
 use vendor::name::{ExtraName, PackageName};
 use vendor::policy::Policies;

@@ -82,7 +82,7 @@ impl Project {
             .or_else(|| configured.and_then(|target| target.name.clone()))
             .unwrap_or_else(|| DEFAULT_TARGET.to_string());
         let target = if name == "host" {
-            Target::host()?
+            vendor::host::platform::detect()?
         } else {
             Target::load(&name, Some(&self.dir))?
         };

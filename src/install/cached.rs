@@ -307,9 +307,9 @@ mod tests {
     use std::process::Command;
 
     use super::*;
+    use crate::host::find_interpreter;
     use crate::install::environment::tests::tiny_wheel;
     use crate::install::environment::PythonEnvironment;
-    use crate::install::find_interpreter;
 
     fn scheme() -> InstallScheme {
         InstallScheme::new("/opt/mysite", (3, 11))

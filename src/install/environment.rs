@@ -308,7 +308,7 @@ pub(crate) mod tests {
     use sha2::Digest;
 
     use super::*;
-    use crate::install::find_interpreter;
+    use crate::host::find_interpreter;
 
     /// A pure wheel `<name>-1.0` whose module `<name>` has a `main()` that
     /// prints `<name> ran`, installed as the console script `<name>`.

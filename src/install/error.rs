@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::archive_paths::UnsafeName;
 
-/// A failure of [`super::install_wheel`] or [`super::find_interpreter`].
+/// A failure of [`super::install_wheel`].
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
     #[error(
@@ -38,16 +38,6 @@ pub enum InstallError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
-    },
-    #[error(
-        "no Python {version} interpreter on this build host; looked for {}\nhint: install \
-         Python {version} on the build host (`dnf install python{version}`, `apt install \
-         python{version}` or `pyenv install {version}`), or target a Python version the host has",
-        searched.join(", ")
-    )]
-    NoInterpreter {
-        version: String,
-        searched: Vec<String>,
     },
     #[error(
         "`{}` is not a working Python {expected} interpreter ({found})\nhint: point vendor at \

@@ -12,6 +12,7 @@ use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
 use super::*;
+use crate::host::find_interpreter;
 
 /// One archive entry of a test wheel.
 #[derive(Clone)]

@@ -35,6 +35,7 @@ use super::resolve::{self, Resolution, ResolveError};
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
 use crate::hash::Sha256;
+use crate::host::{BuildHost, LazyBuildHost};
 use crate::index::{IndexClient, IndexError, IndexFile};
 use crate::lock::model::LockedArtifact;
 use crate::name::PackageName;
@@ -43,34 +44,13 @@ use crate::pep517::{BuildEnvironment, BuildError, BuildSystem, SourceTree};
 use crate::policy::model::BuildSettings;
 use crate::policy::Policies;
 use crate::requirements::{Origin, SourcedRequirement};
-use crate::targets::{Tags, Target, TargetError};
-
-/// The machine builds run on, described for resolving build requirements.
-#[derive(Clone, Debug)]
-pub struct BuildHost {
-    /// This machine's platform with its interpreter's full Python version.
-    pub target: Target,
-    /// The interpreter of the target's `X.Y` that runs build backends.
-    pub interpreter: PathBuf,
-}
 
 /// Why a build environment could not be worked out. Every message names
 /// the package built from source.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildRequirementsError {
-    #[error("cannot find the build host's Python {python} to lock build requirements: {source}")]
-    Interpreter {
-        python: String,
-        #[source]
-        source: Box<crate::install::InstallError>,
-    },
-    #[error("cannot describe the build host: {0}")]
-    Host(#[from] TargetError),
-    #[error("`{}` did not report its version: {reason}\nhint: check that it runs: `{} --version`", interpreter.display(), interpreter.display())]
-    InterpreterVersion {
-        interpreter: PathBuf,
-        reason: String,
-    },
+    #[error(transparent)]
+    Host(#[from] crate::host::HostError),
     #[error("`{package}` {version} must be built from source, but no sdist of it is locked\nhint: it has no wheel for the target; publish its sdist to the index or a `--find-links` folder, or pick a version that has a wheel")]
     NoSdist {
         package: PackageName,
@@ -116,93 +96,6 @@ pub enum BuildRequirementsError {
         #[source]
         source: std::io::Error,
     },
-}
-
-impl BuildHost {
-    /// This machine, with its interpreter of `target_python`'s `X.Y`.
-    pub fn detect(target_python: &Version) -> Result<Self, BuildRequirementsError> {
-        let started = std::time::Instant::now();
-        let series = python_series(target_python);
-        let interpreter = crate::install::find_interpreter(series).map_err(|source| {
-            BuildRequirementsError::Interpreter {
-                python: format!("{}.{}", series.0, series.1),
-                source: Box::new(source),
-            }
-        })?;
-        let python = full_version(&interpreter, series)?;
-        let mut target = Target::host_with_python(python)?;
-        target.python_interpreter = interpreter.display().to_string();
-        tracing::debug!(
-            "build host: `{}` (Python {}) in {:.2} s",
-            interpreter.display(),
-            target.python,
-            started.elapsed().as_secs_f64()
-        );
-        Ok(Self {
-            target,
-            interpreter,
-        })
-    }
-
-    pub fn tags(&self) -> Tags {
-        self.target.tags()
-    }
-}
-
-/// The build host, detected on first need: a lock whose build environments
-/// are all kept from the previous lock runs no interpreter to find one.
-pub struct LazyBuildHost {
-    target_python: Version,
-    detected: std::sync::Mutex<Option<BuildHost>>,
-}
-
-impl LazyBuildHost {
-    /// The build host for a target whose Python is `target_python`.
-    pub fn new(target_python: &Version) -> Self {
-        Self {
-            target_python: target_python.clone(),
-            detected: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// The build host (detected once).
-    pub fn get(&self) -> Result<BuildHost, BuildRequirementsError> {
-        let mut detected = self
-            .detected
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(host) = detected.as_ref() {
-            return Ok(host.clone());
-        }
-        let host = BuildHost::detect(&self.target_python)?;
-        *detected = Some(host.clone());
-        Ok(host)
-    }
-
-    /// Start looking for the interpreter on another thread, so that the
-    /// search overlaps what the caller does before [`LazyBuildHost::get`].
-    pub fn start_detecting(&self) {
-        crate::install::start_finding_interpreter(self.python_series());
-    }
-
-    /// The wheel tags of the build host's interpreter of the target's
-    /// `X.Y`, from this machine's architecture and glibc alone (cheap: no
-    /// interpreter is run), else from a full detection.
-    pub fn tags(&self) -> Result<Tags, BuildRequirementsError> {
-        if let Ok(glibc) = crate::targets::Target::host_glibc() {
-            let platforms = crate::targets::manylinux_platforms(std::env::consts::ARCH, glibc);
-            return Ok(Tags::for_cpython(
-                python_series(&self.target_python),
-                &platforms,
-            ));
-        }
-        Ok(self.get()?.tags())
-    }
-
-    /// The `X.Y` of the build host's interpreter (the target's, by design).
-    pub fn python_series(&self) -> (u64, u64) {
-        python_series(&self.target_python)
-    }
 }
 
 /// Bumped when what [`SdistContext::asked_by_backend`] caches changes.
@@ -670,17 +563,6 @@ pub fn build_settings(policies: &Policies, name: &PackageName) -> BuildSettings 
         .get(name)
         .map(|loaded| loaded.policy.build.clone())
         .unwrap_or_default()
-}
-
-/// The full version (`3.11.7`) of the build host's interpreter, as a PEP 440 version.
-fn full_version(interpreter: &Path, series: (u64, u64)) -> Result<Version, BuildRequirementsError> {
-    let failure = |reason: String| BuildRequirementsError::InterpreterVersion {
-        interpreter: interpreter.to_path_buf(),
-        reason,
-    };
-    let text = crate::install::environment::interpreter_version(interpreter, series)
-        .map_err(|error| failure(error.to_string()))?;
-    Version::from_str(&text).map_err(|error| failure(format!("`{text}`: {error}")))
 }
 
 #[cfg(test)]

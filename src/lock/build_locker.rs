@@ -33,11 +33,12 @@ use pep440_rs::Version;
 use tokio::runtime::Handle;
 
 use super::build_environment::{
-    build_settings, python_series, BuildRequirementsError, LazyBuildHost, SdistContext,
+    build_settings, python_series, BuildRequirementsError, SdistContext,
 };
 use super::resolve::Resolution;
 use super::{locked_package, sdist_preference, to_artifact, LockError, Upgrade};
 use crate::filename::DistFilename;
+use crate::host::LazyBuildHost;
 use crate::index::{IndexClient, IndexFile};
 use crate::lock::model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedPackage,

@@ -17,11 +17,10 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
-use super::build_environment::{
-    build_settings, BuildRequirementsError, LazyBuildHost, SdistContext,
-};
+use super::build_environment::{build_settings, BuildRequirementsError, SdistContext};
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
+use crate::host::LazyBuildHost;
 use crate::index::{CoreMetadata, IndexClient, IndexFile};
 use crate::policy::Policies;
 

@@ -28,8 +28,9 @@ use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
 use super::venv::{deps_rpm_spec, venv_rpm_spec};
 use super::version::{RpmEvr, RpmVersionStyle};
 use crate::cache::Cache;
+use crate::host::find_interpreter;
 use crate::install::cached::install_wheel_cached;
-use crate::install::{find_interpreter, InstallError, InstallOptions};
+use crate::install::{InstallError, InstallOptions};
 use crate::lock::{Lock, LockedPackage};
 use crate::name::{ExtraName, PackageName};
 use crate::parallel::run_parallel_costliest_first;
@@ -84,6 +85,8 @@ pub enum PackageError {
     },
     #[error("{0}")]
     Install(#[from] InstallError),
+    #[error(transparent)]
+    Host(#[from] crate::host::HostError),
     #[error(transparent)]
     Spec(#[from] SpecError),
     #[error(transparent)]

@@ -9,9 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use super::*;
+use crate::host::find_interpreter;
 use crate::install::environment::tests::tiny_wheel;
 use crate::install::environment::PythonEnvironment;
-use crate::install::find_interpreter;
 use crate::policy::model::OneOrMany;
 
 const NATIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/test-data/native");

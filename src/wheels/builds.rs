@@ -28,7 +28,7 @@ pub(super) fn preflight(planned: &[PlannedWheel<'_>]) -> Result<(), WheelsError>
     if to_build.is_empty() {
         return Ok(());
     }
-    policy::preflight(&to_build, &policy::BuildHost::detect())?;
+    policy::preflight(&to_build, &crate::host::Toolchain::detect())?;
     Ok(())
 }
 

@@ -18,9 +18,10 @@ use super::plan::PlannedWheel;
 use super::{PackageFailure, WheelOptions, WheelOrigin, WheelsError, WheelsOutcome};
 use crate::cache::{Bucket, Cache};
 use crate::hash::{file_digest, Sha256, Sha256Hasher};
+use crate::host::find_interpreter;
 use crate::install::cached::{install_wheel_cached, CachedInstall};
 use crate::install::environment::PythonEnvironment;
-use crate::install::{find_interpreter, InstallOptions, InstallScheme};
+use crate::install::{InstallOptions, InstallScheme};
 use crate::name::PackageName;
 use crate::parallel::{run_parallel, run_parallel_costliest_first};
 use crate::progress::Reporter;
@@ -218,10 +219,7 @@ fn keep_usable<T>(results: Vec<Result<T, PackageFailure>>, outcome: &mut WheelsO
 
 /// The build host's interpreter of the target's `X.Y`.
 fn interpreter(target: &Target) -> Result<PathBuf, WheelsError> {
-    find_interpreter(target.python_series()).map_err(|error| WheelsError::Interpreter {
-        python: target.python_minor(),
-        message: error.to_string(),
-    })
+    Ok(find_interpreter(target.python_series())?)
 }
 
 /// An empty virtualenv of the target's `X.Y` on this host.

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use super::{WheelOptions, WheelsError};
 use crate::cache::Cache;
 use crate::hash::{file_digest, Sha256};
-use crate::lock::{BuildHost, Lock, LockedArtifact, LockedPackage};
+use crate::host::BuildHost;
+use crate::lock::{Lock, LockedArtifact, LockedPackage};
 use crate::name::PackageName;
 use crate::policy::{LoadedPolicy, Policies};
 use crate::targets::{Tags, Target};
@@ -213,8 +214,5 @@ fn cached(
 
 /// This machine and its interpreter of the target's `X.Y`.
 fn detect_host(target: &Target) -> Result<BuildHost, WheelsError> {
-    BuildHost::detect(&target.python).map_err(|error| WheelsError::Interpreter {
-        python: target.python_minor(),
-        message: error.to_string(),
-    })
+    Ok(BuildHost::detect(&target.python)?)
 }

@@ -2,6 +2,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::*;
+use crate::host::{HostFamily, PkgConfig, Toolchain};
 use crate::policy::Policies;
 
 /// A fake machine: an include folder, a `bin` folder on `PATH` and a
@@ -47,8 +48,8 @@ impl FakeHost {
         self
     }
 
-    fn host(&self, family: Option<HostFamily>) -> BuildHost {
-        BuildHost {
+    fn host(&self, family: Option<HostFamily>) -> Toolchain {
+        Toolchain {
             family,
             include_dirs: vec![self.path("include")],
             path: vec![self.path("bin")],
@@ -167,7 +168,7 @@ fn alternatives_and_pkg_config_folders_count() {
     let host = fake.host(Some(HostFamily::El));
     preflight(&select(&policies, &["mysqlclient", "lxml"]), &host).unwrap();
 
-    let without_pkg_config = BuildHost {
+    let without_pkg_config = Toolchain {
         pkg_config: None,
         ..host.clone()
     };
@@ -211,39 +212,12 @@ fn a_prerequisite_without_a_package_for_the_family_is_named() {
     );
 }
 
-#[test]
-fn families_from_os_release() {
-    let cases = [
-        ("ID=debian\nVERSION_ID=\"12\"\n", Some(HostFamily::Debian)),
-        ("ID=ubuntu\nID_LIKE=debian\n", Some(HostFamily::Debian)),
-        (
-            "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n",
-            Some(HostFamily::El),
-        ),
-        (
-            "ID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\n",
-            Some(HostFamily::El),
-        ),
-        ("ID=\"rhel\"\nID_LIKE=\"fedora\"\n", Some(HostFamily::El)),
-        (
-            "ID=\"amzn\"\nID_LIKE=\"centos rhel fedora\"\n",
-            Some(HostFamily::El),
-        ),
-        ("ID=fedora\nVERSION_ID=43\n", Some(HostFamily::Fedora)),
-        ("ID=arch\n", None),
-        ("", None),
-    ];
-    for (text, family) in cases {
-        assert_eq!(family_from_os_release(text), family, "{text}");
-    }
-}
-
 /// This machine, as the tests run on it (Debian 12 with
 /// `scripts/install-deps.sh` run): the policies of the example app and of
 /// the packages install-deps provides for pass.
 #[test]
 fn this_build_host_has_what_install_deps_provides() {
-    let host = BuildHost::detect();
+    let host = Toolchain::detect();
     assert!(
         host.include_dirs
             .iter()

@@ -1,4 +1,5 @@
-//! `--target host`: describe the machine vendor runs on as a [`Target`].
+//! This machine described as a [`Target`]: for `--target host`, and as the
+//! platform the build host resolves build requirements for.
 //!
 //! Input: the running system (`uname -m`, `getconf GNU_LIBC_VERSION` or
 //! `ldd --version`, `python3`, `rpm`, `/etc/os-release`). Output: a
@@ -15,12 +16,14 @@ use std::str::FromStr;
 
 use pep440_rs::Version;
 
-use super::{interpreter_for, parse_glibc, Target, TargetError, TargetFamily};
+use super::HostFamily;
+use crate::targets::{interpreter_for, parse_glibc, Target, TargetError, TargetFamily};
 
 /// The rpm version assumed when the host has no `rpm`.
 const FALLBACK_RPM_VERSION: &str = "4.14.3";
 
-pub(super) fn detect() -> Result<Target, TargetError> {
+/// `--target host`: this machine's glibc, `python3` and architecture.
+pub fn detect() -> Result<Target, TargetError> {
     let python_text = command_output(
         "python3",
         &["-c", "import platform; print(platform.python_version())"],
@@ -35,7 +38,7 @@ pub(super) fn detect() -> Result<Target, TargetError> {
 
 /// This machine with `python` as its Python, for callers that already know
 /// which interpreter they use (no `python3` is run).
-pub(super) fn detect_with_python(python: Version) -> Result<Target, TargetError> {
+pub fn detect_with_python(python: Version) -> Result<Target, TargetError> {
     let arch =
         command_output("uname", &["-m"]).ok_or_else(|| host_error("`uname -m` did not run"))?;
     let glibc = detect_glibc()?;
@@ -80,7 +83,8 @@ fn command_output(program: &str, arguments: &[&str]) -> Option<String> {
     Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-pub(super) fn detect_glibc() -> Result<(u32, u32), TargetError> {
+/// This machine's glibc `(major, minor)`, without detecting the rest.
+pub fn detect_glibc() -> Result<(u32, u32), TargetError> {
     // `getconf` prints `glibc 2.36`; `ldd --version` starts with
     // `ldd (Debian GLIBC 2.36-9+deb12u4) 2.36`. Both end in the version.
     let from_getconf = command_output("getconf", &["GNU_LIBC_VERSION"]);
@@ -99,14 +103,9 @@ pub(super) fn detect_glibc() -> Result<(u32, u32), TargetError> {
 /// Fedora when `/etc/os-release` says so; every other host is treated as EL,
 /// the conservative choice for naming packages.
 fn family_from_os_release(os_release: &str) -> TargetFamily {
-    let is_fedora = os_release.lines().any(|line| {
-        line.strip_prefix("ID=")
-            .is_some_and(|value| value.trim_matches('"') == "fedora")
-    });
-    if is_fedora {
-        TargetFamily::Fedora
-    } else {
-        TargetFamily::El
+    match super::toolchain::family_from_os_release(os_release) {
+        Some(HostFamily::Fedora) => TargetFamily::Fedora,
+        _ => TargetFamily::El,
     }
 }
 
