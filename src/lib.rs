@@ -39,6 +39,7 @@ pub mod server_needs;
 // Machinery the stages share.
 pub mod archive_paths;
 pub mod cache;
+pub mod elf;
 pub mod host;
 pub mod index;
 pub mod install;

@@ -13,7 +13,6 @@
 //! writing RPMs and repository metadata lives in sibling modules.
 
 pub mod dependency;
-pub mod elf;
 pub mod license;
 mod output;
 pub mod pipeline;

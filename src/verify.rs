@@ -28,12 +28,10 @@
 //! [`PythonEnvironment`]: crate::install::environment::PythonEnvironment
 
 mod archive;
-mod debug_info;
 mod inspect;
 mod modules;
 mod report;
 mod run;
-mod search_path;
 mod target_libraries;
 
 use std::path::PathBuf;
@@ -67,7 +65,7 @@ pub enum VerifyError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error(transparent)]
-    Elf(#[from] crate::package::elf::ElfError),
+    Elf(#[from] crate::elf::ElfError),
     #[error(
         "cannot run `{}` for the checks: {source}\nhint: the scratch environment's interpreter \
          must run on this build host",

@@ -14,11 +14,9 @@ use std::process::Command;
 use std::str::FromStr;
 
 use pep440_rs::{Operator, Version, VersionSpecifiers};
+use vendor::elf::{dependency_soname, elf_dependencies, payload_dependencies, ElfFileInfo};
 use vendor::name::PackageName;
 use vendor::package::dependency::python_dist_requires;
-use vendor::package::elf::{
-    dependency_soname, elf_dependencies, payload_dependencies, ElfFileInfo,
-};
 use vendor::package::version::{rpm_dependency_version, RpmVersionStyle};
 
 use common::rpm_fixtures::{elfdeps, Compiler};

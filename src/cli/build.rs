@@ -322,7 +322,7 @@ fn print_summary(report: &PackageReport, outcome: &WheelsOutcome) {
 }
 
 /// Bundled sonames, shortened to the first few for a readable table.
-fn bundled_column(bundled: &[vendor::package::elf::BundledLibrary]) -> String {
+fn bundled_column(bundled: &[vendor::elf::BundledLibrary]) -> String {
     const SHOWN: usize = 3;
     let mut names: Vec<&str> = bundled
         .iter()

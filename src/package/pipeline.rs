@@ -19,7 +19,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::elf::BundledLibrary;
 use super::output::OutputClaim;
 use super::repodata::{write_repodata, RepodataError, RepodataSummary};
 use super::reuse::RpmStore;
@@ -28,6 +27,7 @@ use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
 use super::venv::{deps_rpm_spec, venv_rpm_spec};
 use super::version::{RpmEvr, RpmVersionStyle};
 use crate::cache::Cache;
+use crate::elf::BundledLibrary;
 use crate::host::find_interpreter;
 use crate::install::cached::install_wheel_cached;
 use crate::install::{InstallError, InstallOptions};

@@ -15,11 +15,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::elf::BundledLibrary;
 use super::pipeline::PackagedRpm;
 use super::spec::PackageContext;
 use super::version::RpmEvr;
 use crate::cache::{sharded_key, Bucket, Cache};
+use crate::elf::BundledLibrary;
 use crate::hash::{executable_digest, file_digest, Sha256, Sha256Hasher};
 use crate::name::PackageName;
 

@@ -24,10 +24,10 @@ use super::dependency::{
     python_dist_provides, python_dist_requires, rpmlib_features, DependencyError, DependencyFlags,
     RpmDependency,
 };
-use super::elf::{payload_dependencies, BundledLibrary, ElfError};
 use super::license::rpm_license;
 use super::rpm_writer::{RpmDirectory, RpmFile, RpmFileSource, RpmSpec};
 use super::version::{rpm_version, RpmEvr, RpmVersionStyle};
+use crate::elf::{payload_dependencies, BundledLibrary, ElfError};
 use crate::install::{FileContents, FileKind, InstallScheme, InstalledWheel};
 use crate::name::{ExtraName, PackageName};
 use crate::progress::Reporter;

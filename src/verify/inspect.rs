@@ -21,14 +21,14 @@ use std::path::{Path, PathBuf};
 use pep440_rs::Version;
 
 use super::archive::{read_wheel, rewrite_wheel, ExtractedElf};
-use super::debug_info::strip_debug_info;
 use super::modules::{install_root_path, top_level_modules};
 use super::report::{CheckKind, CheckOutcome};
-use super::search_path::{host_search_paths, remove_dynamic_entries, StripError};
 use super::target_libraries::TargetLibraries;
 use super::VerifyError;
+use crate::elf::debug_info::strip_debug_info;
+use crate::elf::search_path::{host_search_paths, remove_dynamic_entries, StripError};
+use crate::elf::{payload_dependencies, PayloadElfDependencies};
 use crate::name::PackageName;
-use crate::package::elf::{payload_dependencies, PayloadElfDependencies};
 use crate::policy::{Policy, VerifySettings};
 
 /// A wheel about to be verified.

@@ -22,7 +22,7 @@ use std::str::FromStr;
 use pep440_rs::Version;
 
 use super::report::{CheckKind, CheckOutcome};
-use crate::package::elf::dependency_soname;
+use crate::elf::dependency_soname;
 use crate::targets::Target;
 
 /// The target the wheels must run on, and whether a mismatch is accepted.

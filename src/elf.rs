@@ -1,5 +1,10 @@
-//! ELF dependencies as rpm's `elfdeps` generates them, for one file and for
-//! a whole payload.
+//! ELF files: every place vendor reads or rewrites one.
+//!
+//! This module reads dependencies as rpm's `elfdeps` generates them, for one
+//! file and for a whole payload; [`search_path`] finds and removes RPATH /
+//! RUNPATH entries that point into the build host; [`debug_info`] strips
+//! debug sections as rpmbuild's `brp-strip` does. Reading uses `goblin`,
+//! rewriting uses `object`'s ELF builder.
 //!
 //! Input: the bytes of one file ([`elf_dependencies`]) or every file of a
 //! package payload ([`payload_dependencies`]). Output: rpm-format Requires
@@ -7,7 +12,8 @@
 //! `rtld(GNU_HASH)`), plus what later checks need (sonames, RPATH/RUNPATH,
 //! `DT_NEEDED`) and, for a payload, the libraries it bundles.
 //!
-//! Invariants (`shared/RPM-RULES.md`, rpm 4.18 `tools/elfdeps.c`):
+//! Invariants (`docs/rpm-rules.md#elf-dependencies`, after rpm 4.18's
+//! `tools/elfdeps.c`):
 //! - only `ET_DYN` and `ET_EXEC` files count; the `(64bit)` marker is added
 //!   for ELFCLASS64 (except Alpha, as rpm does); a name is `soname` alone
 //!   without version and marker, else `soname(VERSION)MARKER`;
@@ -24,6 +30,9 @@
 //!   dropped, and those libraries, when another file uses them or they sit in
 //!   a manylinux `<pkg>.libs/` directory, are bundled: reported, never
 //!   provided.
+
+pub mod debug_info;
+pub mod search_path;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;

@@ -23,7 +23,7 @@ fn is_debug_section(name: &[u8]) -> bool {
 
 /// `bytes` without debug sections and how many bytes that saved; `None`
 /// when there was nothing to remove.
-pub(super) fn strip_debug_info(bytes: &[u8]) -> Result<Option<(Vec<u8>, u64)>, String> {
+pub fn strip_debug_info(bytes: &[u8]) -> Result<Option<(Vec<u8>, u64)>, String> {
     let mut builder = Builder::read(bytes).map_err(|error| error.to_string())?;
     // Relocatable objects (`.o`) have relocations against their debug
     // sections; only what the loader maps is stripped, as brp-strip does.
