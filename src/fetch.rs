@@ -1,17 +1,19 @@
 //! The fetch stage: [`Lock`] → every artifact `vendor build` will use, verified, in the cache.
 //!
-//! Input: a lock, the target's [`Tags`], the packages to build from source
-//! and an [`IndexClient`]. Output: a [`FetchReport`] (cache paths, what was
+//! Input: a lock, the target's [`Tags`], the lock's [`BuildPlan`] and an
+//! [`IndexClient`]. Output: a [`FetchReport`] (cache paths, what was
 //! downloaded) and, with `--export DIR`, a folder usable as `--find-links`
 //! and as a PEP 503 index (`DIR/simple/`).
 //!
 //! Invariants:
 //! - the artifacts are, per package, the best wheel for the target, else the
-//!   sdist, plus the sdist of every package named in `from_source` or
-//!   carrying a locked build environment, plus every wheel of every build
-//!   package (the lock lists only those usable on the build host);
-//! - every artifact is checked against the lock's sha256 (by the client, on
-//!   download; the cache is content-addressed, so a cached file is correct);
+//!   sdist, plus the sdist of every package the [`BuildPlan`] builds from
+//!   source, plus the build host's wheel of every build package (every
+//!   listed wheel when the host is unknown);
+//! - every artifact is checked against the lock's sha256: by the client as
+//!   it downloads, and here when it was already cached (a damaged cache
+//!   entry is named); the [`FetchReport`] hands the checked paths to the
+//!   next stage, which neither looks them up nor hashes them again;
 //! - failures are collected, not short-circuited: one error lists every
 //!   artifact missing offline, or every download that failed (hash
 //!   mismatches included), after all other downloads finished;
@@ -23,8 +25,9 @@ use std::path::{Path, PathBuf};
 
 use futures::StreamExt;
 
+use crate::hash::{file_digest, Sha256};
 use crate::index::{IndexClient, IndexError};
-use crate::lock::{Lock, LockedArtifact, LockedPackage};
+use crate::lock::{BuildPlan, Lock, LockedArtifact, LockedPackage};
 use crate::name::PackageName;
 use crate::targets::Tags;
 
@@ -44,6 +47,8 @@ pub struct FetchOptions {
 pub struct FetchedArtifact {
     pub package: PackageName,
     pub filename: String,
+    /// Its sha256, as locked and as checked.
+    pub sha256: Sha256,
     /// Its path in the cache.
     pub path: PathBuf,
     /// False when it was already cached.
@@ -57,6 +62,16 @@ pub struct FetchReport {
     pub downloaded_bytes: u64,
 }
 
+impl FetchReport {
+    /// The cached file of the artifact with this digest, when it was fetched.
+    pub fn path_of(&self, sha256: &Sha256) -> Option<&Path> {
+        self.artifacts
+            .iter()
+            .find(|artifact| artifact.sha256 == *sha256)
+            .map(|artifact| artifact.path.as_path())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("{} locked package(s) have no artifact usable on this target: {}\nhint: the lock was made for another target or Python; run `vendor lock` again for this one", .packages.len(), .packages.join(", "))]
@@ -67,6 +82,20 @@ pub enum FetchError {
 
     #[error("{} artifact(s) could not be fetched:\n{}{}", .failures.len(), describe_failures(.failures), failure_hint(.failures))]
     Failed { failures: Vec<IndexError> },
+
+    #[error("`{filename}` in the cache has sha256 {actual}, but the lock says {expected}\nhint: the cache entry is damaged; delete `{}` and run `vendor fetch`", path.display())]
+    Damaged {
+        filename: String,
+        path: PathBuf,
+        expected: Sha256,
+        actual: Sha256,
+    },
+
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("cannot write the export folder `{path}`: {source}\nhint: pass `--export` a folder you can write to")]
     Export {
@@ -137,11 +166,11 @@ pub async fn fetch(
     lock: &Lock,
     tags: &Tags,
     build_host: Option<&Tags>,
-    from_source: &[PackageName],
+    plan: &BuildPlan,
     client: &IndexClient,
     options: &FetchOptions,
 ) -> Result<FetchReport, FetchError> {
-    let wanted = wanted_artifacts(lock, tags, build_host, from_source)?;
+    let wanted = wanted_artifacts(lock, tags, build_host, plan)?;
     let offline = options.offline || client.is_offline();
     let cache = client.cache();
     if offline {
@@ -184,6 +213,10 @@ pub async fn fetch(
     if !failures.is_empty() {
         return Err(FetchError::Failed { failures });
     }
+    let checked = fetched.clone();
+    tokio::task::spawn_blocking(move || check_cached(&checked))
+        .await
+        .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))?;
     if let Some(folder) = &options.export {
         let files = wanted
             .iter()
@@ -229,7 +262,7 @@ fn wanted_artifacts<'a>(
     lock: &'a Lock,
     tags: &Tags,
     build_host: Option<&Tags>,
-    from_source: &[PackageName],
+    plan: &BuildPlan,
 ) -> Result<Vec<Wanted<'a>>, FetchError> {
     let mut wanted = Vec::new();
     let mut unusable = Vec::new();
@@ -243,12 +276,9 @@ fn wanted_artifacts<'a>(
             artifact: preferred,
             build_requirement: false,
         });
-        let built_from_source = from_source.contains(&package.name) || package.build.is_some();
-        if let Some(sdist) = package
-            .sdist
-            .as_ref()
-            .filter(|sdist| built_from_source && sdist.sha256 != preferred.sha256)
-        {
+        if let Some(sdist) = package.sdist.as_ref().filter(|sdist| {
+            plan.builds_from_source(&package.name) && sdist.sha256 != preferred.sha256
+        }) {
             wanted.push(Wanted {
                 package,
                 artifact: sdist,
@@ -291,9 +321,31 @@ async fn fetch_one(client: &IndexClient, item: &Wanted<'_>) -> Result<FetchedArt
     Ok(FetchedArtifact {
         package: item.package.name.clone(),
         filename: filename.to_string(),
+        sha256: artifact.sha256.clone(),
         path,
         downloaded,
     })
+}
+
+/// Files already in the cache still have the locked digest (a download was
+/// checked as it arrived). The digest is remembered for the process, so the
+/// stages after this one, which key their caches by it, do not hash again.
+fn check_cached(fetched: &[FetchedArtifact]) -> Result<(), FetchError> {
+    for artifact in fetched.iter().filter(|artifact| !artifact.downloaded) {
+        let actual = file_digest(&artifact.path).map_err(|source| FetchError::Read {
+            path: artifact.path.clone(),
+            source,
+        })?;
+        if actual != artifact.sha256 {
+            return Err(FetchError::Damaged {
+                filename: artifact.filename.clone(),
+                path: artifact.path.clone(),
+                expected: artifact.sha256.clone(),
+                actual,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What [`export`] writes for one artifact.
@@ -560,8 +612,12 @@ mod tests {
         }
     }
 
-    fn gamma() -> Vec<PackageName> {
-        vec![PackageName::from_str("gamma").unwrap()]
+    /// The plan when the project lists `gamma` under `[build] from-source`.
+    fn gamma_from_source(lock: &Lock) -> BuildPlan {
+        let policies = crate::policy::Policies::load(None).unwrap();
+        let configured =
+            std::collections::BTreeSet::from([PackageName::from_str("gamma").unwrap()]);
+        BuildPlan::for_lock(lock, &tags(), &policies, &configured)
     }
 
     #[tokio::test]
@@ -569,9 +625,16 @@ mod tests {
         let fixture = Fixture::new();
         let lock = sample_lock(&fixture);
         let client = fixture.online_client();
-        let report = fetch(&lock, &tags(), None, &gamma(), &client, &options(None))
-            .await
-            .unwrap();
+        let report = fetch(
+            &lock,
+            &tags(),
+            None,
+            &gamma_from_source(&lock),
+            &client,
+            &options(None),
+        )
+        .await
+        .unwrap();
         let names: Vec<&str> = report
             .artifacts
             .iter()
@@ -596,16 +659,30 @@ mod tests {
             );
         }
 
-        let again = fetch(&lock, &tags(), None, &gamma(), &client, &options(None))
-            .await
-            .unwrap();
+        let again = fetch(
+            &lock,
+            &tags(),
+            None,
+            &gamma_from_source(&lock),
+            &client,
+            &options(None),
+        )
+        .await
+        .unwrap();
         assert!(again.artifacts.iter().all(|artifact| !artifact.downloaded));
         assert_eq!(again.downloaded_bytes, 0);
         // Offline now succeeds from the cache alone.
         let offline = fixture.offline_client();
-        fetch(&lock, &tags(), None, &gamma(), &offline, &options(None))
-            .await
-            .unwrap();
+        fetch(
+            &lock,
+            &tags(),
+            None,
+            &gamma_from_source(&lock),
+            &offline,
+            &options(None),
+        )
+        .await
+        .unwrap();
     }
 
     #[tokio::test]
@@ -613,9 +690,16 @@ mod tests {
         let fixture = Fixture::new();
         let lock = sample_lock(&fixture);
         let client = fixture.offline_client();
-        let error = fetch(&lock, &tags(), None, &gamma(), &client, &options(None))
-            .await
-            .unwrap_err();
+        let error = fetch(
+            &lock,
+            &tags(),
+            None,
+            &gamma_from_source(&lock),
+            &client,
+            &options(None),
+        )
+        .await
+        .unwrap_err();
         let FetchError::Missing { artifacts } = &error else {
             panic!("{error}")
         };
@@ -636,9 +720,16 @@ mod tests {
             offline: true,
             ..options(None)
         };
-        let error = fetch(&lock, &tags(), None, &[], &online, &offline_options)
-            .await
-            .unwrap_err();
+        let error = fetch(
+            &lock,
+            &tags(),
+            None,
+            &BuildPlan::default(),
+            &online,
+            &offline_options,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, FetchError::Missing { artifacts } if artifacts.len() == 3));
     }
 
@@ -663,9 +754,16 @@ mod tests {
             ),
         ]);
         let client = fixture.online_client();
-        let error = fetch(&lock, &tags(), None, &[], &client, &options(None))
-            .await
-            .unwrap_err();
+        let error = fetch(
+            &lock,
+            &tags(),
+            None,
+            &BuildPlan::default(),
+            &client,
+            &options(None),
+        )
+        .await
+        .unwrap_err();
         let FetchError::Failed { failures } = &error else {
             panic!("{error}")
         };
@@ -697,7 +795,7 @@ mod tests {
             &lock,
             &tags(),
             None,
-            &[],
+            &BuildPlan::default(),
             &fixture.online_client(),
             &options(None),
         )
@@ -719,7 +817,7 @@ mod tests {
             &lock,
             &tags(),
             None,
-            &gamma(),
+            &gamma_from_source(&lock),
             &client,
             &options(Some(export.clone())),
         )
@@ -833,7 +931,7 @@ mod tests {
             &lock,
             &tags(),
             None,
-            &[],
+            &BuildPlan::default(),
             &fixture.offline_client(),
             &options(None),
         )
@@ -843,9 +941,16 @@ mod tests {
             .to_string()
             .contains("`tool` 2.0 (`tool-2.0-cp311-cp311-win_amd64.whl`, build requirement)"));
 
-        let report = fetch(&lock, &tags(), None, &[], &client, &options(None))
-            .await
-            .unwrap();
+        let report = fetch(
+            &lock,
+            &tags(),
+            None,
+            &BuildPlan::default(),
+            &client,
+            &options(None),
+        )
+        .await
+        .unwrap();
         let tool_files: Vec<&str> = report
             .artifacts
             .iter()
@@ -860,7 +965,8 @@ mod tests {
             ]
         );
         // Told the build host, only its best wheel of each build package.
-        let for_host = wanted_artifacts(&lock, &tags(), Some(&tags()), &[]).unwrap();
+        let for_host =
+            wanted_artifacts(&lock, &tags(), Some(&tags()), &BuildPlan::default()).unwrap();
         let for_host: Vec<&str> = for_host
             .iter()
             .filter(|item| item.build_requirement)

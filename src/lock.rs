@@ -17,6 +17,7 @@
 
 mod build_environment;
 mod build_locker;
+mod build_plan;
 mod candidates;
 pub mod model;
 mod package;
@@ -37,6 +38,7 @@ use crate::targets::Target;
 
 pub use build_environment::BuildRequirementsError;
 pub use build_locker::{BuildLockRequest, BuildLocker, WillBuild, Workers};
+pub use build_plan::BuildPlan;
 pub use model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
     LockedPackage,

@@ -2,7 +2,7 @@
 //!
 //! Input: installed file trees and the lock's metadata. Output: RPM files and
 //! `repodata/`. The rules this module reproduces are in
-//! `shared/RPM-RULES.md`; each submodule implements one part of them:
+//! `docs/rpm-rules.md`; each submodule implements one part of them:
 //! - [`version`]: PEP 440 versions → RPM EVRs (`~`, `^` or `.post`, epoch);
 //! - [`dependency`]: RPM dependencies, PEP 440 specifiers → RPM expressions,
 //!   `rpmlib()` features;

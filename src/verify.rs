@@ -34,7 +34,7 @@ mod report;
 mod run;
 mod target_libraries;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use pep440_rs::Version;
 
@@ -79,21 +79,35 @@ pub enum VerifyError {
 }
 
 /// A wheel that passed every check: the only input packaging accepts.
+/// Its fields are private, so only [`into_verified`] makes one and nothing
+/// changes it afterwards.
 #[derive(Clone, Debug)]
 pub struct VerifiedWheel {
-    pub name: PackageName,
-    pub version: Version,
+    name: PackageName,
+    version: Version,
     /// The wheel to package (the rewritten one when search paths were removed).
-    pub path: PathBuf,
-    pub report: VerifyReport,
-    /// Only [`into_verified`] makes one; never read.
-    #[allow(dead_code)]
-    seal: Seal,
+    path: PathBuf,
+    report: VerifyReport,
 }
 
-/// A value no other module can name, so none can make a [`VerifiedWheel`].
-#[derive(Clone, Debug)]
-struct Seal;
+impl VerifiedWheel {
+    pub fn name(&self) -> &PackageName {
+        &self.name
+    }
+
+    pub fn version(&self) -> &Version {
+        &self.version
+    }
+
+    /// The wheel to package (the rewritten one when search paths were removed).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn report(&self) -> &VerifyReport {
+        &self.report
+    }
+}
 
 /// `inspected` with its full report (from [`run_checks`]) as a verified
 /// wheel, or every failed check. A report about another wheel is a failure.
@@ -134,6 +148,5 @@ pub fn into_verified(
         version: inspected.version,
         path: inspected.path,
         report,
-        seal: Seal,
     })
 }

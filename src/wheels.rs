@@ -1,16 +1,17 @@
 //! The wheel stage: a fetched lock → the wheel each locked package ships
 //! as, verified.
 //!
-//! Input: a [`Lock`] whose artifacts are cached, the [`Target`], the
+//! Input: a [`Lock`], the [`FetchReport`] of its artifacts, the [`Target`], the
 //! project's [`Policies`] and [`WheelOptions`]. Output: a [`WheelsOutcome`]
 //! holding a [`VerifiedWheel`] per package that passed, and a
 //! [`PackageFailure`] per package that did not.
 //!
 //! The steps, as a recipe:
 //! 1. [`plan`]: per package, a published wheel for the target or a build
-//!    from its sdist (policy `source = "sdist"`, `[build] from-source`, or
-//!    no usable wheel); every artifact is found in the cache and its sha256
-//!    checked against the lock; build environments come from the lock;
+//!    from its sdist, as the lock's [`crate::lock::BuildPlan`] decides;
+//!    every artifact's path comes from the fetch stage's
+//!    [`FetchReport`], which checked its sha256; build environments come
+//!    from the lock;
 //! 2. preflight: every prerequisite of every package to build is checked
 //!    before any build starts, and all missing ones are reported at once;
 //! 3. [`builds`]: sdists → wheels in parallel up to `jobs`, through the
@@ -32,7 +33,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::cache::Cache;
-use crate::lock::Lock;
+use crate::fetch::FetchReport;
+use crate::lock::{Lock, LockedPackage};
 use crate::name::PackageName;
 use crate::pep517::BuildError;
 use crate::policy::{Policies, PreflightError};
@@ -64,18 +66,20 @@ pub struct WheelOptions {
     pub allow_foreign_host: bool,
 }
 
+/// A verified wheel with the locked package it ships and where it came
+/// from: what packaging takes, so nothing matches wheels back to the lock.
+#[derive(Clone, Debug)]
+pub struct PreparedWheel {
+    pub package: LockedPackage,
+    pub wheel: VerifiedWheel,
+    pub origin: WheelOrigin,
+}
+
 /// Why the stage could not run at all (as opposed to one package failing).
 #[derive(Debug, thiserror::Error)]
 pub enum WheelsError {
     #[error("{} locked artifacts are not in the cache: {}\nhint: run `vendor fetch` first", names.len(), names.join(", "))]
     NotFetched { names: Vec<String> },
-    #[error("`{filename}` in the cache has sha256 {actual}, but the lock says {expected}\nhint: the cache entry is damaged; delete `{}` and run `vendor fetch`", path.display())]
-    HashMismatch {
-        filename: String,
-        path: PathBuf,
-        expected: crate::hash::Sha256,
-        actual: crate::hash::Sha256,
-    },
     #[error("`{package}` {version} must be built from source, but {reason}\nhint: {hint}")]
     CannotBuild {
         package: PackageName,
@@ -150,7 +154,7 @@ pub enum WheelOrigin {
 #[derive(Debug, Default)]
 pub struct WheelsOutcome {
     /// In lock order, for the packages that passed.
-    pub verified: Vec<(VerifiedWheel, WheelOrigin)>,
+    pub verified: Vec<PreparedWheel>,
     /// Every report, passed or not, in lock order (for `vendor verify`).
     pub reports: Vec<VerifyReport>,
     pub failures: Vec<PackageFailure>,
@@ -169,13 +173,14 @@ impl WheelsOutcome {
 /// Plan, preflight, build and verify every wheel of `lock`.
 pub fn prepare_wheels(
     lock: &Lock,
+    fetched: &FetchReport,
     target: &Target,
     cache: &Cache,
     policies: &Policies,
     options: &WheelOptions,
     reporter: &dyn Reporter,
 ) -> Result<WheelsOutcome, WheelsError> {
-    let plan = plan_wheels(lock, target, cache, policies, options)?;
+    let plan = plan_wheels(lock, fetched, target, policies, options)?;
     builds::preflight(&plan.wheels)?;
     let candidates = builds::build_wheels(&plan, target, cache, options, reporter)?;
     let mut outcome = checks::verify_wheels(

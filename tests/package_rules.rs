@@ -478,9 +478,9 @@ fn lua_condition(dependency: &str, name: &str, candidate: &str) -> String {
 /// Pairs where the expected answer is not pep440_rs' `contains`:
 /// - the (Fedora) conversion is only an approximation: `.*` and `~=` bounds
 ///   are written `>= V` / `< V'`, which leave out pre-releases of `V` and let
-///   in pre-releases of `V'` (RPM-RULES keeps Fedora's form);
+///   in pre-releases of `V'` (docs/rpm-rules.md keeps Fedora's form);
 /// - `<V` where V has a pre, dev or post part is converted to a plain `< V`
-///   (RPM-RULES), so pre-releases of V's own release sort as usual; PEP 440
+///   (docs/rpm-rules.md), so pre-releases of V's own release sort as usual; PEP 440
 ///   tools disagree among themselves there (pep440_rs 0.7 refuses
 ///   `2.0.dev1` for `<2.0rc1`, `packaging` accepts it).
 fn not_comparable(specifiers: &VersionSpecifiers, candidate: &Version) -> bool {

@@ -670,7 +670,7 @@ fn build_host_search_paths_are_removed_and_the_wheel_still_works() {
     for (inspected, report) in inspected.into_iter().zip(reports) {
         let verified = into_verified(inspected, report).unwrap();
         assert!(verified
-            .path
+            .path()
             .starts_with(folder.path().join("work/stripped")));
     }
 
@@ -825,9 +825,9 @@ fn imports_and_probes_run_in_the_scratch_environment() {
     assert_eq!(failed.failed.len(), 3);
 
     let verified = into_verified(good.clone(), good_report).unwrap();
-    assert_eq!(verified.path, good.path);
-    assert_eq!(verified.version.to_string(), "2.0");
-    assert!(verified.report.passed());
+    assert_eq!(verified.path(), good.path);
+    assert_eq!(verified.version().to_string(), "2.0");
+    assert!(verified.report().passed());
 }
 
 #[test]

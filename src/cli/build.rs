@@ -19,7 +19,6 @@ use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
 use vendor::policy::Policies;
 use vendor::server_needs::system_requirements;
 use vendor::targets::Target;
-use vendor::verify::VerifiedWheel;
 use vendor::wheels::{prepare_wheels, WheelOptions, WheelOrigin, WheelsOutcome};
 
 #[derive(Debug, Args)]
@@ -92,7 +91,7 @@ pub(super) fn prepare(
         export: None,
         jobs: cores * 4,
     };
-    super::fetch::fetch_lock(project, &lock, &target, &fetch_options)?;
+    let fetched = super::fetch::fetch_lock(project, &lock, &target, &fetch_options)?;
     let jobs = jobs.unwrap_or(cores).max(1);
     let cache = project.cache()?;
     let policies = Policies::load(Some(&project.dir))?;
@@ -107,6 +106,7 @@ pub(super) fn prepare(
     };
     let outcome = prepare_wheels(
         &lock,
+        &fetched,
         &target,
         &cache,
         &policies,
@@ -151,11 +151,6 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
     let config = app_config(project, "build")?;
     let reporter = project.reporter();
     let output_dir = project.path(&arguments.out).join(&target.name);
-    let wheels: Vec<VerifiedWheel> = outcome
-        .verified
-        .iter()
-        .map(|(wheel, _)| wheel.clone())
-        .collect();
     let options = PackageOptions {
         app: config.app.name.clone(),
         prefix: config.app.prefix_or_default().into(),
@@ -167,7 +162,7 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
     let report = package_lock(
         &lock,
         &target,
-        &wheels,
+        &outcome.verified,
         &project.cache()?,
         &options,
         reporter.as_ref(),
@@ -265,13 +260,13 @@ fn print_summary(report: &PackageReport, outcome: &WheelsOutcome) {
     let sources: BTreeMap<&PackageName, &str> = outcome
         .verified
         .iter()
-        .map(|(wheel, origin)| {
-            let source = match origin {
+        .map(|prepared| {
+            let source = match &prepared.origin {
                 WheelOrigin::Published => "wheel",
                 WheelOrigin::Built { log: Some(_) } => "sdist (built)",
                 WheelOrigin::Built { log: None } => "sdist (cached build)",
             };
-            (&wheel.name, source)
+            (&prepared.package.name, source)
         })
         .collect();
     let rows: Vec<[String; 7]> = report

@@ -11,7 +11,8 @@ use super::Outcome;
 use vendor::fetch::{fetch, FetchOptions, FetchReport};
 use vendor::host::LazyBuildHost;
 use vendor::index::{IndexClient, IndexSettings};
-use vendor::lock::{pylock, Lock};
+use vendor::lock::{pylock, BuildPlan, Lock};
+use vendor::policy::Policies;
 use vendor::targets::Target;
 
 #[derive(Debug, Args)]
@@ -76,11 +77,12 @@ pub fn fetch_lock(
         offline: options.offline,
         exclude_newer: lock.options.exclude_newer,
     };
-    let from_source = project
-        .config
-        .as_ref()
-        .map(|config| config.build.from_source.clone())
-        .unwrap_or_default();
+    let plan = BuildPlan::for_lock(
+        lock,
+        &target.tags(),
+        &Policies::load(Some(&project.dir))?,
+        &project.configured_from_source(),
+    );
     // Only the build host's wheel of each build package is needed here; when
     // the host cannot be described, every locked wheel is fetched.
     let build_host = (!lock.build_packages.is_empty())
@@ -94,7 +96,7 @@ pub fn fetch_lock(
             lock,
             &target.tags(),
             build_host.as_ref(),
-            &from_source,
+            &plan,
             &client,
             options,
         )

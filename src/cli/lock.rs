@@ -2,7 +2,6 @@
 //! resolve, lock the build requirements of the packages built from source
 //! (for this host), and write `pylock.toml` only when it changes.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,13 +15,12 @@ use vendor::host::LazyBuildHost;
 use vendor::index::IndexFile;
 use vendor::index::{IndexClient, IndexSettings};
 use vendor::lock::{
-    pylock, BuildLockRequest, BuildLocker, Lock, LockOptions, LockRequest, MetadataFromBackend,
-    Upgrade,
+    pylock, BuildLockRequest, BuildLocker, BuildPlan, Lock, LockOptions, LockRequest,
+    MetadataFromBackend, Upgrade,
 };
 use vendor::name::{ExtraName, PackageName};
 use vendor::policy::Policies;
 use vendor::requirements::{read_requirements, RequirementsInput};
-use vendor::targets::Tags;
 
 #[derive(Debug, Args)]
 pub struct LockArgs {
@@ -113,7 +111,7 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
         exclude_newer: settings.exclude_newer,
     };
     let policies = Policies::load(Some(&project.dir))?;
-    let configured = configured_from_source(project);
+    let configured = project.configured_from_source();
     let target_tags = target.tags();
     let host = LazyBuildHost::new(&target.python);
     let sdist_metadata = MetadataFromBackend::new(&host, &policies, &client, runtime.handle());
@@ -159,7 +157,8 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
             ));
             vendor::lock::lock(&request, &client, runtime.handle())?
         };
-        let from_source = packages_built_from_source(&policies, &configured, &lock, &target_tags);
+        let plan = BuildPlan::for_lock(&lock, &target_tags, &policies, &configured);
+        let from_source = plan.packages_from_source();
         if !from_source.is_empty() {
             let _spinner = reporter.spinner(&format!(
                 "locking the build requirements of {} package(s) for this host / CPython {}",
@@ -167,7 +166,7 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
                 target.python_minor()
             ));
             let resolved = Instant::now();
-            locker.finish(&mut lock, &from_source)?;
+            locker.finish(&mut lock, from_source)?;
             build_wait = Some(resolved.elapsed());
         }
         Ok(lock)
@@ -215,36 +214,6 @@ fn timing(elapsed: Duration, build_wait: Option<Duration>) -> String {
         ));
     }
     text
-}
-
-/// The packages `vendor build` will build from their sdists: those with no
-/// wheel for the target, those `vendor.toml` lists under `[build]
-/// from-source` (`configured`), and those whose policy asks for the sdist.
-// The lead may move this next to the build pipeline's own decision; both
-// must use `Policies::builds_from_source` so lock and build agree.
-fn packages_built_from_source(
-    policies: &Policies,
-    configured: &BTreeSet<PackageName>,
-    lock: &Lock,
-    target_tags: &Tags,
-) -> BTreeSet<PackageName> {
-    lock.packages
-        .iter()
-        .filter(|package| {
-            let has_usable_wheel = package.best_wheel(target_tags).is_some();
-            policies.builds_from_source(&package.name, has_usable_wheel, configured)
-        })
-        .map(|package| package.name.clone())
-        .collect()
-}
-
-/// `vendor.toml`'s `[build] from-source`.
-fn configured_from_source(project: &Project) -> BTreeSet<PackageName> {
-    project
-        .config
-        .as_ref()
-        .map(|config| config.build.from_source.iter().cloned().collect())
-        .unwrap_or_default()
 }
 
 fn check_lock_file_name(output: &Path) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! The project a command works on: its folder, `vendor.toml`, the cache,
 //! the progress reporter and the async runtime, built once per command.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use super::reporter::TerminalReporter;
 use super::GlobalOptions;
 use vendor::cache::Cache;
 use vendor::config::{load_project_config, ProjectConfig};
+use vendor::name::PackageName;
 use vendor::progress::Reporter;
 use vendor::targets::Target;
 
@@ -71,6 +73,14 @@ impl Project {
             .build()
             .context("cannot start the async runtime")?;
         Ok(CommandRuntime(Some(runtime)))
+    }
+
+    /// `vendor.toml`'s `[build] from-source` (empty without one).
+    pub fn configured_from_source(&self) -> BTreeSet<PackageName> {
+        self.config
+            .as_ref()
+            .map(|config| config.build.from_source.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The target from the flag, else `vendor.toml`, else the default; the

@@ -36,8 +36,8 @@ fn print_report(outcome: &WheelsOutcome) {
         let from = outcome
             .verified
             .iter()
-            .find(|(wheel, _)| wheel.name == report.package)
-            .map_or("-", |(_, origin)| match origin {
+            .find(|prepared| prepared.package.name == report.package)
+            .map_or("-", |prepared| match prepared.origin {
                 WheelOrigin::Published => "wheel",
                 WheelOrigin::Built { .. } => "sdist",
             });

@@ -5,7 +5,7 @@
 //! already evaluated for the target by the caller), or a package's own name
 //! and version. Output: [`RpmDependency`] values, either a simple
 //! `name [op evr]` or a rich expression `(A with B)`, as
-//! `shared/RPM-RULES.md` specifies (Fedora's `pythondistdeps` conversion).
+//! `docs/rpm-rules.md` specifies (Fedora's `pythondistdeps` conversion).
 //!
 //! Invariants: a versioned dependency is a real (name, flags, EVR) triple —
 //! never a name string containing an operator; several specifiers on one
@@ -232,7 +232,7 @@ fn constrain(
     })
 }
 
-/// One PEP 440 specifier as an rpm dependency on `name` (RPM-RULES' table).
+/// One PEP 440 specifier as an rpm dependency on `name` (`docs/rpm-rules.md`, specifiers).
 fn convert_specifier(
     name: &str,
     specifier: &VersionSpecifier,

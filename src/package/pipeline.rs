@@ -2,7 +2,7 @@
 //! package, `<app>-venv`, `<app>-deps` and `repodata/` in one output folder.
 //!
 //! Input: a [`Lock`], the [`Target`] it was resolved for, the
-//! [`VerifiedWheel`]s of the wheel stage (only verification makes one, so
+//! [`PreparedWheel`]s of the wheel stage (only verification makes one, so
 //! nothing unverified is packaged), and [`PackageOptions`]. Output: a
 //! [`PackageReport`].
 //!
@@ -37,6 +37,7 @@ use crate::parallel::run_parallel_costliest_first;
 use crate::progress::Reporter;
 use crate::targets::Target;
 use crate::verify::VerifiedWheel;
+use crate::wheels::PreparedWheel;
 
 /// How to package.
 #[derive(Clone, Debug)]
@@ -78,11 +79,6 @@ pub struct PackageReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("`{package}` {version} was verified but is not in the lock\nhint: this is a bug in vendor; please report it")]
-    NotLocked {
-        package: PackageName,
-        version: String,
-    },
     #[error("{0}")]
     Install(#[from] InstallError),
     #[error(transparent)]
@@ -116,7 +112,7 @@ struct WheelJob<'a> {
 pub fn package_lock(
     lock: &Lock,
     target: &Target,
-    wheels: &[VerifiedWheel],
+    wheels: &[PreparedWheel],
     cache: &Cache,
     options: &PackageOptions,
     reporter: &dyn Reporter,
@@ -129,7 +125,7 @@ pub fn package_lock(
         build_time: lock_build_time(lock),
         target: target.clone(),
     };
-    let jobs = plan_jobs(lock, wheels)?;
+    let jobs = plan_jobs(lock, wheels);
     let interpreter = find_interpreter(context.python_minor())?;
     let claim = OutputClaim::claim(&options.output_dir, reporter)?;
     let staging = claim.staging();
@@ -153,7 +149,7 @@ pub fn package_lock(
     reporter.stage_started("packaging", jobs.len() as u64 + extra_rpms);
     let store = RpmStore::new(cache, &context, &interpreter);
     let wheel_size = |job: &WheelJob<'_>| {
-        std::fs::metadata(&job.wheel.path).map_or(0, |metadata| metadata.len())
+        std::fs::metadata(job.wheel.path()).map_or(0, |metadata| metadata.len())
     };
     let results = run_parallel_costliest_first(&jobs, options.jobs, wheel_size, |job| {
         let outcome = package_wheel(
@@ -327,29 +323,18 @@ fn lock_build_time(lock: &Lock) -> u64 {
         .unwrap_or(0)
 }
 
-/// Pair each verified wheel with its locked package and the extras the
-/// lock activates.
-fn plan_jobs<'a>(
-    lock: &'a Lock,
-    wheels: &'a [VerifiedWheel],
-) -> Result<Vec<WheelJob<'a>>, PackageError> {
+/// Each prepared wheel with the extras the lock activates for its package.
+fn plan_jobs<'a>(lock: &Lock, wheels: &'a [PreparedWheel]) -> Vec<WheelJob<'a>> {
     let extras = active_extras(lock);
     wheels
         .iter()
-        .map(|wheel| {
-            let package = lock
-                .packages
-                .iter()
-                .find(|package| package.name == wheel.name && package.version == wheel.version)
-                .ok_or_else(|| PackageError::NotLocked {
-                    package: wheel.name.clone(),
-                    version: wheel.version.to_string(),
-                })?;
-            Ok(WheelJob {
-                package,
-                wheel,
-                extras: extras.get(&package.name).cloned().unwrap_or_default(),
-            })
+        .map(|prepared| WheelJob {
+            package: &prepared.package,
+            wheel: &prepared.wheel,
+            extras: extras
+                .get(&prepared.package.name)
+                .cloned()
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -391,14 +376,14 @@ fn package_wheel(
     reporter: &dyn Reporter,
 ) -> Result<PackagedRpm, PackageError> {
     let extras: Vec<String> = job.extras.iter().map(ToString::to_string).collect();
-    let key = store.key(&job.wheel.path, &extras);
+    let key = store.key(job.wheel.path(), &extras);
     if let Some(rpm) = key.as_ref().and_then(|key| store.reuse(key, output_dir)) {
         return Ok(rpm);
     }
     // Verification installed this very wheel the same way: a cache hit.
     let installed = install_wheel_cached(
         cache,
-        &job.wheel.path,
+        job.wheel.path(),
         &context.scheme(),
         &InstallOptions::for_rpm(interpreter),
     )?

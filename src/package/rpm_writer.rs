@@ -4,7 +4,7 @@
 //! owned directories, and its Requires / Provides as [`RpmDependency`]
 //! values. Output: `<name>-<version>-<release>.<arch>.rpm` in a folder.
 //!
-//! Invariants (`shared/RPM-RULES.md`):
+//! Invariants (`docs/rpm-rules.md`):
 //! - reproducible: the build time and every file mtime are
 //!   `spec.build_time`, the build host is `spec.build_host`, nothing random
 //!   or clock-dependent goes in, so the same spec gives the same bytes;

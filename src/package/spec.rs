@@ -4,7 +4,7 @@
 //! extras of it that the lock activates, and the [`PackageContext`].
 //! Output: a [`WheelRpm`]: the spec plus the libraries the wheel bundles.
 //!
-//! Invariants (RPM-RULES.md): name `<app>-python3-<pep503 name>`; version
+//! Invariants (`docs/rpm-rules.md`): name `<app>-python3-<pep503 name>`; version
 //! by the PEP 440 → RPM rules for the target's rpm; Requires carry
 //! `python(abi)`, every `<app>-python3dist(…)` dependency with the wheel's own
 //! specifiers converted (markers evaluated for the target), ELF sonames and

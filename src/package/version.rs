@@ -2,7 +2,7 @@
 //!
 //! Input: a parsed PEP 440 [`Version`] and the target's [`RpmVersionStyle`].
 //! Output: an [`RpmEvr`] whose RPM ordering (`rpmvercmp`) agrees with PEP 440
-//! ordering, as `shared/RPM-RULES.md` specifies:
+//! ordering, as `docs/rpm-rules.md` specifies:
 //! - epoch `N!` → RPM Epoch `N` (epoch 0 is left out, as rpm does);
 //! - pre-release → `~a1`, `~b1`, `~rc1`; a lone dev release → `~~devN` (below
 //!   every pre-release of the same release); post release → `^postN`, or

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::plan::PlannedWheel;
+use super::PreparedWheel;
 use super::{PackageFailure, WheelOptions, WheelOrigin, WheelsError, WheelsOutcome};
 use crate::cache::{Bucket, Cache};
 use crate::hash::{file_digest, Sha256, Sha256Hasher};
@@ -22,6 +23,7 @@ use crate::host::find_interpreter;
 use crate::install::cached::{install_wheel_cached, CachedInstall};
 use crate::install::environment::PythonEnvironment;
 use crate::install::{InstallOptions, InstallScheme};
+use crate::lock::LockedPackage;
 use crate::name::PackageName;
 use crate::parallel::{run_parallel, run_parallel_costliest_first};
 use crate::progress::Reporter;
@@ -75,7 +77,7 @@ pub(super) fn verify_wheels(
         .flatten();
     if let Some(remembered) = remembered {
         for ((wheel, origin), report) in remembered {
-            outcome.accept(wheel, origin, report);
+            outcome.accept(by_name[&wheel.name].package, wheel, origin, report);
         }
         outcome.scratch = Some(scratch);
         return Ok(outcome);
@@ -114,7 +116,7 @@ pub(super) fn verify_wheels(
             }
         };
         memory.remember(wheel, &report);
-        outcome.accept(wheel, origin, report);
+        outcome.accept(by_name[&wheel.name].package, wheel, origin, report);
     }
     drop(environment);
     outcome.scratch = Some(scratch);
@@ -123,10 +125,20 @@ pub(super) fn verify_wheels(
 
 impl WheelsOutcome {
     /// Record `wheel`'s full report: verified when it passed, else failed.
-    fn accept(&mut self, wheel: &InspectedWheel, origin: &WheelOrigin, report: VerifyReport) {
+    fn accept(
+        &mut self,
+        package: &LockedPackage,
+        wheel: &InspectedWheel,
+        origin: &WheelOrigin,
+        report: VerifyReport,
+    ) {
         self.reports.push(report.clone());
         match into_verified(wheel.clone(), report) {
-            Ok(verified) => self.verified.push((verified, origin.clone())),
+            Ok(verified) => self.verified.push(PreparedWheel {
+                package: package.clone(),
+                wheel: verified,
+                origin: origin.clone(),
+            }),
             Err(failed) => self.failures.push(PackageFailure::Verify(failed)),
         }
     }

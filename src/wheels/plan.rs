@@ -1,18 +1,20 @@
 //! Which wheel each locked package ships as, and where its inputs are.
 //!
-//! Input: the lock, target, cache, policies and options. Output: one
-//! [`PlannedWheel`] per selected package, in lock order. Invariant: every
-//! artifact a planned wheel needs is in the cache with the locked sha256;
-//! all missing artifacts are reported at once.
+//! Input: the lock, the fetch stage's [`FetchReport`], the target, policies
+//! and options. Output: one [`PlannedWheel`] per selected package, in lock
+//! order. Invariants: the lock's [`BuildPlan`] alone decides what is built
+//! from source; every artifact a planned wheel needs was fetched (its
+//! sha256 checked by the fetch stage); all missing artifacts are reported
+//! at once.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{WheelOptions, WheelsError};
-use crate::cache::Cache;
-use crate::hash::{file_digest, Sha256};
+use crate::fetch::FetchReport;
+use crate::hash::Sha256;
 use crate::host::BuildHost;
-use crate::lock::{Lock, LockedArtifact, LockedPackage};
+use crate::lock::{BuildPlan, Lock, LockedArtifact, LockedPackage};
 use crate::name::PackageName;
 use crate::policy::{LoadedPolicy, Policies};
 use crate::targets::{Tags, Target};
@@ -53,12 +55,13 @@ pub struct Plan<'a> {
 /// Decide each package's source and find its artifacts in the cache.
 pub fn plan_wheels<'a>(
     lock: &'a Lock,
+    fetched: &FetchReport,
     target: &Target,
-    cache: &Cache,
     policies: &'a Policies,
     options: &WheelOptions,
 ) -> Result<Plan<'a>, WheelsError> {
     let tags = target.tags();
+    let build_plan = BuildPlan::for_lock(lock, &tags, policies, &options.from_source);
     let selected = selected_packages(lock, &options.only);
     let needed = dependency_closure(lock, &selected);
     let mut host: Option<BuildHost> = None;
@@ -69,20 +72,20 @@ pub fn plan_wheels<'a>(
         .iter()
         .filter(|package| needed.contains(&package.name))
     {
-        let wheel = package.best_wheel(&tags);
-        let from_source =
-            policies.builds_from_source(&package.name, wheel.is_some(), &options.from_source);
-        let source = match (from_source, wheel) {
-            (false, Some(wheel)) => match cached(cache, wheel, &mut missing)? {
+        let wheel = package
+            .best_wheel(&tags)
+            .filter(|_| !build_plan.builds_from_source(&package.name));
+        let source = match wheel {
+            Some(wheel) => match fetched_path(fetched, wheel, &mut missing) {
                 Some(path) => WheelSource::Published { path },
                 None => continue,
             },
-            _ => {
+            None => {
                 let host = match &host {
                     Some(host) => host,
                     None => host.insert(detect_host(target)?),
                 };
-                match sdist_source(lock, package, cache, &host.tags(), &mut missing)? {
+                match sdist_source(lock, package, fetched, &host.tags(), &mut missing)? {
                     Some(source) => source,
                     None => continue,
                 }
@@ -137,7 +140,7 @@ fn dependency_closure(lock: &Lock, roots: &BTreeSet<PackageName>) -> BTreeSet<Pa
 fn sdist_source(
     lock: &Lock,
     package: &LockedPackage,
-    cache: &Cache,
+    fetched: &FetchReport,
     host_tags: &Tags,
     missing: &mut Vec<String>,
 ) -> Result<Option<WheelSource>, WheelsError> {
@@ -170,12 +173,12 @@ fn sdist_source(
                 "run `vendor lock` on the build host that runs `vendor build`",
             ));
         };
-        if let Some(path) = cached(cache, wheel, missing)? {
+        if let Some(path) = fetched_path(fetched, wheel, missing) {
             build_wheels.push((wheel.sha256.clone(), path));
         }
     }
     Ok(
-        cached(cache, sdist, missing)?.map(|path| WheelSource::Sdist {
+        fetched_path(fetched, sdist, missing).map(|path| WheelSource::Sdist {
             path,
             artifact: Box::new(sdist.clone()),
             build_wheels,
@@ -183,33 +186,18 @@ fn sdist_source(
     )
 }
 
-/// The cached file of `artifact`, its sha256 checked; `None` (and noted in
-/// `missing`) when it is not cached.
-fn cached(
-    cache: &Cache,
+/// The cached file of `artifact`, as the fetch stage checked it; `None`
+/// (and noted in `missing`) when it was not fetched.
+fn fetched_path(
+    fetched: &FetchReport,
     artifact: &LockedArtifact,
     missing: &mut Vec<String>,
-) -> Result<Option<PathBuf>, WheelsError> {
-    let filename = artifact.filename.to_string();
-    let Some(path) = cache.find_artifact(&artifact.sha256, &filename) else {
-        missing.push(format!("`{filename}`"));
-        return Ok(None);
-    };
-    let read_error = |source| WheelsError::Io {
-        path: path.clone(),
-        source,
-    };
-    // Memoized: the later stages key their cache entries by the same digest.
-    let actual = file_digest(&path).map_err(read_error)?;
-    if actual != artifact.sha256 {
-        return Err(WheelsError::HashMismatch {
-            filename,
-            path,
-            expected: artifact.sha256.clone(),
-            actual,
-        });
+) -> Option<PathBuf> {
+    let path = fetched.path_of(&artifact.sha256).map(Path::to_path_buf);
+    if path.is_none() {
+        missing.push(format!("`{}`", artifact.filename));
     }
-    Ok(Some(path))
+    path
 }
 
 /// This machine and its interpreter of the target's `X.Y`.

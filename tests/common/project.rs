@@ -298,7 +298,7 @@ impl Project {
             .collect()
     }
 
-    /// Where the cache keeps an artifact with this digest (DESIGN.md layout).
+    /// Where the cache keeps an artifact with this digest (docs/architecture.md, the cache).
     pub fn artifact_path(&self, sha256: &str, filename: &str) -> PathBuf {
         self.cache_dir
             .join("artifacts/sha256")
