@@ -621,6 +621,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_damaged_cache_entry_is_named_not_handed_on() {
+        let fixture = Fixture::new();
+        let lock = sample_lock(&fixture);
+        let client = fixture.online_client();
+        let plan = BuildPlan::default();
+        let report = fetch(&lock, &tags(), None, &plan, &client, &options(None))
+            .await
+            .unwrap();
+        let damaged = &report.artifacts[0];
+        std::fs::write(&damaged.path, b"flipped").unwrap();
+        let error = fetch(&lock, &tags(), None, &plan, &client, &options(None))
+            .await
+            .unwrap_err();
+        match error {
+            FetchError::Damaged { filename, path, .. } => {
+                assert_eq!(filename, damaged.filename);
+                assert_eq!(path, damaged.path);
+            }
+            other => panic!("expected a damaged cache entry, got {other}"),
+        }
+    }
+
+    #[tokio::test]
     async fn fetches_what_the_build_uses_once() {
         let fixture = Fixture::new();
         let lock = sample_lock(&fixture);
