@@ -9,18 +9,20 @@
 //! no credentials appear in any URL; pins from the previous lock are kept
 //! while the requirements still allow them, unless an upgrade is asked for.
 //!
-//! Locking is two steps: [`lock`] resolves the requirements for the
-//! target; a [`BuildLocker`] pins the build environment of each package
-//! the caller will build from source (which depends on the first step's
-//! result, policies and configuration) for the build host, starting on
-//! each as soon as the resolution decides its version.
+//! [`lock_project`] is the stage's entry point, and two steps: [`lock`]
+//! resolves the requirements for the target; a [`BuildLocker`] pins the
+//! build environment of each package the lock's [`BuildPlan`] builds from
+//! source, for the build host, starting on each as soon as the resolution
+//! decides its version.
 
 mod build_environment;
 mod build_locker;
 mod build_plan;
 mod candidates;
+mod metadata_source;
 pub mod model;
 mod package;
+mod project;
 pub mod pylock;
 pub mod resolve;
 mod sdist_metadata;
@@ -39,12 +41,14 @@ use crate::targets::Target;
 pub use build_environment::BuildRequirementsError;
 pub use build_locker::{BuildLockRequest, BuildLocker, WillBuild, Workers};
 pub use build_plan::BuildPlan;
+pub use metadata_source::{IndexMetadata, SdistMetadataBuilder};
 pub use model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
     LockedPackage,
 };
+pub use project::{lock_project, LockOutcome, ProjectLockRequest};
 use resolve::ResolvedPackage;
-pub use resolve::{OnDecision, Resolution, ResolveError};
+pub use resolve::{MetadataPick, MetadataSource, OnDecision, Resolution, ResolveError};
 pub use sdist_metadata::MetadataFromBackend;
 
 /// Which existing pins may move.
@@ -101,10 +105,13 @@ pub fn lock(
         target: request.target,
         preferences: &preferences,
         wheels_only: false,
-        sdist_metadata: request.sdist_metadata,
         on_decision: request.on_decision,
     };
-    let resolution = resolve::resolve(&resolve_request, client, runtime)?;
+    let builder = request
+        .sdist_metadata
+        .map(|builder| builder as &dyn SdistMetadataBuilder);
+    let source = IndexMetadata::new(client, runtime, builder);
+    let resolution = resolve::resolve(&resolve_request, &source)?;
     to_lock(resolution, request.options.clone())
 }
 

@@ -32,8 +32,28 @@ pub trait Reporter: Send + Sync {
     fn task_started(&self, _id: TaskId, _label: &str, _total_bytes: Option<u64>) {}
     fn task_progress(&self, _id: TaskId, _done_bytes: u64) {}
     fn task_finished(&self, _id: TaskId) {}
+    /// Work of unknown size (a resolution) began; a terminal shows a spinner.
+    fn activity_started(&self, _message: &str) {}
+    fn activity_finished(&self) {}
     /// Something the user should see even without a terminal (e.g. a retry).
     fn warn(&self, _message: &str) {}
+}
+
+/// Reports an activity from its start until it is dropped, so that an early
+/// return by `?` ends it too.
+pub struct Activity<'a>(&'a dyn Reporter);
+
+impl<'a> Activity<'a> {
+    pub fn start(reporter: &'a dyn Reporter, message: &str) -> Self {
+        reporter.activity_started(message);
+        Self(reporter)
+    }
+}
+
+impl Drop for Activity<'_> {
+    fn drop(&mut self) {
+        self.0.activity_finished();
+    }
 }
 
 /// Drops every event.

@@ -3,7 +3,6 @@
 //! (for this host), and write `pylock.toml` only when it changes.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -11,16 +10,14 @@ use pep440_rs::Version;
 
 use super::project::Project;
 use super::{Outcome, UsageError};
-use vendor::host::LazyBuildHost;
-use vendor::index::IndexFile;
 use vendor::index::{IndexClient, IndexSettings};
 use vendor::lock::{
-    pylock, BuildLockRequest, BuildLocker, BuildPlan, Lock, LockOptions, LockRequest,
-    MetadataFromBackend, Upgrade,
+    lock_project, pylock, Lock, LockOptions, LockOutcome, ProjectLockRequest, Upgrade,
 };
 use vendor::name::{ExtraName, PackageName};
 use vendor::policy::Policies;
 use vendor::requirements::{read_requirements, RequirementsInput};
+use vendor::targets::Target;
 
 #[derive(Debug, Args)]
 pub struct LockArgs {
@@ -78,13 +75,8 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
     let target = project.target(arguments.target.as_deref(), arguments.python.as_ref())?;
     let settings = index_settings(project, &arguments, &input)?;
     let previous = read_previous(&output, arguments.locked)?;
-    let upgrade = if arguments.upgrade {
-        Upgrade::Everything
-    } else if !arguments.upgrade_package.is_empty() {
-        Upgrade::Packages(arguments.upgrade_package.clone())
-    } else {
-        Upgrade::Nothing
-    };
+    let policies = Policies::load(Some(&project.dir))?;
+    let configured_from_source = project.configured_from_source();
 
     let reporter = project.reporter();
     let runtime = project.runtime()?;
@@ -96,7 +88,59 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
             Project::dyn_reporter(&reporter),
         )?
     };
-    let options = LockOptions {
+    let request = ProjectLockRequest {
+        requirements: &input.requirements,
+        constraints: &input.constraints,
+        target: &target,
+        options: lock_options(&target, &input, &client, &settings),
+        previous: previous.as_ref(),
+        upgrade: upgrade(&arguments),
+        policies: &policies,
+        configured_from_source: &configured_from_source,
+    };
+    let outcome = lock_project(&request, &client, runtime.handle(), reporter.as_ref())?;
+    drop(runtime);
+
+    let summary = summary(&outcome.lock, &target);
+    if arguments.locked {
+        return Ok(check_locked(
+            &output,
+            previous.as_ref(),
+            &outcome.lock,
+            &summary,
+        ));
+    }
+    let written = pylock::write_if_changed(&output, &outcome.lock)?;
+    if !project.quiet {
+        let state = if written { "wrote" } else { "unchanged:" };
+        eprintln!(
+            "locked {summary} in {}; {state} {}",
+            timing(&outcome),
+            output.display()
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// Which existing pins may move.
+fn upgrade(arguments: &LockArgs) -> Upgrade {
+    if arguments.upgrade {
+        Upgrade::Everything
+    } else if !arguments.upgrade_package.is_empty() {
+        Upgrade::Packages(arguments.upgrade_package.clone())
+    } else {
+        Upgrade::Nothing
+    }
+}
+
+/// What the lock records of how it was made (`[tool.vendor]`).
+fn lock_options(
+    target: &Target,
+    input: &RequirementsInput,
+    client: &IndexClient,
+    settings: &IndexSettings,
+) -> LockOptions {
+    LockOptions {
         target: target.name.clone(),
         arch: target.arch.clone(),
         python: target.python.clone(),
@@ -109,71 +153,11 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
             .map(|location| vendor::index::redact_credentials(location))
             .collect(),
         exclude_newer: settings.exclude_newer,
-    };
-    let policies = Policies::load(Some(&project.dir))?;
-    let configured = project.configured_from_source();
-    let target_tags = target.tags();
-    let host = LazyBuildHost::new(&target.python);
-    let sdist_metadata = MetadataFromBackend::new(&host, &policies, &client, runtime.handle());
-    let will_build = |name: &PackageName, has_usable_wheel: bool| {
-        policies.builds_from_source(name, has_usable_wheel, &configured)
-    };
-    let locker = BuildLocker::new(
-        BuildLockRequest {
-            host: &host,
-            options: &options,
-            previous: previous.as_ref(),
-            upgrade: &upgrade,
-            policies: &policies,
-            jobs: std::thread::available_parallelism().map_or(2, usize::from) * 2,
-        },
-        &will_build,
-        &client,
-        runtime.handle(),
-    );
-    let on_decision = |name: &PackageName, version: &Version, files: &[&IndexFile]| {
-        locker.decided(name, version, files)
-    };
-    let request = LockRequest {
-        requirements: &input.requirements,
-        constraints: &input.constraints,
-        target: &target,
-        options: options.clone(),
-        previous: previous.as_ref(),
-        upgrade: upgrade.clone(),
-        sdist_metadata: Some(&sdist_metadata),
-        on_decision: Some(&on_decision),
-    };
-    // The locker's workers start on the build environments of packages
-    // built from source while the resolution is still going on.
-    let started = Instant::now();
-    let mut build_wait = None;
-    let lock = std::thread::scope(|scope| -> anyhow::Result<Lock> {
-        let _workers = locker.start(scope);
-        let mut lock = {
-            let _spinner = reporter.spinner(&format!(
-                "resolving for {} / CPython {} / {}",
-                target.name, target.python, target.arch
-            ));
-            vendor::lock::lock(&request, &client, runtime.handle())?
-        };
-        let plan = BuildPlan::for_lock(&lock, &target_tags, &policies, &configured);
-        let from_source = plan.packages_from_source();
-        if !from_source.is_empty() {
-            let _spinner = reporter.spinner(&format!(
-                "locking the build requirements of {} package(s) for this host / CPython {}",
-                from_source.len(),
-                target.python_minor()
-            ));
-            let resolved = Instant::now();
-            locker.finish(&mut lock, from_source)?;
-            build_wait = Some(resolved.elapsed());
-        }
-        Ok(lock)
-    })?;
-    let elapsed = started.elapsed();
-    drop(runtime);
+    }
+}
 
+/// `18 packages for el9 / CPython 3.11.9 / x86_64 (+ 4 build requirements for this host)`.
+fn summary(lock: &Lock, target: &Target) -> String {
     let mut summary = format!(
         "{} packages for {} / CPython {} / {}",
         lock.packages.len(),
@@ -187,27 +171,15 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
             lock.build_packages.len()
         ));
     }
-    if arguments.locked {
-        return Ok(check_locked(&output, previous.as_ref(), &lock, &summary));
-    }
-    let written = pylock::write_if_changed(&output, &lock)?;
-    if !project.quiet {
-        let state = if written { "wrote" } else { "unchanged:" };
-        eprintln!(
-            "locked {summary} in {}; {state} {}",
-            timing(elapsed, build_wait),
-            output.display()
-        );
-    }
-    Ok(Outcome::Success)
+    summary
 }
 
 /// `1.93 s`, or `2.41 s (build requirements: 1.95 s after the resolution)`:
 /// the work on build environments overlaps the resolution, so what it adds
 /// is the wait once the resolution is done.
-fn timing(elapsed: Duration, build_wait: Option<Duration>) -> String {
-    let mut text = format!("{:.2} s", elapsed.as_secs_f64());
-    if let Some(wait) = build_wait {
+fn timing(outcome: &LockOutcome) -> String {
+    let mut text = format!("{:.2} s", outcome.elapsed.as_secs_f64());
+    if let Some(wait) = outcome.build_wait {
         text.push_str(&format!(
             " (build requirements: {:.2} s after the resolution)",
             wait.as_secs_f64()

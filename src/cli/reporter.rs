@@ -17,6 +17,8 @@ use vendor::progress::{Reporter, TaskId};
 pub struct TerminalReporter {
     multi: MultiProgress,
     stage: Mutex<Option<ProgressBar>>,
+    /// The spinner of the running activity.
+    activity: Mutex<Option<ProgressBar>>,
     tasks: Mutex<HashMap<TaskId, ProgressBar>>,
     quiet: bool,
     /// Print a line per finished stage (stderr is not a terminal).
@@ -50,23 +52,12 @@ impl TerminalReporter {
         Self {
             multi: MultiProgress::with_draw_target(target),
             stage: Mutex::new(None),
+            activity: Mutex::new(None),
             tasks: Mutex::new(HashMap::new()),
             quiet,
             log_stages: show_progress && !terminal && !quiet,
             stage_log: Mutex::new(None),
         }
-    }
-
-    /// A spinner for work without a known size (resolution); finished by
-    /// the returned guard's drop.
-    pub fn spinner(&self, message: &str) -> SpinnerGuard {
-        let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
-        );
-        bar.set_message(message.to_string());
-        bar.enable_steady_tick(Duration::from_millis(100));
-        SpinnerGuard(bar)
     }
 
     /// Print a line above the bars.
@@ -79,15 +70,25 @@ impl TerminalReporter {
     }
 }
 
-pub struct SpinnerGuard(ProgressBar);
-
-impl Drop for SpinnerGuard {
-    fn drop(&mut self) {
-        self.0.finish_and_clear();
-    }
-}
-
 impl Reporter for TerminalReporter {
+    fn activity_started(&self, message: &str) {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
+        );
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        if let Some(previous) = self.activity.lock().expect("reporter lock").replace(bar) {
+            previous.finish_and_clear();
+        }
+    }
+
+    fn activity_finished(&self) {
+        if let Some(bar) = self.activity.lock().expect("reporter lock").take() {
+            bar.finish_and_clear();
+        }
+    }
+
     fn stage_started(&self, stage: &str, total: u64) {
         let bar = self.multi.add(ProgressBar::new(total));
         bar.set_style(

@@ -31,6 +31,7 @@ use tokio::runtime::Handle;
 
 pub use crate::targets::python_series;
 
+use super::metadata_source::IndexMetadata;
 use super::resolve::{self, Resolution, ResolveError};
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
@@ -358,10 +359,10 @@ impl<'a> SdistContext<'a> {
             target: &self.host.target,
             preferences,
             wheels_only: true,
-            sdist_metadata: None,
             on_decision: None,
         };
-        resolve::resolve(&resolve_request, self.client, self.runtime).map_err(|source| {
+        let source = IndexMetadata::new(self.client, self.runtime, None);
+        resolve::resolve(&resolve_request, &source).map_err(|source| {
             let written: Vec<String> = requirements
                 .iter()
                 .map(|sourced| format!("`{}`", sourced.requirement))

@@ -149,3 +149,150 @@ impl VersionMap {
         best_wheel.or_else(|| files.first().copied())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use pep440_rs::VersionSpecifiers;
+
+    use super::*;
+    use crate::name::PackageName;
+    use crate::targets::Target;
+
+    fn file(filename: &str, requires_python: Option<&str>, yanked: bool) -> IndexFile {
+        IndexFile {
+            filename: DistFilename::from_str(filename).unwrap(),
+            url: url::Url::parse(&format!("https://index.invalid/{filename}")).unwrap(),
+            index: None,
+            sha256: None,
+            size: None,
+            upload_time: None,
+            requires_python: requires_python.map(|text| VersionSpecifiers::from_str(text).unwrap()),
+            yanked: yanked.then(String::new),
+            has_core_metadata: false,
+        }
+    }
+
+    fn map(files: Vec<IndexFile>, wheels_only: bool) -> VersionMap {
+        let target = Target::load("el9", None).unwrap();
+        let project = ProjectFiles {
+            name: PackageName::from_str("demo").unwrap(),
+            files,
+        };
+        VersionMap::from_project(&project, &target.tags(), &target.python, wheels_only)
+    }
+
+    fn version(text: &str) -> Version {
+        Version::from_str(text).unwrap()
+    }
+
+    fn choose(map: &VersionMap, policy: ChoicePolicy<'_>) -> Option<String> {
+        map.choose(&Ranges::full(), policy)
+            .map(|version| version.to_string())
+    }
+
+    #[test]
+    fn keeps_only_files_usable_on_the_target() {
+        let map = map(
+            vec![
+                file("demo-3.0-cp311-cp311-win_amd64.whl", None, false),
+                file("demo-2.0-py3-none-any.whl", Some(">=3.12"), false),
+                file("demo-1.0-py3-none-any.whl", None, false),
+                file("demo-1.0.tar.gz", None, false),
+            ],
+            false,
+        );
+        assert_eq!(
+            choose(&map, ChoicePolicy::default()).as_deref(),
+            Some("1.0")
+        );
+        let metadata_file = map
+            .metadata_file(&version("1.0"), &Target::load("el9", None).unwrap().tags())
+            .unwrap();
+        assert_eq!(
+            metadata_file.filename.to_string(),
+            "demo-1.0-py3-none-any.whl"
+        );
+    }
+
+    #[test]
+    fn pre_releases_only_when_asked_for_or_alone() {
+        let files = vec![
+            file("demo-2.0b1-py3-none-any.whl", None, false),
+            file("demo-1.0-py3-none-any.whl", None, false),
+        ];
+        let with_final = map(files.clone(), false);
+        assert_eq!(
+            choose(&with_final, ChoicePolicy::default()).as_deref(),
+            Some("1.0")
+        );
+        let explicit = ChoicePolicy {
+            explicit_prerelease: true,
+            ..ChoicePolicy::default()
+        };
+        assert_eq!(choose(&with_final, explicit).as_deref(), Some("2.0b1"));
+        let only_prerelease = map(files[..1].to_vec(), false);
+        assert_eq!(
+            choose(&only_prerelease, ChoicePolicy::default()).as_deref(),
+            Some("2.0b1")
+        );
+    }
+
+    #[test]
+    fn yanked_versions_only_for_an_exact_pin() {
+        let map = map(
+            vec![
+                file("demo-2.0-py3-none-any.whl", None, true),
+                file("demo-1.0-py3-none-any.whl", None, false),
+            ],
+            false,
+        );
+        assert_eq!(
+            choose(&map, ChoicePolicy::default()).as_deref(),
+            Some("1.0")
+        );
+        let pinned = version("2.0");
+        let policy = ChoicePolicy {
+            exact_pin: Some(&pinned),
+            ..ChoicePolicy::default()
+        };
+        assert_eq!(choose(&map, policy).as_deref(), Some("2.0"));
+    }
+
+    #[test]
+    fn a_preference_wins_while_in_range() {
+        let map = map(
+            vec![
+                file("demo-2.0-py3-none-any.whl", None, false),
+                file("demo-1.0-py3-none-any.whl", None, false),
+            ],
+            false,
+        );
+        let preferred = version("1.0");
+        let policy = ChoicePolicy {
+            preference: Some(&preferred),
+            ..ChoicePolicy::default()
+        };
+        assert_eq!(choose(&map, policy).as_deref(), Some("1.0"));
+        let above_one = Ranges::strictly_higher_than(version("1.0"));
+        assert_eq!(map.choose(&above_one, policy), Some(version("2.0")));
+    }
+
+    #[test]
+    fn wheels_only_remembers_versions_offered_as_sdists_alone() {
+        let map = map(
+            vec![
+                file("demo-2.0.tar.gz", None, false),
+                file("demo-1.0-py3-none-any.whl", None, false),
+            ],
+            true,
+        );
+        assert_eq!(
+            choose(&map, ChoicePolicy::default()).as_deref(),
+            Some("1.0")
+        );
+        assert!(map.has_sdist_only_version_in(&Ranges::singleton(version("2.0"))));
+        assert!(!map.has_sdist_only_version_in(&Ranges::singleton(version("1.0"))));
+    }
+}

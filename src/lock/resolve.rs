@@ -1,14 +1,14 @@
 //! Dependency resolution with PubGrub over PEP 440 versions.
 //!
 //! Input: a [`ResolveRequest`] (top-level requirements with their origin,
-//! constraints, the target, pins to keep) and an [`IndexClient`].
+//! constraints, the target, pins to keep) and a [`MetadataSource`].
 //! Output: a [`Resolution`]: one version per package with its usable files
 //! and dependency edges, or a readable explanation of why none exists.
 //!
 //! Invariants: markers are evaluated for the target's marker environment,
-//! never the build host's; the resolver runs on a blocking thread and waits
-//! on the async index client through a runtime handle, while dependencies it
-//! discovers are prefetched concurrently on the runtime.
+//! never the build host's; the resolver knows nothing of HTTP, runtimes or
+//! build backends: it asks its [`MetadataSource`], and tells it which
+//! dependencies it discovered so that they can be prefetched.
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -21,16 +21,35 @@ use pubgrub::{
     DefaultStringReporter, Dependencies, DependencyConstraints, DependencyProvider,
     PackageResolutionStatistics, PubGrubError, Ranges, Reporter,
 };
-use tokio::runtime::Handle;
 
-use super::build_environment::BuildRequirementsError;
 use super::candidates::{ChoicePolicy, VersionMap};
 use super::package::ResolverPackage;
-use super::sdist_metadata::MetadataFromBackend;
-use crate::index::{CoreMetadata, IndexClient, IndexError, IndexFile};
+use crate::index::{CoreMetadata, IndexError, IndexFile, ProjectFiles};
 use crate::name::{ExtraName, PackageName};
 use crate::requirements::SourcedRequirement;
 use crate::targets::{Tags, Target};
+
+/// Chooses, from a project's page, the file whose metadata is likely to be
+/// asked for next (see [`MetadataSource::prefetch`]).
+pub type MetadataPick = Box<dyn FnOnce(&ProjectFiles) -> Option<IndexFile> + Send>;
+
+/// What the resolver reads: project pages and core metadata. The resolver
+/// sees only this — never an HTTP client, an async runtime or a build
+/// backend — so it runs the same over the real indexes
+/// ([`super::IndexMetadata`]) and over an in-memory index in its unit tests.
+/// Implementations memoize: asking twice costs nothing.
+pub trait MetadataSource {
+    /// Every file the indexes list for `name` (none when no index has it).
+    fn project(&self, name: &PackageName) -> Result<Arc<ProjectFiles>, ResolveError>;
+
+    /// The core metadata of `file`.
+    fn metadata(&self, file: &IndexFile) -> Result<Arc<CoreMetadata>, ResolveError>;
+
+    /// `name` will likely be needed: fetch its page, then the metadata of
+    /// the file `pick` chooses, without blocking the caller. Sources that
+    /// answer at once ignore it.
+    fn prefetch(&self, _name: &PackageName, _pick: MetadataPick) {}
+}
 
 /// What to resolve.
 pub struct ResolveRequest<'a> {
@@ -41,9 +60,6 @@ pub struct ResolveRequest<'a> {
     pub preferences: &'a BTreeMap<PackageName, Version>,
     /// Use wheels only (build requirements are installed, never built).
     pub wheels_only: bool,
-    /// Reads the metadata of sdists that do not state it statically by
-    /// building them; without it such an sdist is an error naming it.
-    pub sdist_metadata: Option<&'a MetadataFromBackend<'a>>,
     /// Told of every version the resolver decides on, before its
     /// dependencies are read, so that work depending on the choice can
     /// start while the resolution goes on.
@@ -96,7 +112,7 @@ pub enum ResolveError {
     MetadataFromBackend {
         filename: String,
         #[source]
-        source: Box<BuildRequirementsError>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("the metadata of `{filename}` names version `{found}`, but the index lists `{expected}`\nhint: the index serves inconsistent data for this file")]
     MetadataMismatch {
@@ -110,10 +126,9 @@ pub enum ResolveError {
 /// inside an async task (use `spawn_blocking`).
 pub fn resolve(
     request: &ResolveRequest<'_>,
-    client: &IndexClient,
-    runtime: &Handle,
+    source: &dyn MetadataSource,
 ) -> Result<Resolution, ResolveError> {
-    let provider = Provider::new(request, client.clone(), runtime.clone())?;
+    let provider = Provider::new(request, source)?;
     let root_version = Version::new([0]);
     match pubgrub::resolve(&provider, ResolverPackage::Root, root_version) {
         Ok(selection) => provider.into_resolution(selection.into_iter().collect()),
@@ -148,8 +163,7 @@ fn readable_explanation(report: &str) -> String {
 /// one thread), so interior mutability uses `RefCell`.
 struct Provider<'a> {
     request: &'a ResolveRequest<'a>,
-    client: IndexClient,
-    runtime: Handle,
+    source: &'a dyn MetadataSource,
     tags: Arc<Tags>,
     environment: MarkerEnvironment,
     constraints: HashMap<PackageName, Ranges<Version>>,
@@ -166,8 +180,7 @@ type Constraints = DependencyConstraints<ResolverPackage, Ranges<Version>>;
 impl<'a> Provider<'a> {
     fn new(
         request: &'a ResolveRequest<'a>,
-        client: IndexClient,
-        runtime: Handle,
+        source: &'a dyn MetadataSource,
     ) -> Result<Self, ResolveError> {
         let environment = request.target.marker_environment();
         let mut constraints: HashMap<PackageName, Ranges<Version>> = HashMap::new();
@@ -201,8 +214,7 @@ impl<'a> Provider<'a> {
         }
         Ok(Self {
             request,
-            client,
-            runtime,
+            source,
             tags: Arc::new(request.target.tags()),
             environment,
             constraints,
@@ -249,7 +261,7 @@ impl<'a> Provider<'a> {
         if let Some(map) = self.version_maps.borrow().get(name) {
             return Ok(map.clone());
         }
-        let project = self.runtime.block_on(self.client.project(name))?;
+        let project = self.source.project(name)?;
         if project.files.is_empty() {
             return Err(ResolveError::NotFound {
                 name: name.clone(),
@@ -281,18 +293,7 @@ impl<'a> Provider<'a> {
         let Some(file) = map.metadata_file(version, &self.tags) else {
             return Ok(None);
         };
-        let fetched = self.runtime.block_on(self.client.metadata(file));
-        let metadata =
-            match (fetched, self.request.sdist_metadata) {
-                (Ok(metadata), _) => metadata,
-                (Err(IndexError::MetadataNeedsBuild { .. }), Some(builder)) => builder
-                    .metadata(file)
-                    .map_err(|source| ResolveError::MetadataFromBackend {
-                        filename: file.filename.to_string(),
-                        source: Box::new(source),
-                    })?,
-                (Err(error), _) => return Err(error.into()),
-            };
+        let metadata = self.source.metadata(file)?;
         if &metadata.version != version {
             return Err(ResolveError::MetadataMismatch {
                 filename: file.filename.to_string(),
@@ -446,30 +447,23 @@ impl<'a> Provider<'a> {
             if self.version_maps.borrow().contains_key(name) {
                 continue;
             }
-            let client = self.client.clone();
             let tags = self.tags.clone();
             let python = self.request.target.python.clone();
             let wheels_only = self.request.wheels_only;
-            let name = name.clone();
             let range = range.clone();
-            let explicit_prerelease = self.explicit_prerelease.contains(&name);
-            let preference = self.request.preferences.get(&name).cloned();
-            self.runtime.spawn(async move {
-                let Ok(project) = client.project(&name).await else {
-                    return;
-                };
-                let map = VersionMap::from_project(&project, &tags, &python, wheels_only);
+            let explicit_prerelease = self.explicit_prerelease.contains(name);
+            let preference = self.request.preferences.get(name).cloned();
+            let pick = move |project: &ProjectFiles| {
+                let map = VersionMap::from_project(project, &tags, &python, wheels_only);
                 let policy = ChoicePolicy {
                     explicit_prerelease,
                     exact_pin: None,
                     preference: preference.as_ref(),
                 };
-                if let Some(version) = map.choose(&range, policy) {
-                    if let Some(file) = map.metadata_file(&version, &tags) {
-                        let _ = client.metadata(file).await;
-                    }
-                }
-            });
+                let version = map.choose(&range, policy)?;
+                map.metadata_file(&version, &tags).cloned()
+            };
+            self.source.prefetch(name, Box::new(pick));
         }
     }
 
@@ -597,3 +591,6 @@ impl DependencyProvider for Provider<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

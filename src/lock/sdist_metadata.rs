@@ -18,6 +18,7 @@ use std::sync::Arc;
 use tokio::runtime::Handle;
 
 use super::build_environment::{build_settings, BuildRequirementsError, SdistContext};
+use super::metadata_source::SdistMetadataBuilder;
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
 use crate::host::LazyBuildHost;
@@ -91,5 +92,14 @@ impl<'a> MetadataFromBackend<'a> {
         // A failed cache write only costs a rebuild next time.
         let _ = cache.write_entry(Bucket::Metadata, &key, text.as_bytes());
         Ok(Arc::new(metadata))
+    }
+}
+
+impl SdistMetadataBuilder for MetadataFromBackend<'_> {
+    fn metadata(
+        &self,
+        file: &IndexFile,
+    ) -> Result<Arc<CoreMetadata>, Box<dyn std::error::Error + Send + Sync>> {
+        MetadataFromBackend::metadata(self, file).map_err(Into::into)
     }
 }

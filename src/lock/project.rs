@@ -1,0 +1,142 @@
+//! The whole lock stage as `vendor lock` runs it: resolve, then pin the
+//! build environment of every package built from source, overlapping the
+//! two.
+//!
+//! Input: a [`ProjectLockRequest`] (requirements, target, options, the
+//! previous lock, policies and `[build] from-source`), an [`IndexClient`],
+//! a runtime handle and a [`Reporter`]. Output: a [`LockOutcome`]: the
+//! [`Lock`] with its build environments, and how long the build
+//! environments made the user wait after the resolution.
+//!
+//! Invariants: the build host is detected only when something is built
+//! from source; each build environment starts as soon as the resolver
+//! decides its package's version (a decision later undone costs work, never
+//! a wrong pin); what is built from source is the lock's [`BuildPlan`],
+//! the decision fetch and build use too.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use pep440_rs::Version;
+use tokio::runtime::Handle;
+
+use super::{
+    lock, BuildLockRequest, BuildLocker, BuildPlan, Lock, LockError, LockOptions, LockRequest,
+    MetadataFromBackend, Upgrade,
+};
+use crate::host::LazyBuildHost;
+use crate::index::{IndexClient, IndexFile};
+use crate::name::PackageName;
+use crate::policy::Policies;
+use crate::progress::{Activity, Reporter};
+use crate::requirements::SourcedRequirement;
+use crate::targets::Target;
+
+/// Everything `vendor lock` decides before locking.
+pub struct ProjectLockRequest<'a> {
+    pub requirements: &'a [SourcedRequirement],
+    pub constraints: &'a [SourcedRequirement],
+    pub target: &'a Target,
+    pub options: LockOptions,
+    pub previous: Option<&'a Lock>,
+    pub upgrade: Upgrade,
+    pub policies: &'a Policies,
+    /// `vendor.toml`'s `[build] from-source`.
+    pub configured_from_source: &'a BTreeSet<PackageName>,
+}
+
+/// A finished lock.
+#[derive(Debug)]
+pub struct LockOutcome {
+    pub lock: Lock,
+    /// The whole stage.
+    pub elapsed: Duration,
+    /// How long the build environments took after the resolution was done
+    /// (`None` when nothing is built from source).
+    pub build_wait: Option<Duration>,
+}
+
+/// Resolve `request` and lock the build environments of what the lock's
+/// [`BuildPlan`] builds from source. Blocks; call from a blocking thread.
+pub fn lock_project(
+    request: &ProjectLockRequest<'_>,
+    client: &IndexClient,
+    runtime: &Handle,
+    reporter: &dyn Reporter,
+) -> Result<LockOutcome, LockError> {
+    let target = request.target;
+    let policies = request.policies;
+    let host = LazyBuildHost::new(&target.python);
+    let sdist_metadata = MetadataFromBackend::new(&host, policies, client, runtime);
+    let will_build = |name: &PackageName, has_usable_wheel: bool| {
+        policies.builds_from_source(name, has_usable_wheel, request.configured_from_source)
+    };
+    let locker = BuildLocker::new(
+        BuildLockRequest {
+            host: &host,
+            options: &request.options,
+            previous: request.previous,
+            upgrade: &request.upgrade,
+            policies,
+            jobs: std::thread::available_parallelism().map_or(2, usize::from) * 2,
+        },
+        &will_build,
+        client,
+        runtime,
+    );
+    let on_decision = |name: &PackageName, version: &Version, files: &[&IndexFile]| {
+        locker.decided(name, version, files)
+    };
+    let resolve_request = LockRequest {
+        requirements: request.requirements,
+        constraints: request.constraints,
+        target,
+        options: request.options.clone(),
+        previous: request.previous,
+        upgrade: request.upgrade.clone(),
+        sdist_metadata: Some(&sdist_metadata),
+        on_decision: Some(&on_decision),
+    };
+    let started = Instant::now();
+    // The locker's workers start on the build environments of packages
+    // built from source while the resolution is still going on.
+    std::thread::scope(|scope| {
+        let _workers = locker.start(scope);
+        let mut lock = {
+            let _activity = Activity::start(
+                reporter,
+                &format!(
+                    "resolving for {} / CPython {} / {}",
+                    target.name, target.python, target.arch
+                ),
+            );
+            lock(&resolve_request, client, runtime)?
+        };
+        let plan = BuildPlan::for_lock(
+            &lock,
+            &target.tags(),
+            policies,
+            request.configured_from_source,
+        );
+        let from_source = plan.packages_from_source();
+        let mut build_wait = None;
+        if !from_source.is_empty() {
+            let _activity = Activity::start(
+                reporter,
+                &format!(
+                    "locking the build requirements of {} package(s) for this host / CPython {}",
+                    from_source.len(),
+                    target.python_minor()
+                ),
+            );
+            let resolved = Instant::now();
+            locker.finish(&mut lock, from_source)?;
+            build_wait = Some(resolved.elapsed());
+        }
+        Ok(LockOutcome {
+            lock,
+            elapsed: started.elapsed(),
+            build_wait,
+        })
+    })
+}

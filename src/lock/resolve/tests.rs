@@ -1,0 +1,229 @@
+//! The resolver over an in-memory index: no HTTP, no runtime, no backend.
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use url::Url;
+
+use super::*;
+use crate::filename::DistFilename;
+use crate::requirements::Origin;
+
+/// Projects of pure wheels, each version with its `Requires-Dist`.
+#[derive(Default)]
+struct InMemoryIndex {
+    projects: BTreeMap<PackageName, Vec<(Version, Vec<&'static str>)>>,
+    /// How many metadata files the resolver read.
+    metadata_reads: Cell<usize>,
+    /// Which projects it was told to prefetch.
+    prefetched: RefCell<Vec<PackageName>>,
+}
+
+impl InMemoryIndex {
+    fn with(mut self, name: &str, version: &str, requires: &[&'static str]) -> Self {
+        self.projects
+            .entry(package_name(name))
+            .or_default()
+            .push((Version::from_str(version).unwrap(), requires.to_vec()));
+        self
+    }
+
+    fn wheel(name: &PackageName, version: &Version) -> IndexFile {
+        let filename = format!(
+            "{}-{version}-py3-none-any.whl",
+            name.as_ref().replace('-', "_")
+        );
+        IndexFile {
+            filename: DistFilename::from_str(&filename).unwrap(),
+            url: Url::parse(&format!("https://index.invalid/{filename}")).unwrap(),
+            index: None,
+            sha256: None,
+            size: None,
+            upload_time: None,
+            requires_python: None,
+            yanked: None,
+            has_core_metadata: true,
+        }
+    }
+}
+
+impl MetadataSource for InMemoryIndex {
+    fn project(&self, name: &PackageName) -> Result<Arc<ProjectFiles>, ResolveError> {
+        let files = self
+            .projects
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|(version, _)| Self::wheel(name, version))
+            .collect();
+        Ok(Arc::new(ProjectFiles {
+            name: name.clone(),
+            files,
+        }))
+    }
+
+    fn metadata(&self, file: &IndexFile) -> Result<Arc<CoreMetadata>, ResolveError> {
+        self.metadata_reads.set(self.metadata_reads.get() + 1);
+        let DistFilename::Wheel(wheel) = &file.filename else {
+            unreachable!("the in-memory index lists wheels only");
+        };
+        let (version, requires) = self.projects[&wheel.name]
+            .iter()
+            .find(|(version, _)| *version == wheel.version)
+            .expect("a listed version");
+        Ok(Arc::new(CoreMetadata {
+            name: wheel.name.clone(),
+            version: version.clone(),
+            requires_dist: requires
+                .iter()
+                .map(|text| Requirement::from_str(text).unwrap())
+                .collect(),
+            requires_python: None,
+            provides_extras: Vec::new(),
+            summary: None,
+            license: None,
+            home_page: None,
+        }))
+    }
+
+    fn prefetch(&self, name: &PackageName, _pick: crate::lock::MetadataPick) {
+        self.prefetched.borrow_mut().push(name.clone());
+    }
+}
+
+fn package_name(name: &str) -> PackageName {
+    PackageName::from_str(name).unwrap()
+}
+
+fn requirements(lines: &[&str]) -> Vec<SourcedRequirement> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| {
+            let origin = Origin {
+                path: PathBuf::from("requirements.in"),
+                line: index + 1,
+            };
+            SourcedRequirement::new(Requirement::from_str(line).unwrap(), origin)
+        })
+        .collect()
+}
+
+fn el9() -> Target {
+    Target::load("el9", None).unwrap()
+}
+
+fn resolve_with(
+    index: &InMemoryIndex,
+    lines: &[&str],
+    preferences: &BTreeMap<PackageName, Version>,
+) -> Result<BTreeMap<String, String>, ResolveError> {
+    let target = el9();
+    let requirements = requirements(lines);
+    let request = ResolveRequest {
+        requirements: &requirements,
+        constraints: &[],
+        target: &target,
+        preferences,
+        wheels_only: false,
+        on_decision: None,
+    };
+    let resolution = resolve(&request, index)?;
+    Ok(resolution
+        .packages
+        .iter()
+        .map(|(name, package)| (name.to_string(), package.version.to_string()))
+        .collect())
+}
+
+fn pins(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(name, version)| (name.to_string(), version.to_string()))
+        .collect()
+}
+
+#[test]
+fn picks_the_newest_versions_that_fit_and_follows_dependencies() {
+    let index = InMemoryIndex::default()
+        .with("web", "1.0", &["Tmpl>=2"])
+        .with("web", "2.0", &["Tmpl>=3", "util; python_version < '3'"])
+        .with("tmpl", "2.0", &[])
+        .with("tmpl", "3.1", &[])
+        .with("util", "1.0", &[]);
+    let resolved = resolve_with(&index, &["web"], &BTreeMap::new()).unwrap();
+    // `util` is behind a marker false for the target's Python.
+    assert_eq!(resolved, pins(&[("tmpl", "3.1"), ("web", "2.0")]));
+    assert_eq!(
+        *index.prefetched.borrow(),
+        [package_name("web"), package_name("tmpl")],
+        "each dependency is announced for prefetching as it is discovered"
+    );
+}
+
+#[test]
+fn keeps_a_preferred_version_the_requirements_allow() {
+    let index = InMemoryIndex::default()
+        .with("web", "1.0", &[])
+        .with("web", "2.0", &[]);
+    let previous = BTreeMap::from([(package_name("web"), Version::from_str("1.0").unwrap())]);
+    assert_eq!(
+        resolve_with(&index, &["web"], &previous).unwrap(),
+        pins(&[("web", "1.0")])
+    );
+    // A preference the requirements exclude gives way.
+    assert_eq!(
+        resolve_with(&index, &["web>1"], &previous).unwrap(),
+        pins(&[("web", "2.0")])
+    );
+}
+
+#[test]
+fn backtracks_past_a_version_whose_dependencies_conflict() {
+    let index = InMemoryIndex::default()
+        .with("web", "1.0", &["tmpl<2"])
+        .with("web", "2.0", &["tmpl>=5"])
+        .with("tmpl", "1.5", &[])
+        .with("tmpl", "4.0", &[]);
+    assert_eq!(
+        resolve_with(&index, &["web"], &BTreeMap::new()).unwrap(),
+        pins(&[("tmpl", "1.5"), ("web", "1.0")])
+    );
+}
+
+#[test]
+fn explains_why_there_is_no_solution() {
+    let index = InMemoryIndex::default()
+        .with("web", "1.0", &["tmpl>=2"])
+        .with("tmpl", "1.0", &[]);
+    let error = resolve_with(&index, &["web"], &BTreeMap::new()).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, ResolveError::NoSolution { .. }),
+        "{message}"
+    );
+    assert!(message.contains("tmpl"), "{message}");
+    assert!(message.contains("your requirements"), "{message}");
+    assert!(!message.contains("requirements 0"), "{message}");
+}
+
+#[test]
+fn names_a_project_no_index_has_and_who_asked_for_it() {
+    let index = InMemoryIndex::default().with("web", "1.0", &["missing-dep"]);
+    let message = resolve_with(&index, &["web"], &BTreeMap::new())
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("`missing-dep` was not found"), "{message}");
+    assert!(message.contains("required by web"), "{message}");
+}
+
+#[test]
+fn reads_the_metadata_of_each_chosen_version_once() {
+    let index = InMemoryIndex::default()
+        .with("web", "1.0", &["tmpl"])
+        .with("web", "2.0", &["tmpl"])
+        .with("tmpl", "1.0", &[]);
+    resolve_with(&index, &["web"], &BTreeMap::new()).unwrap();
+    assert_eq!(index.metadata_reads.get(), 2);
+}
