@@ -6,7 +6,6 @@
 //! - [`version`]: PEP 440 versions → RPM EVRs (`~`, `^` or `.post`, epoch);
 //! - [`dependency`]: RPM dependencies, PEP 440 specifiers → RPM expressions,
 //!   `rpmlib()` features;
-//! - [`elf`]: rpm's `elfdeps` rules for ELF files and whole payloads;
 //! - [`license`]: wheel license metadata → an SPDX `License` tag.
 //!
 //! Invariant: these rule modules are pure (bytes and values in, values out);
@@ -18,6 +17,7 @@ mod output;
 pub mod pipeline;
 pub mod repodata;
 mod reuse;
+mod rpm;
 pub mod rpm_writer;
 pub mod spec;
 pub mod venv;

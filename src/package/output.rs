@@ -15,8 +15,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::pipeline::PackageError;
 use crate::progress::Reporter;
+
+/// The output folder could not be prepared or swapped into place.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot prepare the output folder `{}`: {source}", path.display())]
+pub struct OutputError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
 
 /// The right to write one output folder, and where to write it.
 #[derive(Debug)]
@@ -31,7 +39,7 @@ impl OutputClaim {
     /// Lock `output_dir` (waiting, with a warning, while another build holds
     /// it), clear what killed builds left beside it, and make the staging
     /// folder.
-    pub(super) fn claim(output_dir: &Path, reporter: &dyn Reporter) -> Result<Self, PackageError> {
+    pub(super) fn claim(output_dir: &Path, reporter: &dyn Reporter) -> Result<Self, OutputError> {
         let parent = output_dir.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(output_error(parent))?;
         let name = output_dir
@@ -72,7 +80,7 @@ impl OutputClaim {
     }
 
     /// Put the staging folder in the output folder's place.
-    pub(super) fn replace(self) -> Result<(), PackageError> {
+    pub(super) fn replace(self) -> Result<(), OutputError> {
         let output_dir = &self.output_dir;
         let new_dir = self.staging.keep();
         std::fs::set_permissions(
@@ -118,9 +126,9 @@ fn remove_leftovers(parent: &Path, name: &str) {
     }
 }
 
-fn output_error(path: &Path) -> impl FnOnce(std::io::Error) -> PackageError {
+fn output_error(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError {
     let path = path.to_path_buf();
-    move |source| PackageError::Output { path, source }
+    move |source| OutputError { path, source }
 }
 
 #[cfg(test)]

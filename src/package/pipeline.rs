@@ -19,9 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::output::OutputClaim;
+use super::output::{OutputClaim, OutputError};
 use super::repodata::{write_repodata, RepodataError, RepodataSummary};
 use super::reuse::RpmStore;
+pub use super::rpm::PackagedRpm;
 use super::rpm_writer::{write_rpm, RpmSpec, RpmWriteError, WrittenRpm};
 use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
 use super::venv::{deps_rpm_spec, venv_rpm_spec};
@@ -54,21 +55,6 @@ pub struct PackageOptions {
     pub only: BTreeSet<PackageName>,
 }
 
-/// One RPM written, for the summary table.
-#[derive(Clone, Debug)]
-pub struct PackagedRpm {
-    /// The Python package, or `None` for the venv and meta packages.
-    pub package: Option<PackageName>,
-    /// The Python version, or the RPM version for the venv and meta packages.
-    pub version: String,
-    pub rpm_name: String,
-    pub evr: RpmEvr,
-    pub file_name: String,
-    pub arch: String,
-    pub bundled: Vec<BundledLibrary>,
-    pub size: u64,
-}
-
 #[derive(Debug)]
 pub struct PackageReport {
     /// Sorted by file name.
@@ -89,11 +75,8 @@ pub enum PackageError {
     Write(#[from] RpmWriteError),
     #[error(transparent)]
     Repodata(#[from] RepodataError),
-    #[error("cannot prepare the output folder `{}`: {source}", path.display())]
-    Output {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error("packaging failed for {} packages:\n{}", failures.len(), failures.join("\n"))]
     Several { failures: Vec<String> },
 }
@@ -248,14 +231,15 @@ fn carry_over_previous_rpms(
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(previous),
         Err(source) => {
-            return Err(PackageError::Output {
+            return Err(OutputError {
                 path: output_dir.to_path_buf(),
                 source,
-            })
+            }
+            .into())
         }
     };
     for entry in entries {
-        let entry = entry.map_err(|source| PackageError::Output {
+        let entry = entry.map_err(|source| OutputError {
             path: output_dir.to_path_buf(),
             source,
         })?;
@@ -270,7 +254,7 @@ fn carry_over_previous_rpms(
         let target = staging.join(&file_name);
         std::fs::hard_link(entry.path(), &target)
             .or_else(|_| std::fs::copy(entry.path(), &target).map(drop))
-            .map_err(|source| PackageError::Output {
+            .map_err(|source| OutputError {
                 path: entry.path(),
                 source,
             })?;

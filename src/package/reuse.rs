@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::PackagedRpm;
+use super::rpm::PackagedRpm;
 use super::spec::PackageContext;
 use super::version::RpmEvr;
 use crate::cache::{sharded_key, Bucket, Cache};

@@ -25,6 +25,7 @@ use pep508_rs::Requirement;
 use super::error::{io_error, BuildError};
 pub(crate) use super::unpack::UnpackLimits;
 use super::unpack::Unpacker;
+use crate::archive_paths::{normalise_entry_name, UnsafeName};
 use crate::filename::SdistExtension;
 
 /// What PEP 517 says to assume without a `[build-system]` table.
@@ -188,8 +189,11 @@ fn check_backend_name(backend: &str) -> Result<(), String> {
 
 /// PEP 517: backend-path entries are relative paths inside the source tree.
 fn check_backend_path(path: &str) -> Result<(), String> {
-    let inside = !path.starts_with('/')
-        && normalize(&[], path).is_some_and(|parts| !parts.is_empty() || path == ".");
+    let inside = match normalise_entry_name(path) {
+        Ok(_) => true,
+        Err(UnsafeName::Empty) => path == ".",
+        Err(_) => false,
+    };
     if inside {
         Ok(())
     } else {
@@ -197,21 +201,6 @@ fn check_backend_path(path: &str) -> Result<(), String> {
             "holds `{path}`, which is not a folder inside the source tree"
         ))
     }
-}
-
-/// Resolve `relative` against `base` lexically; `None` when it climbs out.
-pub(super) fn normalize(base: &[&str], relative: &str) -> Option<Vec<String>> {
-    let mut parts: Vec<String> = base.iter().map(|part| part.to_string()).collect();
-    for component in relative.split('/') {
-        match component {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            part => parts.push(part.to_string()),
-        }
-    }
-    Some(parts)
 }
 
 fn file_label(sdist: &Path) -> String {

@@ -13,7 +13,6 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use super::error::{io_error, BuildError};
-use super::sdist::normalize;
 use crate::archive_paths::{
     ancestors, normalise_entry_name, resolve_link_target, UnsafeLink, UnsafeName,
 };
@@ -294,9 +293,9 @@ impl<'a> Unpacker<'a> {
         target: &str,
         path: &Path,
     ) -> Result<(), BuildError> {
-        let resolved = normalize(&[], target)
-            .filter(|parts| parts.first().map(String::as_str) == Some(top))
-            .map(|parts| parts[1..].join("/"));
+        let resolved = normalise_entry_name(target)
+            .ok()
+            .and_then(|path| Some(path.strip_prefix(top)?.strip_prefix('/')?.to_string()));
         let Some(resolved) = resolved.filter(|resolved| self.seen.get(resolved) == Some(&false))
         else {
             return Err(self.refuse(
