@@ -24,7 +24,7 @@ use crate::hash::{Sha256, Sha256Hasher};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cannot use the cache folder `{path}`: {source}\nhint: pass `--cache-dir` or set `VENDOR_CACHE_DIR` to a writable folder")]
+    #[error("cannot use the cache folder `{path}`: {source}")]
     Unusable {
         path: PathBuf,
         source: std::io::Error,
@@ -34,12 +34,24 @@ pub enum CacheError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("`{filename}` has sha256 {actual}, but {expected} was expected; the bytes were not kept\nhint: the file changed on the index since it was locked; run `vendor lock --upgrade-package` for it if the change is legitimate")]
+    #[error(
+        "`{filename}` has sha256 {actual}, but {expected} was expected; the bytes were not kept"
+    )]
     HashMismatch {
         filename: String,
         expected: Sha256,
         actual: Sha256,
     },
+}
+
+impl crate::hint::Hint for CacheError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Unusable { .. } => Some("pass `--cache-dir` or set `VENDOR_CACHE_DIR` to a writable folder".to_string()),
+            Self::HashMismatch { .. } => Some("the file changed on the index since it was locked; run `vendor lock --upgrade-package` for it if the change is legitimate".to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// Kinds of non-artifact entries, each in its own folder.

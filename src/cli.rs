@@ -15,10 +15,12 @@ mod requires;
 mod table;
 mod verify;
 
+use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use vendor::hint::Hint;
 
 /// Turn a Python application's requirements into RPMs a fleet installs with dnf.
 #[derive(Debug, Parser)]
@@ -93,8 +95,20 @@ impl Outcome {
 
 /// An error in how the command was called: exit code 2.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+#[error("{message}")]
+pub struct UsageError {
+    message: String,
+    hint: Option<String>,
+}
+
+impl UsageError {
+    pub fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+}
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let project = project::Project::open(&cli.global)?;
@@ -108,7 +122,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
-/// `error: <message>` followed by causes not already part of the message.
+/// `error: <message>`, the causes not already part of it, then the hint of
+/// the outermost error that has one (`docs/architecture.md#errors`).
 pub fn render_error(error: &anyhow::Error) -> String {
     let mut text = format!("error: {error}");
     for cause in error.chain().skip(1) {
@@ -117,7 +132,72 @@ pub fn render_error(error: &anyhow::Error) -> String {
             text.push_str(&format!("\n  caused by: {cause}"));
         }
     }
+    if let Some(hint) = rendered_hint(error) {
+        text.push_str(&format!("\nhint: {hint}"));
+    }
     text
+}
+
+fn rendered_hint(error: &anyhow::Error) -> Option<String> {
+    if let Some(usage) = error.downcast_ref::<UsageError>() {
+        return usage.hint.clone();
+    }
+    hint_in_chain(error.as_ref())
+}
+
+/// The hint of the outermost error in `error`'s chain that has one.
+fn hint_in_chain(error: &(dyn Error + 'static)) -> Option<String> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(hint) = hint_of(error) {
+            return Some(hint);
+        }
+        next = error.source();
+    }
+    None
+}
+
+/// `error`'s own hint, when it is one of the library's hinted types (or a
+/// box of one, as boxed sources appear in a chain).
+fn hint_of(error: &(dyn Error + 'static)) -> Option<String> {
+    macro_rules! hinted {
+        ($($type:ty),* $(,)?) => {
+            $(
+                if let Some(error) = error.downcast_ref::<$type>() {
+                    return error.hint();
+                }
+                if let Some(error) = error.downcast_ref::<Box<$type>>() {
+                    return error.hint();
+                }
+            )*
+        };
+    }
+    hinted!(
+        vendor::cache::CacheError,
+        vendor::config::ConfigError,
+        vendor::fetch::FetchError,
+        vendor::hash::InvalidSha256,
+        vendor::host::HostError,
+        vendor::index::IndexError,
+        vendor::install::InstallError,
+        vendor::lock::BuildRequirementsError,
+        vendor::lock::LockError,
+        vendor::lock::ResolveError,
+        vendor::lock::pylock::PylockError,
+        vendor::package::dependency::DependencyError,
+        vendor::package::pipeline::PackageError,
+        vendor::package::repodata::RepodataError,
+        vendor::package::rpm_writer::RpmWriteError,
+        vendor::pep517::BuildError,
+        vendor::policy::PolicyError,
+        vendor::policy::PreflightError,
+        vendor::requirements::RequirementsError,
+        vendor::server_needs::RequiresError,
+        vendor::targets::TargetError,
+        vendor::verify::VerifyError,
+        vendor::wheels::WheelsError,
+    );
+    None
 }
 
 pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {

@@ -47,12 +47,21 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid `{}`: {message}{}", .path.display(), .hint.as_ref().map(|hint| format!("\nhint: {hint}")).unwrap_or_default())]
+    #[error("invalid `{}`: {message}", .path.display())]
     Invalid {
         path: PathBuf,
         message: String,
         hint: Option<String>,
     },
+}
+
+impl crate::hint::Hint for ConfigError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Invalid { hint, .. } => hint.clone(),
+            _ => None,
+        }
+    }
 }
 
 /// A project's `vendor.toml`, checked and with paths resolved.
@@ -336,13 +345,14 @@ fn check_index(raw: RawIndex, project_dir: &Path) -> Result<IndexConfig, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hint::Hint;
 
     fn parse(text: &str) -> Result<ProjectConfig, ConfigError> {
         parse_project_config(text, Path::new("/srv/mysite/vendor.toml"))
     }
 
     fn error(text: &str) -> String {
-        parse(text).unwrap_err().to_string()
+        parse(text).unwrap_err().with_hint()
     }
 
     const FULL: &str = r#"

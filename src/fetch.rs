@@ -74,16 +74,16 @@ impl FetchReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("{} locked package(s) have no artifact usable on this target: {}\nhint: the lock was made for another target or Python; run `vendor lock` again for this one", .packages.len(), .packages.join(", "))]
+    #[error("{} locked package(s) have no artifact usable on this target: {}", .packages.len(), .packages.join(", "))]
     NoArtifact { packages: Vec<String> },
 
-    #[error("{} artifact(s) are not in the cache:\n{}\nhint: run `vendor fetch` without `--offline` on a machine with network access (or copy a `vendor fetch --export` folder here and lock with `--find-links`)", .artifacts.len(), bullet_list(.artifacts))]
+    #[error("{} artifact(s) are not in the cache:\n{}", .artifacts.len(), bullet_list(.artifacts))]
     Missing { artifacts: Vec<String> },
 
-    #[error("{} artifact(s) could not be fetched:\n{}{}", .failures.len(), describe_failures(.failures), failure_hint(.failures))]
+    #[error("{} artifact(s) could not be fetched:\n{}", .failures.len(), describe_failures(.failures))]
     Failed { failures: Vec<IndexError> },
 
-    #[error("`{filename}` in the cache has sha256 {actual}, but the lock says {expected}\nhint: the cache entry is damaged; delete `{}` and run `vendor fetch`", path.display())]
+    #[error("`{filename}` in the cache has sha256 {actual}, but the lock says {expected}")]
     Damaged {
         filename: String,
         path: PathBuf,
@@ -97,11 +97,24 @@ pub enum FetchError {
         source: std::io::Error,
     },
 
-    #[error("cannot write the export folder `{path}`: {source}\nhint: pass `--export` a folder you can write to")]
+    #[error("cannot write the export folder `{path}`: {source}")]
     Export {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl crate::hint::Hint for FetchError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Failed { failures } => Some(failure_hint(failures)),
+            Self::NoArtifact { .. } => Some("the lock was made for another target or Python; run `vendor lock` again for this one".to_string()),
+            Self::Missing { .. } => Some("run `vendor fetch` without `--offline` on a machine with network access (or copy a `vendor fetch --export` folder here and lock with `--find-links`)".to_string()),
+            Self::Damaged { path, .. } => Some(format!("the cache entry is damaged; delete `{}` and run `vendor fetch`", path.display())),
+            Self::Export { .. } => Some("pass `--export` a folder you can write to".to_string()),
+            _ => None,
+        }
+    }
 }
 
 fn bullet_list(lines: &[String]) -> String {
@@ -124,14 +137,15 @@ fn describe_failures(failures: &[IndexError]) -> String {
     bullet_list(&lines)
 }
 
-fn failure_hint(failures: &[IndexError]) -> &'static str {
+fn failure_hint(failures: &[IndexError]) -> String {
     if failures
         .iter()
         .any(|error| matches!(error, IndexError::HashMismatch { .. }))
     {
-        "\nhint: a file changed on the index since it was locked; nothing of it was kept. Run `vendor lock --upgrade-package NAME` if the change is legitimate"
+        "a file changed on the index since it was locked; nothing of it was kept. Run `vendor lock --upgrade-package NAME` if the change is legitimate".to_string()
     } else {
-        "\nhint: check the network and the index; `vendor fetch` again resumes where this one stopped"
+        "check the network and the index; `vendor fetch` again resumes where this one stopped"
+            .to_string()
     }
 }
 
@@ -478,6 +492,7 @@ fn make_readable(path: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use crate::hint::Hint;
     use std::str::FromStr;
     use std::sync::Arc;
 
@@ -727,7 +742,7 @@ mod tests {
             panic!("{error}")
         };
         assert_eq!(artifacts.len(), 4);
-        let message = error.to_string();
+        let message = error.with_hint();
         assert!(
             message.starts_with("4 artifact(s) are not in the cache"),
             "{message}"
@@ -794,7 +809,7 @@ mod tests {
         assert!(failures
             .iter()
             .all(|failure| matches!(failure, IndexError::HashMismatch { .. })));
-        let message = error.to_string();
+        let message = error.with_hint();
         assert!(message.contains("alpha-1.0.tar.gz") && message.contains("gamma-1.0.tar.gz"));
         assert!(message.contains("hint:"));
         let cache = client.cache();

@@ -16,8 +16,14 @@ use sha2::Digest;
 pub struct Sha256(String);
 
 #[derive(Debug, thiserror::Error)]
-#[error("`{0}` is not a sha256 digest\nhint: a sha256 is 64 hexadecimal characters")]
+#[error("`{0}` is not a sha256 digest")]
 pub struct InvalidSha256(pub String);
+
+impl crate::hint::Hint for InvalidSha256 {
+    fn hint(&self) -> Option<String> {
+        Some("a sha256 is 64 hexadecimal characters".to_string())
+    }
+}
 
 impl Sha256 {
     /// The digest of `bytes`.

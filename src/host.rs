@@ -30,23 +30,28 @@ pub use toolchain::{HostFamily, PkgConfig, Toolchain};
 /// Why the build host could not be described.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
-    #[error(
-        "no Python {version} interpreter on this build host; looked for {}\nhint: install \
-         Python {version} on the build host (`dnf install python{version}`, `apt install \
-         python{version}` or `pyenv install {version}`), or target a Python version the host has",
-        searched.join(", ")
-    )]
+    #[error("no Python {version} interpreter on this build host; looked for {}", searched.join(", "))]
     NoInterpreter {
         version: String,
         searched: Vec<String>,
     },
-    #[error("`{}` did not report its version: {reason}\nhint: check that it runs: `{} --version`", interpreter.display(), interpreter.display())]
+    #[error("`{}` did not report its version: {reason}", interpreter.display())]
     InterpreterVersion {
         interpreter: PathBuf,
         reason: String,
     },
     #[error("cannot describe the build host: {0}")]
     Platform(#[from] TargetError),
+}
+
+impl crate::hint::Hint for HostError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NoInterpreter { version, .. } => Some(format!("install Python {version} on the build host (`dnf install python{version}`, `apt install python{version}` or `pyenv install {version}`), or target a Python version the host has")),
+            Self::InterpreterVersion { interpreter, .. } => Some(format!("check that it runs: `{} --version`", interpreter.display())),
+            _ => None,
+        }
+    }
 }
 
 /// The machine builds run on, described for resolving build requirements.

@@ -239,7 +239,7 @@ impl IndexClient {
         let mut credentials = Credentials::from_urls(&login_urls);
         if let Some(path) = Credentials::default_netrc_path() {
             if let Err(error) = credentials.add_netrc(&path) {
-                reporter.warn(&error.to_string());
+                reporter.warn(&crate::hint::Hint::with_hint(&error));
             }
         }
         let http = http::Http::new(

@@ -10,6 +10,7 @@
 // Shared value types.
 pub mod filename;
 pub mod hash;
+pub mod hint;
 pub mod name;
 
 // Inputs: the project, its requirements, the target platform, policies.

@@ -93,14 +93,26 @@ pub enum PolicyError {
         source: std::io::Error,
     },
     /// The file is not a valid policy; `message` names the key.
-    #[error("`{origin}`: {message}{}", .hint.as_ref().map(|hint| format!("\nhint: {hint}")).unwrap_or_default())]
+    #[error("`{origin}`: {message}")]
     Invalid {
         origin: String,
         message: String,
         hint: Option<String>,
     },
-    #[error("cannot check the probes of `{origin}` with `python3`: {message}\nhint: the build host needs `python3` on `PATH` to check policy probes")]
+    #[error("cannot check the probes of `{origin}` with `python3`: {message}")]
     ProbeChecker { origin: String, message: String },
+}
+
+impl crate::hint::Hint for PolicyError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Invalid { hint, .. } => hint.clone(),
+            Self::ProbeChecker { .. } => {
+                Some("the build host needs `python3` on `PATH` to check policy probes".to_string())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One policy file, parsed and checked.

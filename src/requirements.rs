@@ -84,27 +84,27 @@ pub enum RequirementsError {
         included_from: Option<Origin>,
         source: std::io::Error,
     },
-    #[error("invalid requirement at `{origin}`: {message}{}", render_hint(.hint))]
+    #[error("invalid requirement at `{origin}`: {message}")]
     InvalidRequirement {
         origin: Origin,
         /// pep508's message with the offending text and a caret under it.
         message: String,
         hint: Option<String>,
     },
-    #[error("unsupported line at `{origin}`: `{text}`: {message}{}", render_hint(.hint))]
+    #[error("unsupported line at `{origin}`: `{text}`: {message}")]
     Unsupported {
         origin: Origin,
         text: String,
         message: String,
         hint: Option<String>,
     },
-    #[error("`{origin}` includes `{}`, which is already being read (an include cycle: {})\nhint: remove the `-r` line that closes the cycle", .path.display(), .chain.iter().map(|path| format!("`{}`", path.display())).collect::<Vec<_>>().join(" → "))]
+    #[error("`{origin}` includes `{}`, which is already being read (an include cycle: {})", .path.display(), .chain.iter().map(|path| format!("`{}`", path.display())).collect::<Vec<_>>().join(" → "))]
     IncludeCycle {
         origin: Origin,
         path: PathBuf,
         chain: Vec<PathBuf>,
     },
-    #[error("invalid `{}`: {message}{}", .path.display(), render_hint(.hint))]
+    #[error("invalid `{}`: {message}", .path.display())]
     Pyproject {
         path: PathBuf,
         message: String,
@@ -116,14 +116,21 @@ pub enum RequirementsError {
         paths: Vec<PathBuf>,
         defined: Vec<String>,
     },
-    #[error("extras ({}) were requested but no `pyproject.toml` is among the inputs\nhint: extras select `[project.optional-dependencies]`; in a requirements file write `name[extra]`", .extras.join(", "))]
+    #[error("extras ({}) were requested but no `pyproject.toml` is among the inputs", .extras.join(", "))]
     ExtrasWithoutPyproject { extras: Vec<String> },
 }
 
-fn render_hint(hint: &Option<String>) -> String {
-    hint.as_ref()
-        .map(|hint| format!("\nhint: {hint}"))
-        .unwrap_or_default()
+impl crate::hint::Hint for RequirementsError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::InvalidRequirement { hint, .. }
+            | Self::Unsupported { hint, .. }
+            | Self::Pyproject { hint, .. } => hint.clone(),
+            Self::IncludeCycle { .. } => Some("remove the `-r` line that closes the cycle".to_string()),
+            Self::ExtrasWithoutPyproject { .. } => Some("extras select `[project.optional-dependencies]`; in a requirements file write `name[extra]`".to_string()),
+            _ => None,
+        }
+    }
 }
 
 fn render_included_from(origin: &Option<Origin>) -> String {
@@ -239,6 +246,7 @@ fn check_extras(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hint::Hint;
 
     fn extra(name: &str) -> ExtraName {
         ExtraName::new(name.to_string()).unwrap()
@@ -281,7 +289,7 @@ mod tests {
         );
         let error = read_requirements(&[pyproject], &[extra("docs")])
             .unwrap_err()
-            .to_string();
+            .with_hint();
         assert!(
             error.contains("extra `docs`") && error.contains("defined: dev"),
             "{error}"
@@ -289,7 +297,7 @@ mod tests {
         let requirements = write(dir.path(), "requirements.in", "django\n");
         let error = read_requirements(&[requirements], &[extra("dev")])
             .unwrap_err()
-            .to_string();
+            .with_hint();
         assert!(
             error.contains("no `pyproject.toml`") && error.contains("hint:"),
             "{error}"

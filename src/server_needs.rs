@@ -24,15 +24,25 @@ use crate::targets::Target;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RequiresError {
-    #[error("no RPMs in `{}`\nhint: run `vendor build` first", .folder.display())]
+    #[error("no RPMs in `{}`", .folder.display())]
     NoRpms { folder: PathBuf },
     #[error("cannot read `{}`: {source}", .folder.display())]
     ReadFolder {
         folder: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot read the RPM `{}`: {message}\nhint: rebuild the folder with `vendor build`", .path.display())]
+    #[error("cannot read the RPM `{}`: {message}", .path.display())]
     ReadRpm { path: PathBuf, message: String },
+}
+
+impl crate::hint::Hint for RequiresError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NoRpms { .. } => Some("run `vendor build` first".to_string()),
+            Self::ReadRpm { .. } => Some("rebuild the folder with `vendor build`".to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// The answer to "what must a server have installed?".

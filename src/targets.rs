@@ -61,12 +61,12 @@ const PROJECT_TARGETS_DIR: &str = "policies/targets";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("unknown target `{name}`; available: {}\nhint: describe it in `{PROJECT_TARGETS_DIR}/{name}.toml` in the project, or use `--target host`", .available.join(", "))]
+    #[error("unknown target `{name}`; available: {}", .available.join(", "))]
     Unknown {
         name: String,
         available: Vec<String>,
     },
-    #[error("`{name}` is not a valid target name\nhint: target names use letters, digits, `-`, `_` and `.`")]
+    #[error("`{name}` is not a valid target name")]
     InvalidName { name: String },
     #[error("cannot read `{}`: {source}", .path.display())]
     Read {
@@ -75,7 +75,7 @@ pub enum TargetError {
     },
     #[error("invalid target file `{origin}`: {message}")]
     Invalid { origin: String, message: String },
-    #[error("target `{target}` has no Python {requested}; available: {}\nhint: pick one of these with `--python`, or add it to the target file", .available.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    #[error("target `{target}` has no Python {requested}; available: {}", .available.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
     PythonUnavailable {
         target: String,
         requested: Version,
@@ -83,6 +83,17 @@ pub enum TargetError {
     },
     #[error("cannot describe this machine as a target: {message}")]
     Host { message: String },
+}
+
+impl crate::hint::Hint for TargetError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Unknown { name, .. } => Some(format!("describe it in `{PROJECT_TARGETS_DIR}/{name}.toml` in the project, or use `--target host`")),
+            Self::InvalidName { .. } => Some("target names use letters, digits, `-`, `_` and `.`".to_string()),
+            Self::PythonUnavailable { .. } => Some("pick one of these with `--python`, or add it to the target file".to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// The distribution family; decides package naming conventions.
@@ -426,6 +437,7 @@ fn parse_target(name: &str, text: &str, origin: &str) -> Result<Target, TargetEr
 mod tests {
     use super::*;
     use crate::filename::WheelFilename;
+    use crate::hint::Hint;
     use pep508_rs::Requirement;
 
     fn version(text: &str) -> Version {
@@ -481,11 +493,11 @@ mod tests {
 
     #[test]
     fn unknown_target_lists_the_available_ones() {
-        let error = Target::load("el7", None).unwrap_err().to_string();
+        let error = Target::load("el7", None).unwrap_err().with_hint();
         assert!(error.contains("unknown target `el7`"), "{error}");
         assert!(error.contains("el10, el8, el9, fedora-43, host"), "{error}");
         assert!(error.contains("hint:"), "{error}");
-        let error = Target::load("../etc/passwd", None).unwrap_err().to_string();
+        let error = Target::load("../etc/passwd", None).unwrap_err().with_hint();
         assert!(error.contains("not a valid target name"), "{error}");
     }
 

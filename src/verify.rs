@@ -66,16 +66,23 @@ pub enum VerifyError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Elf(#[from] crate::elf::ElfError),
-    #[error(
-        "cannot run `{}` for the checks: {source}\nhint: the scratch environment's interpreter \
-         must run on this build host",
-        python.display()
-    )]
+    #[error("cannot run `{}` for the checks: {source}", python.display())]
     Python {
         python: PathBuf,
         #[source]
         source: std::io::Error,
     },
+}
+
+impl crate::hint::Hint for VerifyError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Python { .. } => Some(
+                "the scratch environment's interpreter must run on this build host".to_string(),
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// A wheel that passed every check: the only input packaging accepts.

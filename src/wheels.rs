@@ -34,6 +34,7 @@ use std::path::PathBuf;
 
 use crate::cache::Cache;
 use crate::fetch::FetchReport;
+use crate::hint::Hint;
 use crate::lock::{Lock, LockedPackage};
 use crate::name::PackageName;
 use crate::pep517::BuildError;
@@ -78,9 +79,9 @@ pub struct PreparedWheel {
 /// Why the stage could not run at all (as opposed to one package failing).
 #[derive(Debug, thiserror::Error)]
 pub enum WheelsError {
-    #[error("{} locked artifacts are not in the cache: {}\nhint: run `vendor fetch` first", names.len(), names.join(", "))]
+    #[error("{} locked artifacts are not in the cache: {}", names.len(), names.join(", "))]
     NotFetched { names: Vec<String> },
-    #[error("`{package}` {version} must be built from source, but {reason}\nhint: {hint}")]
+    #[error("`{package}` {version} must be built from source, but {reason}")]
     CannotBuild {
         package: PackageName,
         version: String,
@@ -102,6 +103,18 @@ pub enum WheelsError {
         #[source]
         source: crate::install::InstallError,
     },
+}
+
+impl crate::hint::Hint for WheelsError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NotFetched { .. } => Some("run `vendor fetch` first".to_string()),
+            Self::CannotBuild { hint, .. } => Some(hint.clone()),
+            Self::Preflight(inner) => inner.hint(),
+            Self::Host(inner) => inner.hint(),
+            _ => None,
+        }
+    }
 }
 
 /// Why one package has no verified wheel.
@@ -133,7 +146,12 @@ impl std::fmt::Display for PackageFailure {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Build { package, error } => {
-                write!(formatter, "`{package}` could not be built: {error}")
+                // A report lists several failures: each keeps its own hint.
+                write!(
+                    formatter,
+                    "`{package}` could not be built: {}",
+                    error.with_hint()
+                )
             }
             Self::Unusable { message, .. } => formatter.write_str(message),
             Self::Verify(failed) => write!(formatter, "{failed}"),

@@ -498,7 +498,10 @@ fn fetch_offline_with_a_cold_cache_lists_every_missing_file() {
     index.clear_requests();
 
     let outcome = project.fetch_with(&["--offline"]);
-    outcome.assert_code(1).assert_mentions(&["hint:"]);
+    outcome
+        .assert_code(1)
+        .assert_mentions(&["hint:"])
+        .assert_hint_last("without `--offline`");
     let expected = build_files(&project.pylock());
     assert_eq!(expected.len(), mixed_versions().len());
     for file in &expected {
@@ -519,7 +522,8 @@ fn a_download_that_does_not_match_the_lock_is_refused_and_not_kept() {
     project
         .fetch()
         .assert_code(1)
-        .assert_mentions(&[filename, "sha256", "hint:"]);
+        .assert_mentions(&[filename, "sha256", "hint:"])
+        .assert_hint_last("a file changed on the index since it was locked");
     assert!(project.cached_artifacts(filename).is_empty());
     assert_eq!(project.cache_temp_files(), Vec::<std::path::PathBuf>::new());
     assert!(index.requests_to(&format!("/files/{filename}")) >= 1);

@@ -125,10 +125,13 @@ pub(super) fn prepare(
 /// `vendor.toml`, which names the app.
 fn app_config<'a>(project: &'a Project, command: &str) -> anyhow::Result<&'a ProjectConfig> {
     project.config.as_ref().ok_or_else(|| {
-        UsageError(format!(
-            "`vendor {command}` needs the app's name from `{}`\nhint: create it with `[app]` `name = \"mysite\"`",
-            project.dir.join("vendor.toml").display()
-        ))
+        UsageError::with_hint(
+            format!(
+                "`vendor {command}` needs the app's name from `{}`",
+                project.dir.join("vendor.toml").display()
+            ),
+            "create it with `[app]` `name = \"mysite\"`",
+        )
         .into()
     })
 }
@@ -223,9 +226,10 @@ fn select_packages(lock: &Lock, names: &[String]) -> anyhow::Result<BTreeSet<Pac
                 } else {
                     format!("did you mean {}?", close.join(", "))
                 };
-                return Err(UsageError(format!(
-                    "`{raw}` is not a package of the lock\nhint: {hint}"
-                ))
+                return Err(UsageError::with_hint(
+                    format!("`{raw}` is not a package of the lock"),
+                    hint,
+                )
                 .into());
             }
         }

@@ -34,10 +34,10 @@ impl Project {
             None => std::env::current_dir().context("cannot read the current folder")?,
         };
         if !dir.is_dir() {
-            return Err(super::UsageError(format!(
-                "the project folder `{}` does not exist\nhint: pass an existing folder to `--project`",
-                dir.display()
-            ))
+            return Err(super::UsageError::with_hint(
+                format!("the project folder `{}` does not exist", dir.display()),
+                "pass an existing folder to `--project`",
+            )
             .into());
         }
         let config = load_project_config(&dir)?;

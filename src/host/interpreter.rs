@@ -147,11 +147,12 @@ fn probe(candidate: &Path, python_version: (u64, u64)) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hint::Hint;
 
     #[test]
     fn reports_where_it_looked() {
         let error = find_interpreter((2, 1)).unwrap_err();
-        let message = error.to_string();
+        let message = error.with_hint();
         assert!(message.contains("python2.1"), "{message}");
         assert!(message.contains("hint:"), "{message}");
     }

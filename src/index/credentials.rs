@@ -43,10 +43,16 @@ pub struct Credentials {
 
 /// A netrc file that exists but cannot be read or parsed.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot use the netrc file `{path}`: {reason}; index credentials from it are ignored\nhint: fix the file or point `NETRC` at another one")]
+#[error("cannot use the netrc file `{path}`: {reason}; index credentials from it are ignored")]
 pub struct NetrcError {
     pub path: PathBuf,
     pub reason: String,
+}
+
+impl crate::hint::Hint for NetrcError {
+    fn hint(&self) -> Option<String> {
+        Some("fix the file or point `NETRC` at another one".to_string())
+    }
 }
 
 impl Credentials {

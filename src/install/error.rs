@@ -13,10 +13,7 @@ use crate::archive_paths::UnsafeName;
 /// A failure of [`super::install_wheel`].
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
-    #[error(
-        "refusing wheel `{wheel}`: entry `{entry}` {reason}\nhint: the wheel is damaged or was \
-         tampered with; fetch it again from a trusted index or report it to its publisher"
-    )]
+    #[error("refusing wheel `{wheel}`: entry `{entry}` {reason}")]
     Refused {
         wheel: String,
         entry: String,
@@ -39,11 +36,7 @@ pub enum InstallError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "`{}` is not a working Python {expected} interpreter ({found})\nhint: point vendor at \
-         the build host's Python {expected}",
-        interpreter.display()
-    )]
+    #[error("`{}` is not a working Python {expected} interpreter ({found})", interpreter.display())]
     InterpreterMismatch {
         interpreter: PathBuf,
         expected: String,
@@ -51,7 +44,7 @@ pub enum InstallError {
     },
     #[error(
         "cannot compile byte-code for Python {version}: hash-based `.pyc` files need Python 3.7 \
-         or newer\nhint: target a newer Python, or install without byte-code"
+         or newer"
     )]
     BytecodeUnsupported { version: String },
     #[error("byte-compiling `{wheel}` with `{}` failed ({status}): {stderr}", interpreter.display())]
@@ -61,6 +54,17 @@ pub enum InstallError {
         status: String,
         stderr: String,
     },
+}
+
+impl crate::hint::Hint for InstallError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Refused { .. } => Some("the wheel is damaged or was tampered with; fetch it again from a trusted index or report it to its publisher".to_string()),
+            Self::InterpreterMismatch { expected, .. } => Some(format!("point vendor at the build host's Python {expected}")),
+            Self::BytecodeUnsupported { .. } => Some("target a newer Python, or install without byte-code".to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// What is wrong with one entry of a wheel.

@@ -52,7 +52,7 @@ use crate::requirements::{Origin, SourcedRequirement};
 pub enum BuildRequirementsError {
     #[error(transparent)]
     Host(#[from] crate::host::HostError),
-    #[error("`{package}` {version} must be built from source, but no sdist of it is locked\nhint: it has no wheel for the target; publish its sdist to the index or a `--find-links` folder, or pick a version that has a wheel")]
+    #[error("`{package}` {version} must be built from source, but no sdist of it is locked")]
     NoSdist {
         package: PackageName,
         version: Version,
@@ -83,13 +83,15 @@ pub enum BuildRequirementsError {
         #[source]
         source: Box<crate::pep517::BuildError>,
     },
-    #[error("the wheel built from `{package}` {version} to read its metadata is unreadable: {reason}\nhint: the package's build backend made a broken wheel; report it to the package's publisher")]
+    #[error(
+        "the wheel built from `{package}` {version} to read its metadata is unreadable: {reason}"
+    )]
     BuiltMetadata {
         package: PackageName,
         version: Version,
         reason: String,
     },
-    #[error("vendor will not build `{filename}` to read its metadata: {reason}\nhint: use an index that publishes sha256 hashes, or pick a version of the package with a wheel or static sdist metadata")]
+    #[error("vendor will not build `{filename}` to read its metadata: {reason}")]
     WillNotBuild { filename: String, reason: String },
     #[error("cannot create a folder for the build environment of `{package}`: {source}")]
     Scratch {
@@ -97,6 +99,18 @@ pub enum BuildRequirementsError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl crate::hint::Hint for BuildRequirementsError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NoSdist { .. } => Some("it has no wheel for the target; publish its sdist to the index or a `--find-links` folder, or pick a version that has a wheel".to_string()),
+            Self::BuiltMetadata { .. } => Some("the package's build backend made a broken wheel; report it to the package's publisher".to_string()),
+            Self::WillNotBuild { .. } => Some("use an index that publishes sha256 hashes, or pick a version of the package with a wheel or static sdist metadata".to_string()),
+            Self::Host(inner) => inner.hint(),
+            _ => None,
+        }
+    }
 }
 
 /// Bumped when what [`SdistContext::asked_by_backend`] caches changes.

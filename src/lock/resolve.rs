@@ -89,16 +89,20 @@ pub struct ResolvedPackage {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    #[error("no set of versions satisfies the requirements:\n{explanation}\nhint: relax one of the requirements named above")]
+    #[error("no set of versions satisfies the requirements:\n{explanation}")]
     NoSolution { explanation: String },
-    #[error("package `{name}` was not found on any index{requested_by}\nhint: check the spelling, or add the index or folder that has it with `--index-url` / `--find-links`")]
+    #[error("package `{name}` was not found on any index{requested_by}")]
     NotFound {
         name: PackageName,
         requested_by: String,
     },
-    #[error("`{requirement}` ({origin}) is a direct URL requirement; vendor cannot lock those yet\nhint: publish the artifact to an index or a `--find-links` folder and require it by name")]
+    #[error(
+        "`{requirement}` ({origin}) is a direct URL requirement; vendor cannot lock those yet"
+    )]
     DirectUrl { requirement: String, origin: String },
-    #[error("`{name}` has no wheel usable on {target} in the range needed{requested_by}, only an sdist\nhint: build requirements are installed from wheels, never built; publish a wheel of `{name}` for this platform to the index or to a `--find-links` folder")]
+    #[error(
+        "`{name}` has no wheel usable on {target} in the range needed{requested_by}, only an sdist"
+    )]
     NoWheel {
         name: PackageName,
         target: String,
@@ -114,12 +118,28 @@ pub enum ResolveError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("the metadata of `{filename}` names version `{found}`, but the index lists `{expected}`\nhint: the index serves inconsistent data for this file")]
+    #[error(
+        "the metadata of `{filename}` names version `{found}`, but the index lists `{expected}`"
+    )]
     MetadataMismatch {
         filename: String,
         found: Version,
         expected: Version,
     },
+}
+
+impl crate::hint::Hint for ResolveError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NoSolution { .. } => Some("relax one of the requirements named above".to_string()),
+            Self::NotFound { .. } => Some("check the spelling, or add the index or folder that has it with `--index-url` / `--find-links`".to_string()),
+            Self::DirectUrl { .. } => Some("publish the artifact to an index or a `--find-links` folder and require it by name".to_string()),
+            Self::NoWheel { name, .. } => Some(format!("build requirements are installed from wheels, never built; publish a wheel of `{name}` for this platform to the index or to a `--find-links` folder")),
+            Self::MetadataMismatch { .. } => Some("the index serves inconsistent data for this file".to_string()),
+            Self::Index(inner) => inner.hint(),
+            _ => None,
+        }
+    }
 }
 
 /// Resolve `request`. Blocks the calling thread; must not be called from

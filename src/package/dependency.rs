@@ -28,11 +28,24 @@ const SENSE_RPMLIB: u32 = 1 << 24;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DependencyError {
-    #[error("`{requirement}{specifier}` cannot be expressed as an rpm dependency: `~=` needs at least two release segments\nhint: write `>={version}` (or `=={version}.*`) in the requirement instead", version = .specifier.version())]
+    #[error("`{requirement}{specifier}` cannot be expressed as an rpm dependency: `~=` needs at least two release segments")]
     CompatibleNeedsTwoSegments {
         requirement: String,
         specifier: VersionSpecifier,
     },
+}
+
+impl crate::hint::Hint for DependencyError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::CompatibleNeedsTwoSegments { specifier, .. } => {
+                let version = specifier.version();
+                Some(format!(
+                    "write `>={version}` (or `=={version}.*`) in the requirement instead"
+                ))
+            }
+        }
+    }
 }
 
 /// How a simple dependency compares versions.
@@ -464,7 +477,7 @@ mod tests {
                 .unwrap(),
         };
         assert_eq!(
-            error.to_string(),
+            crate::hint::Hint::with_hint(&error),
             "`a-python3dist(foo)~=2.0` cannot be expressed as an rpm dependency: `~=` needs at least two release segments\nhint: write `>=2.0` (or `==2.0.*`) in the requirement instead"
         );
     }

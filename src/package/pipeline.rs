@@ -29,6 +29,7 @@ use super::venv::{deps_rpm_spec, venv_rpm_spec};
 use super::version::{RpmEvr, RpmVersionStyle};
 use crate::cache::Cache;
 use crate::elf::BundledLibrary;
+use crate::hint::Hint;
 use crate::host::find_interpreter;
 use crate::install::cached::install_wheel_cached;
 use crate::install::{InstallError, InstallOptions};
@@ -65,7 +66,7 @@ pub struct PackageReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("{0}")]
+    #[error(transparent)]
     Install(#[from] InstallError),
     #[error(transparent)]
     Host(#[from] crate::host::HostError),
@@ -79,6 +80,19 @@ pub enum PackageError {
     Output(#[from] OutputError),
     #[error("packaging failed for {} packages:\n{}", failures.len(), failures.join("\n"))]
     Several { failures: Vec<String> },
+}
+
+impl crate::hint::Hint for PackageError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Install(inner) => inner.hint(),
+            Self::Host(inner) => inner.hint(),
+            Self::Write(inner) => inner.hint(),
+            Self::Repodata(inner) => inner.hint(),
+            // A spec error's cause (a dependency it cannot express) is in the chain.
+            Self::Spec(_) | Self::Output(_) | Self::Several { .. } => None,
+        }
+    }
 }
 
 /// One unit of work: a locked package and its cached wheel.
@@ -152,7 +166,7 @@ pub fn package_lock(
     for result in results {
         match result {
             Ok(rpm) => rpms.push(rpm),
-            Err(error) => failures.push(format!("- {error}")),
+            Err(error) => failures.push(format!("- {}", error.with_hint())),
         }
     }
     if !failures.is_empty() {

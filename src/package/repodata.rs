@@ -41,13 +41,24 @@ pub enum RepodataError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("`{path}` is not a readable RPM: {source}\nhint: remove it from the repository folder or build it again")]
+    #[error("`{path}` is not a readable RPM: {source}")]
     Parse { path: PathBuf, source: rpm::Error },
     #[error("cannot write the repository metadata `{path}`: {source}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl crate::hint::Hint for RepodataError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Parse { .. } => {
+                Some("remove it from the repository folder or build it again".to_string())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What [`write_repodata`] wrote.

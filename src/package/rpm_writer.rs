@@ -115,7 +115,7 @@ pub struct WrittenRpm {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RpmWriteError {
-    #[error("package `{package}`: `{path}` is not an absolute install path\nhint: RPM paths start with `/`, e.g. `/opt/<app>/…`")]
+    #[error("package `{package}`: `{path}` is not an absolute install path")]
     RelativePath { package: String, path: String },
     #[error("package `{package}`: {field} {value} does not fit rpm's 32-bit header field")]
     TooLarge {
@@ -123,7 +123,7 @@ pub enum RpmWriteError {
         field: &'static str,
         value: u64,
     },
-    #[error("package `{package}`: the build time {build_time} is in the future, which the rpm crate would replace by the current time\nhint: check the build host's clock, or the time recorded in the lock")]
+    #[error("package `{package}`: the build time {build_time} is in the future, which the rpm crate would replace by the current time")]
     BuildTimeInFuture { package: String, build_time: u64 },
     #[error("package `{package}`: cannot add `{path}`: {source}")]
     AddEntry {
@@ -138,6 +138,20 @@ pub enum RpmWriteError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl crate::hint::Hint for RpmWriteError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::RelativePath { .. } => {
+                Some("RPM paths start with `/`, e.g. `/opt/<app>/…`".to_string())
+            }
+            Self::BuildTimeInFuture { .. } => {
+                Some("check the build host's clock, or the time recorded in the lock".to_string())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// `N-V-R.A.rpm`; the epoch is never part of an RPM's file name.

@@ -1,7 +1,7 @@
 //! Why building a wheel from an sdist failed.
 //!
 //! Every variant names the sdist (or package) and, where it can, the file or
-//! hook involved; the ones with a fix end with a `hint:` line.
+//! hook involved; the ones with a fix have a hint ([`crate::hint::Hint`]).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -12,10 +12,7 @@ use crate::install::InstallError;
 /// A failure of the PEP 517 frontend.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error(
-        "refusing sdist `{sdist}`: entry `{entry}` {reason}\nhint: the sdist is damaged or was \
-         tampered with; fetch it again from a trusted index or report it to its publisher"
-    )]
+    #[error("refusing sdist `{sdist}`: entry `{entry}` {reason}")]
     Refused {
         sdist: String,
         entry: String,
@@ -23,10 +20,7 @@ pub enum BuildError {
     },
     #[error("cannot read sdist `{sdist}`: {reason}")]
     Archive { sdist: String, reason: String },
-    #[error(
-        "sdist `{sdist}` has an invalid `pyproject.toml`: `{key}` {reason}\nhint: the sdist's \
-         `[build-system]` table does not follow PEP 517/518; report it to the package's publisher"
-    )]
+    #[error("sdist `{sdist}` has an invalid `pyproject.toml`: `{key}` {reason}")]
     Pyproject {
         sdist: String,
         key: String,
@@ -45,7 +39,7 @@ pub enum BuildError {
         #[source]
         source: Box<InstallError>,
     },
-    #[error("{}", BackendFailure { package, hook, log_path, tail, hint: hint.as_deref() })]
+    #[error("{}", BackendFailure { package, hook, log_path, tail })]
     BackendFailed {
         package: String,
         hook: String,
@@ -57,7 +51,7 @@ pub enum BuildError {
     },
     #[error(
         "building `{package}` needs `{requirement}`, which is not among its locked build \
-         requirements\nhint: run `vendor lock` to lock build requirements"
+         requirements"
     )]
     UnlockedRequirement {
         package: String,
@@ -74,10 +68,7 @@ pub enum BuildError {
         reason: String,
         log_path: PathBuf,
     },
-    #[error(
-        "building `{sdist}` produced `{wheel}`, which is not a wheel of `{expected}`\nhint: the \
-         sdist's metadata disagrees with its file name; report it to the package's publisher"
-    )]
+    #[error("building `{sdist}` produced `{wheel}`, which is not a wheel of `{expected}`")]
     WrongWheel {
         sdist: String,
         wheel: String,
@@ -87,14 +78,27 @@ pub enum BuildError {
     Cache(#[from] CacheError),
 }
 
+impl crate::hint::Hint for BuildError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Refused { .. } => Some("the sdist is damaged or was tampered with; fetch it again from a trusted index or report it to its publisher".to_string()),
+            Self::Pyproject { .. } => Some("the sdist's `[build-system]` table does not follow PEP 517/518; report it to the package's publisher".to_string()),
+            Self::UnlockedRequirement { .. } => Some("run `vendor lock` to lock build requirements".to_string()),
+            Self::WrongWheel { .. } => Some("the sdist's metadata disagrees with its file name; report it to the package's publisher".to_string()),
+            Self::BackendFailed { hint, .. } => hint.clone(),
+            Self::Cache(inner) => inner.hint(),
+            _ => None,
+        }
+    }
+}
+
 /// The text of [`BuildError::BackendFailed`]: what failed, the log's tail,
-/// where the whole log is, and the policy's advice.
+/// and where the whole log is (the policy's advice is the error's hint).
 struct BackendFailure<'a> {
     package: &'a str,
     hook: &'a str,
     log_path: &'a PathBuf,
     tail: &'a str,
-    hint: Option<&'a str>,
 }
 
 impl fmt::Display for BackendFailure<'_> {
@@ -107,11 +111,7 @@ impl fmt::Display for BackendFailure<'_> {
         for line in self.tail.lines() {
             writeln!(formatter, "  | {line}")?;
         }
-        write!(formatter, "full log: `{}`", self.log_path.display())?;
-        if let Some(hint) = self.hint {
-            write!(formatter, "\nhint: {hint}")?;
-        }
-        Ok(())
+        write!(formatter, "full log: `{}`", self.log_path.display())
     }
 }
 

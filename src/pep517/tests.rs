@@ -9,6 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use super::*;
+use crate::hint::Hint;
 use crate::host::find_interpreter;
 use crate::install::environment::tests::tiny_wheel;
 use crate::install::environment::PythonEnvironment;
@@ -288,7 +289,7 @@ fn a_failing_backend_shows_its_log_tail_and_the_policy_hint() {
     assert_eq!(hook, "build_wheel");
     assert!(tail.contains("featurepkg was told to fail"), "{tail}");
     assert!(tail.contains("RuntimeError"), "{tail}");
-    let message = error.to_string();
+    let message = error.with_hint();
     assert!(
         message.contains(&log_path.display().to_string()),
         "{message}"
@@ -313,7 +314,7 @@ fn requirements_the_backend_asks_for_must_be_locked() {
     let helper = tiny_wheel(fixture.folder.path(), "helper");
     fixture.build_wheels = vec![(Sha256::of_bytes(&fs::read(&helper).unwrap()), helper)];
     let error = build_cached(&fixture.cache, &fixture.request(&settings, None)).unwrap_err();
-    let message = error.to_string();
+    let message = error.with_hint();
     assert!(
         matches!(&error, BuildError::UnlockedRequirement { requirement, .. } if requirement == "cython>=3"),
         "{message}"

@@ -37,11 +37,19 @@ pub struct MissingPrerequisite {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PreflightError {
-    #[error("{}", render_missing(.missing, .hint))]
+    #[error("{}", render_missing(.missing))]
     Missing {
         missing: Vec<MissingPrerequisite>,
         hint: String,
     },
+}
+
+impl crate::hint::Hint for PreflightError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Missing { hint, .. } => Some(hint.clone()),
+        }
+    }
 }
 
 /// Check every prerequisite of every package; all that are missing are
@@ -214,7 +222,7 @@ fn install_hint(missing: &[MissingPrerequisite], family: Option<HostFamily>) -> 
     }
 }
 
-fn render_missing(missing: &[MissingPrerequisite], hint: &str) -> String {
+fn render_missing(missing: &[MissingPrerequisite]) -> String {
     let mut packages: Vec<String> = missing
         .iter()
         .map(|item| format!("`{}`", item.package))
@@ -231,7 +239,6 @@ fn render_missing(missing: &[MissingPrerequisite], hint: &str) -> String {
             let _ = write!(text, " ({feature})");
         }
     }
-    let _ = write!(text, "\nhint: {hint}");
     text
 }
 

@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::*;
+use crate::hint::Hint;
 
 fn name(text: &str) -> PackageName {
     PackageName::new(text.to_string()).unwrap()
@@ -22,7 +23,7 @@ fn load_error(files: &[(&str, &str)]) -> String {
     let project = project_with(files);
     Policies::load(Some(project.path()))
         .unwrap_err()
-        .to_string()
+        .with_hint()
 }
 
 const MINIMAL: &str = r#"

@@ -182,6 +182,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hint::Hint;
 
     fn extra(name: &str) -> ExtraName {
         ExtraName::new(name.to_string()).unwrap()
@@ -253,7 +254,7 @@ anything = true
         let path = Path::new("pyproject.toml");
         let error = parse("[tool.poetry]\nname = \"x\"\n", path, &[])
             .unwrap_err()
-            .to_string();
+            .with_hint();
         assert!(
             error.contains("`pyproject.toml`")
                 && error.contains("no `[project]` table")
@@ -261,13 +262,13 @@ anything = true
             "{error}"
         );
         let dynamic = "[project]\nname = \"x\"\ndynamic = [\"dependencies\"]\n";
-        let error = parse(dynamic, path, &[]).unwrap_err().to_string();
+        let error = parse(dynamic, path, &[]).unwrap_err().with_hint();
         assert!(error.contains("dynamic"), "{error}");
         let bad = "[project]\nname = \"x\"\ndependencies = [\n  \"ok\",\n  \"django>=\",\n]\n";
-        let error = parse(bad, path, &[]).unwrap_err().to_string();
+        let error = parse(bad, path, &[]).unwrap_err().with_hint();
         assert!(error.contains("`pyproject.toml:5`"), "{error}");
         assert!(error.contains("django>="), "{error}");
-        let error = parse("[project\n", path, &[]).unwrap_err().to_string();
+        let error = parse("[project\n", path, &[]).unwrap_err().with_hint();
         assert!(error.contains("`pyproject.toml`"), "{error}");
     }
 }

@@ -1,6 +1,7 @@
 use rpm::{FileOptions, PackageBuilder};
 
 use super::*;
+use crate::hint::Hint;
 
 /// An RPM written with the `rpm` crate: `requires`/`provides` as
 /// `(name, comparison, version)`, plus files.
@@ -162,14 +163,14 @@ fn an_empty_or_missing_folder_says_to_build_first() {
     let folder = tempfile::tempdir().unwrap();
     std::fs::create_dir(folder.path().join("repodata")).unwrap();
     for path in [folder.path().to_path_buf(), folder.path().join("el9")] {
-        let error = system_requirements(&path, &el9()).unwrap_err().to_string();
+        let error = system_requirements(&path, &el9()).unwrap_err().with_hint();
         assert!(error.starts_with("no RPMs in `"), "{error}");
         assert!(error.ends_with("hint: run `vendor build` first"), "{error}");
     }
     std::fs::write(folder.path().join("broken.rpm"), b"not an rpm").unwrap();
     let error = system_requirements(folder.path(), &el9())
         .unwrap_err()
-        .to_string();
+        .with_hint();
     assert!(
         error.contains("cannot read the RPM `") && error.contains("broken.rpm"),
         "{error}"

@@ -19,6 +19,7 @@ use super::PreparedWheel;
 use super::{PackageFailure, WheelOptions, WheelOrigin, WheelsError, WheelsOutcome};
 use crate::cache::{Bucket, Cache};
 use crate::hash::{file_digest, Sha256, Sha256Hasher};
+use crate::hint::Hint;
 use crate::host::find_interpreter;
 use crate::install::cached::{install_wheel_cached, CachedInstall};
 use crate::install::environment::PythonEnvironment;
@@ -188,7 +189,7 @@ impl Preparation<'_> {
                             &self.install_options,
                         )
                         .map(|tree| ((inspected, origin.clone()), tree))
-                        .map_err(|error| error.to_string())
+                        .map_err(|error| error.with_hint())
                     })
                     .map_err(|error| unusable(&candidate.name, error));
                 reporter.stage_advanced(candidate.name.as_ref());
@@ -206,7 +207,7 @@ impl Preparation<'_> {
             .and_then(|wheel| wheel.policy)
             .map(|loaded| &loaded.policy);
         inspect_wheel(candidate, policy, self.target_libraries, &self.inspect_dir)
-            .map_err(|error| error.to_string())
+            .map_err(|error| error.with_hint())
     }
 }
 

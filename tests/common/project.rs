@@ -77,6 +77,25 @@ impl Outcome {
         self
     }
 
+    /// The error's hint is its one `hint:` line, and the last line of
+    /// stderr (docs/architecture.md, errors), and it mentions `needle`.
+    #[track_caller]
+    pub fn assert_hint_last(&self, needle: &str) -> &Self {
+        let last = self.stderr.trim_end().lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("hint: ") && last.contains(needle),
+            "expected the last line to be a hint mentioning `{needle}`\n{}",
+            self.describe()
+        );
+        assert_eq!(
+            self.stderr.matches("hint:").count(),
+            1,
+            "expected one hint\n{}",
+            self.describe()
+        );
+        self
+    }
+
     #[track_caller]
     pub fn assert_not_mentions(&self, needle: &str) -> &Self {
         assert!(

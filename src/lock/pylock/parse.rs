@@ -570,7 +570,7 @@ hashes = { sha256 = "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26
 "#;
 
     fn error(text: &str) -> String {
-        parse(text, Path::new(PATH)).unwrap_err().to_string()
+        crate::hint::Hint::with_hint(&parse(text, Path::new(PATH)).unwrap_err())
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
+use crate::hint::Hint;
 
 /// One tar entry, with a raw (unchecked) name.
 enum TarEntry<'a> {
@@ -65,7 +66,7 @@ fn unpack(entries: &[TarEntry<'_>]) -> (tempfile::TempDir, Result<SourceTree, Bu
 fn assert_refused(entries: &[TarEntry<'_>], entry: &str, reason: &str) {
     let (_folder, result) = unpack(entries);
     let error = result.expect_err("the sdist must be refused");
-    let message = error.to_string();
+    let message = error.with_hint();
     assert!(
         matches!(&error, BuildError::Refused { sdist, entry: named, .. }
             if sdist == "demo-1.0.tar.gz" && named == entry),

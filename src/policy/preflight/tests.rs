@@ -2,6 +2,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::*;
+use crate::hint::Hint;
 use crate::host::{HostFamily, PkgConfig, Toolchain};
 use crate::policy::Policies;
 
@@ -114,7 +115,7 @@ fn every_missing_prerequisite_is_reported_at_once_with_one_install_command() {
     let packages = select(&policies, &["pillow", "psycopg2", "pylibmc"]);
     let error = preflight(&packages, &fake.host(Some(HostFamily::Debian)))
         .unwrap_err()
-        .to_string();
+        .with_hint();
     let lines: Vec<&str> = error.lines().collect();
     assert_eq!(
         lines,
@@ -132,7 +133,7 @@ fn every_missing_prerequisite_is_reported_at_once_with_one_install_command() {
     assert!(!error.contains("zlib"), "{error}");
     let el = preflight(&packages, &fake.host(Some(HostFamily::El)))
         .unwrap_err()
-        .to_string();
+        .with_hint();
     assert!(
         el.ends_with(
             "hint: dnf install libjpeg-turbo-devel freetype-devel libpq-devel libmemcached-awesome-devel"
@@ -142,11 +143,11 @@ fn every_missing_prerequisite_is_reported_at_once_with_one_install_command() {
     // Fedora uses the EL names unless the policy gives its own.
     let fedora = preflight(&packages, &fake.host(Some(HostFamily::Fedora)))
         .unwrap_err()
-        .to_string();
+        .with_hint();
     assert!(fedora.ends_with(el.lines().last().unwrap()), "{fedora}");
     let unknown = preflight(&packages, &fake.host(None))
         .unwrap_err()
-        .to_string();
+        .with_hint();
     assert!(
         unknown.contains("on Debian: apt-get install libjpeg62-turbo-dev")
             && unknown.contains("on EL: dnf install libjpeg-turbo-devel"),
@@ -174,7 +175,7 @@ fn alternatives_and_pkg_config_folders_count() {
     };
     let error = preflight(&select(&policies, &["mysqlclient"]), &without_pkg_config)
         .unwrap_err()
-        .to_string();
+        .with_hint();
     assert!(
         error.contains(
             "`mysqlclient` needs pkg-config module `mysqlclient` or `mariadb` or `libmariadb` or `perconaserverclient`"
@@ -205,7 +206,7 @@ fn a_prerequisite_without_a_package_for_the_family_is_named() {
         &fake.host(Some(HostFamily::Debian)),
     )
     .unwrap_err()
-    .to_string();
+    .with_hint();
     assert!(
         error.ends_with("hint: apt-get install foo-dev; no package is known for `foo.h` (`foo`)"),
         "{error}"

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::hint::Hint;
 use crate::requirements::{parse_requirements_text, read_requirements};
 
 fn parse(text: &str) -> RequirementsInput {
@@ -12,7 +13,7 @@ fn parse(text: &str) -> RequirementsInput {
 fn parse_error(text: &str) -> String {
     parse_requirements_text(text, Path::new("reqs.in"))
         .unwrap_err()
-        .to_string()
+        .with_hint()
 }
 
 fn names(requirements: &[SourcedRequirement]) -> Vec<String> {
@@ -215,7 +216,7 @@ fn constraints_pin_versions_only() {
     let main = write(dir.path(), "requirements.in", "-c pins.txt\n");
     let error = read_requirements(std::slice::from_ref(&main), &[])
         .unwrap_err()
-        .to_string();
+        .with_hint();
     assert!(
         error.contains("pins.txt:1") && error.contains("extras"),
         "{error}"
@@ -225,7 +226,7 @@ fn constraints_pin_versions_only() {
         "pins.txt",
         "\nfoo @ https://example.com/foo.whl\n",
     );
-    let error = read_requirements(&[main], &[]).unwrap_err().to_string();
+    let error = read_requirements(&[main], &[]).unwrap_err().with_hint();
     assert!(
         error.contains("pins.txt:2") && error.contains("URL"),
         "{error}"
@@ -239,7 +240,7 @@ fn include_cycles_are_detected() {
     write(dir.path(), "b.in", "\n\n-r a.in\n");
     let error = read_requirements(&[dir.path().join("a.in")], &[])
         .unwrap_err()
-        .to_string();
+        .with_hint();
     assert!(
         error.contains("b.in:3") && error.contains("cycle"),
         "{error}"
@@ -257,7 +258,7 @@ fn a_self_include_through_parse_text_is_a_cycle() {
     let path = write(dir.path(), "self.in", "-r self.in\n");
     let error = parse_requirements_text("-r self.in\n", &path)
         .unwrap_err()
-        .to_string();
+        .with_hint();
     assert!(error.contains("cycle"), "{error}");
 }
 
@@ -265,7 +266,7 @@ fn a_self_include_through_parse_text_is_a_cycle() {
 fn a_missing_include_names_both_files() {
     let dir = tempfile::tempdir().unwrap();
     let main = write(dir.path(), "requirements.in", "django\n-r missing.in\n");
-    let error = read_requirements(&[main], &[]).unwrap_err().to_string();
+    let error = read_requirements(&[main], &[]).unwrap_err().with_hint();
     assert!(error.contains("missing.in"), "{error}");
     assert!(
         error.contains("included from") && error.contains("requirements.in:2"),
