@@ -1,7 +1,7 @@
 //! The lock stage: requirements + target + index → [`Lock`].
 //!
 //! Input: a [`LockRequest`] (requirements with their origins, the target,
-//! options, the previous lock) and an [`IndexClient`]. Output: a [`Lock`],
+//! options, the previous lock) and the index client. Output: a [`Lock`],
 //! written as `pylock.toml` (PEP 751) by [`pylock`].
 //!
 //! Invariants: packages are sorted by name, wheels by file name; every
@@ -9,8 +9,8 @@
 //! no credentials appear in any URL; pins from the previous lock are kept
 //! while the requirements still allow them, unless an upgrade is asked for.
 //!
-//! [`lock_project`] is the stage's entry point, and two steps: [`lock`]
-//! resolves the requirements for the target; a [`BuildLocker`] pins the
+//! [`lock_project`] is the stage's entry point, and two steps:
+//! [`resolve_lock`] resolves the requirements for the target; a [`BuildLocker`] pins the
 //! build environment of each package the lock's [`BuildPlan`] builds from
 //! source, for the build host, starting on each as soon as the resolution
 //! decides its version.
@@ -30,10 +30,9 @@ mod sdist_metadata;
 use std::collections::BTreeMap;
 
 use pep440_rs::Version;
-use tokio::runtime::Handle;
 
 use crate::filename::DistFilename;
-use crate::index::{IndexClient, IndexFile};
+use crate::index::IndexFile;
 use crate::name::PackageName;
 use crate::requirements::SourcedRequirement;
 use crate::targets::Target;
@@ -63,7 +62,8 @@ pub enum Upgrade {
     Packages(Vec<PackageName>),
 }
 
-/// Everything `vendor lock` needs besides the index.
+/// What to lock: the requirements for a target, and the previous lock
+/// whose pins are kept unless `upgrade` lets them move.
 pub struct LockRequest<'a> {
     pub requirements: &'a [SourcedRequirement],
     pub constraints: &'a [SourcedRequirement],
@@ -71,11 +71,6 @@ pub struct LockRequest<'a> {
     pub options: LockOptions,
     pub previous: Option<&'a Lock>,
     pub upgrade: Upgrade,
-    /// Builds sdists whose metadata is not static, to read it (PEP 517);
-    /// `None` refuses them.
-    pub sdist_metadata: Option<&'a MetadataFromBackend<'a>>,
-    /// Told of each version the resolver decides on (see [`OnDecision`]).
-    pub on_decision: Option<OnDecision<'a>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,19 +79,32 @@ pub enum LockError {
     Resolve(#[from] ResolveError),
     #[error(transparent)]
     BuildRequirements(#[from] BuildRequirementsError),
-    #[error("the index gives no sha256 for `{filename}` (package `{package}`), so it cannot be locked\nhint: use an index that publishes sha256 hashes (PEP 503 `#sha256=` or PEP 691 `hashes`)")]
+    #[error(
+        "the index gives no sha256 for `{filename}` (package `{package}`), so it cannot be locked"
+    )]
     MissingHash {
         package: PackageName,
         filename: String,
     },
 }
 
-/// Resolve the request and turn the resolution into a lock. Blocks; call
-/// from a blocking thread.
-pub fn lock(
+impl crate::hint::Hint for LockError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::MissingHash { .. } => Some("use an index that publishes sha256 hashes (PEP 503 `#sha256=` or PEP 691 `hashes`)".to_string()),
+            Self::Resolve(inner) => inner.hint(),
+            Self::BuildRequirements(inner) => inner.hint(),
+        }
+    }
+}
+
+/// Resolve the request over `source` and turn the resolution into a lock
+/// (without build environments: see [`lock_project`]). `on_decision` is
+/// told of each version the resolver decides on.
+pub fn resolve_lock(
     request: &LockRequest<'_>,
-    client: &IndexClient,
-    runtime: &Handle,
+    source: &dyn MetadataSource,
+    on_decision: Option<OnDecision<'_>>,
 ) -> Result<Lock, LockError> {
     let preferences = preferences(request.previous, &request.upgrade);
     let resolve_request = resolve::ResolveRequest {
@@ -105,13 +113,9 @@ pub fn lock(
         target: request.target,
         preferences: &preferences,
         wheels_only: false,
-        on_decision: request.on_decision,
+        on_decision,
     };
-    let builder = request
-        .sdist_metadata
-        .map(|builder| builder as &dyn SdistMetadataBuilder);
-    let source = IndexMetadata::new(client, runtime, builder);
-    let resolution = resolve::resolve(&resolve_request, &source)?;
+    let resolution = resolve::resolve(&resolve_request, source)?;
     to_lock(resolution, request.options.clone())
 }
 

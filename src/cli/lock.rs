@@ -12,7 +12,7 @@ use super::project::Project;
 use super::{Outcome, UsageError};
 use vendor::index::{IndexClient, IndexSettings};
 use vendor::lock::{
-    lock_project, pylock, Lock, LockOptions, LockOutcome, ProjectLockRequest, Upgrade,
+    lock_project, pylock, Lock, LockOptions, LockOutcome, LockRequest, ProjectLockRequest, Upgrade,
 };
 use vendor::name::{ExtraName, PackageName};
 use vendor::policy::Policies;
@@ -89,12 +89,14 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
         )?
     };
     let request = ProjectLockRequest {
-        requirements: &input.requirements,
-        constraints: &input.constraints,
-        target: &target,
-        options: lock_options(&target, &input, &client, &settings),
-        previous: previous.as_ref(),
-        upgrade: upgrade(&arguments),
+        lock: LockRequest {
+            requirements: &input.requirements,
+            constraints: &input.constraints,
+            target: &target,
+            options: lock_options(&target, &input, &client, &settings),
+            previous: previous.as_ref(),
+            upgrade: upgrade(&arguments),
+        },
         policies: &policies,
         configured_from_source: &configured_from_source,
     };
@@ -196,10 +198,10 @@ fn check_lock_file_name(output: &Path) -> anyhow::Result<()> {
     if pylock::is_valid_lock_file_name(file_name) {
         return Ok(());
     }
-    Err(UsageError(format!(
-        "`{}` is not a PEP 751 lock file name\nhint: name it `pylock.toml` or `pylock.<name>.toml`",
-        output.display()
-    ))
+    Err(UsageError::with_hint(
+        format!("`{}` is not a PEP 751 lock file name", output.display()),
+        "name it `pylock.toml` or `pylock.<name>.toml`",
+    )
     .into())
 }
 
@@ -223,10 +225,10 @@ fn requirement_paths(project: &Project, arguments: &LockArgs) -> anyhow::Result<
             return Ok(vec![path]);
         }
     }
-    Err(UsageError(format!(
-        "no requirements to lock in `{}`\nhint: pass `-r requirements.in`, or list files under `[app] requirements` in `vendor.toml`",
-        project.dir.display()
-    ))
+    Err(UsageError::with_hint(
+        format!("no requirements to lock in `{}`", project.dir.display()),
+        "pass `-r requirements.in`, or list files under `[app] requirements` in `vendor.toml`",
+    )
     .into())
 }
 
@@ -309,9 +311,10 @@ fn dedup_in_order(values: &mut Vec<String>) {
 /// `2026-11-01T00:00:00Z` or `2026-11-01` (midnight UTC).
 fn parse_exclude_newer(raw: &str) -> anyhow::Result<jiff::Timestamp> {
     vendor::config::parse_exclude_newer(raw).map_err(|reason| {
-        UsageError(format!(
-            "`--exclude-newer {raw}`: {reason}\nhint: write `2026-11-01` or `2026-11-01T00:00:00Z`"
-        ))
+        UsageError::with_hint(
+            format!("`--exclude-newer {raw}`: {reason}"),
+            "write `2026-11-01` or `2026-11-01T00:00:00Z`",
+        )
         .into()
     })
 }

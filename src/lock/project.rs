@@ -21,25 +21,18 @@ use pep440_rs::Version;
 use tokio::runtime::Handle;
 
 use super::{
-    lock, BuildLockRequest, BuildLocker, BuildPlan, Lock, LockError, LockOptions, LockRequest,
-    MetadataFromBackend, Upgrade,
+    resolve_lock, BuildLockRequest, BuildLocker, BuildPlan, IndexMetadata, Lock, LockError,
+    LockRequest, MetadataFromBackend,
 };
 use crate::host::LazyBuildHost;
 use crate::index::{IndexClient, IndexFile};
 use crate::name::PackageName;
 use crate::policy::Policies;
 use crate::progress::{Activity, Reporter};
-use crate::requirements::SourcedRequirement;
-use crate::targets::Target;
 
 /// Everything `vendor lock` decides before locking.
 pub struct ProjectLockRequest<'a> {
-    pub requirements: &'a [SourcedRequirement],
-    pub constraints: &'a [SourcedRequirement],
-    pub target: &'a Target,
-    pub options: LockOptions,
-    pub previous: Option<&'a Lock>,
-    pub upgrade: Upgrade,
+    pub lock: LockRequest<'a>,
     pub policies: &'a Policies,
     /// `vendor.toml`'s `[build] from-source`.
     pub configured_from_source: &'a BTreeSet<PackageName>,
@@ -64,7 +57,7 @@ pub fn lock_project(
     runtime: &Handle,
     reporter: &dyn Reporter,
 ) -> Result<LockOutcome, LockError> {
-    let target = request.target;
+    let target = request.lock.target;
     let policies = request.policies;
     let host = LazyBuildHost::new(&target.python);
     let sdist_metadata = MetadataFromBackend::new(&host, policies, client, runtime);
@@ -74,9 +67,9 @@ pub fn lock_project(
     let locker = BuildLocker::new(
         BuildLockRequest {
             host: &host,
-            options: &request.options,
-            previous: request.previous,
-            upgrade: &request.upgrade,
+            options: &request.lock.options,
+            previous: request.lock.previous,
+            upgrade: &request.lock.upgrade,
             policies,
             jobs: std::thread::available_parallelism().map_or(2, usize::from) * 2,
         },
@@ -87,16 +80,7 @@ pub fn lock_project(
     let on_decision = |name: &PackageName, version: &Version, files: &[&IndexFile]| {
         locker.decided(name, version, files)
     };
-    let resolve_request = LockRequest {
-        requirements: request.requirements,
-        constraints: request.constraints,
-        target,
-        options: request.options.clone(),
-        previous: request.previous,
-        upgrade: request.upgrade.clone(),
-        sdist_metadata: Some(&sdist_metadata),
-        on_decision: Some(&on_decision),
-    };
+    let source = IndexMetadata::new(client, runtime, Some(&sdist_metadata));
     let started = Instant::now();
     // The locker's workers start on the build environments of packages
     // built from source while the resolution is still going on.
@@ -110,7 +94,7 @@ pub fn lock_project(
                     target.name, target.python, target.arch
                 ),
             );
-            lock(&resolve_request, client, runtime)?
+            resolve_lock(&request.lock, &source, Some(&on_decision))?
         };
         let plan = BuildPlan::for_lock(
             &lock,
