@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every check and test of the project, installing what they need first.
 #
-# Order: dependencies → shell lint → rustfmt → clippy → tests, each
+# Order: dependencies → shell lint → module cycles → rustfmt → clippy →
+# tests, each
 # failing fast. The tests run with cargo-nextest when it is installed, else
 # with `cargo test`; either way the run fails if no test executed. The last
 # line printed is the test runner's summary.
@@ -29,8 +30,12 @@ export VENDOR_UV
 
 if command -v shellcheck >/dev/null 2>&1; then
     step "shellcheck"
-    shellcheck scripts/*.sh .ci/run
+    # -x follows `source`: the benchmark files are checked as part of bench.sh.
+    shellcheck -x scripts/*.sh .ci/run
 fi
+
+step "module cycles"
+python3 scripts/check-module-cycles.py
 
 step "cargo fmt --check"
 cargo fmt --check
