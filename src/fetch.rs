@@ -627,6 +627,15 @@ mod tests {
         }
     }
 
+    /// `fetch` for the target with `plan`, no build host and no export.
+    async fn fetch_for_target(
+        lock: &Lock,
+        plan: &BuildPlan,
+        client: &IndexClient,
+    ) -> Result<FetchReport, FetchError> {
+        fetch(lock, &tags(), None, plan, client, &options(None)).await
+    }
+
     /// The plan when the project lists `gamma` under `[build] from-source`.
     fn gamma_from_source(lock: &Lock) -> BuildPlan {
         let policies = crate::policy::Policies::load(None).unwrap();
@@ -641,14 +650,10 @@ mod tests {
         let lock = sample_lock(&fixture);
         let client = fixture.online_client();
         let plan = BuildPlan::default();
-        let report = fetch(&lock, &tags(), None, &plan, &client, &options(None))
-            .await
-            .unwrap();
+        let report = fetch_for_target(&lock, &plan, &client).await.unwrap();
         let damaged = &report.artifacts[0];
         std::fs::write(&damaged.path, b"flipped").unwrap();
-        let error = fetch(&lock, &tags(), None, &plan, &client, &options(None))
-            .await
-            .unwrap_err();
+        let error = fetch_for_target(&lock, &plan, &client).await.unwrap_err();
         match error {
             FetchError::Damaged { filename, path, .. } => {
                 assert_eq!(filename, damaged.filename);
@@ -663,16 +668,9 @@ mod tests {
         let fixture = Fixture::new();
         let lock = sample_lock(&fixture);
         let client = fixture.online_client();
-        let report = fetch(
-            &lock,
-            &tags(),
-            None,
-            &gamma_from_source(&lock),
-            &client,
-            &options(None),
-        )
-        .await
-        .unwrap();
+        let report = fetch_for_target(&lock, &gamma_from_source(&lock), &client)
+            .await
+            .unwrap();
         let names: Vec<&str> = report
             .artifacts
             .iter()
@@ -697,30 +695,16 @@ mod tests {
             );
         }
 
-        let again = fetch(
-            &lock,
-            &tags(),
-            None,
-            &gamma_from_source(&lock),
-            &client,
-            &options(None),
-        )
-        .await
-        .unwrap();
+        let again = fetch_for_target(&lock, &gamma_from_source(&lock), &client)
+            .await
+            .unwrap();
         assert!(again.artifacts.iter().all(|artifact| !artifact.downloaded));
         assert_eq!(again.downloaded_bytes, 0);
         // Offline now succeeds from the cache alone.
         let offline = fixture.offline_client();
-        fetch(
-            &lock,
-            &tags(),
-            None,
-            &gamma_from_source(&lock),
-            &offline,
-            &options(None),
-        )
-        .await
-        .unwrap();
+        fetch_for_target(&lock, &gamma_from_source(&lock), &offline)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -728,16 +712,9 @@ mod tests {
         let fixture = Fixture::new();
         let lock = sample_lock(&fixture);
         let client = fixture.offline_client();
-        let error = fetch(
-            &lock,
-            &tags(),
-            None,
-            &gamma_from_source(&lock),
-            &client,
-            &options(None),
-        )
-        .await
-        .unwrap_err();
+        let error = fetch_for_target(&lock, &gamma_from_source(&lock), &client)
+            .await
+            .unwrap_err();
         let FetchError::Missing { artifacts } = &error else {
             panic!("{error}")
         };
@@ -792,16 +769,9 @@ mod tests {
             ),
         ]);
         let client = fixture.online_client();
-        let error = fetch(
-            &lock,
-            &tags(),
-            None,
-            &BuildPlan::default(),
-            &client,
-            &options(None),
-        )
-        .await
-        .unwrap_err();
+        let error = fetch_for_target(&lock, &BuildPlan::default(), &client)
+            .await
+            .unwrap_err();
         let FetchError::Failed { failures } = &error else {
             panic!("{error}")
         };
@@ -979,16 +949,9 @@ mod tests {
             .to_string()
             .contains("`tool` 2.0 (`tool-2.0-cp311-cp311-win_amd64.whl`, build requirement)"));
 
-        let report = fetch(
-            &lock,
-            &tags(),
-            None,
-            &BuildPlan::default(),
-            &client,
-            &options(None),
-        )
-        .await
-        .unwrap();
+        let report = fetch_for_target(&lock, &BuildPlan::default(), &client)
+            .await
+            .unwrap();
         let tool_files: Vec<&str> = report
             .artifacts
             .iter()
