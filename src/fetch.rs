@@ -185,75 +185,16 @@ pub async fn fetch(
     options: &FetchOptions,
 ) -> Result<FetchReport, FetchError> {
     let wanted = wanted_artifacts(lock, tags, build_host, plan)?;
-    let offline = options.offline || client.is_offline();
-    let cache = client.cache();
-    if offline {
-        let missing: Vec<String> = wanted
-            .iter()
-            .filter(|item| {
-                cache
-                    .find_artifact(&item.artifact.sha256, item.artifact.filename.as_str())
-                    .is_none()
-            })
-            .map(Wanted::describe)
-            .collect();
-        if !missing.is_empty() {
-            return Err(FetchError::Missing { artifacts: missing });
-        }
+    if options.offline || client.is_offline() {
+        check_all_cached(&wanted, client)?;
     }
-
-    let reporter = client.reporter();
-    reporter.stage_started("downloading", wanted.len() as u64);
-    // `buffered` keeps `wanted`'s order, so results line up with it.
-    let results: Vec<Result<FetchedArtifact, IndexError>> = futures::stream::iter(&wanted)
-        .map(|item| async move {
-            let result = fetch_one(client, item).await;
-            reporter.stage_advanced(item.artifact.filename.as_str());
-            result
-        })
-        .buffered(options.jobs.max(1))
-        .collect()
-        .await;
-    reporter.stage_finished();
-
-    let mut fetched = Vec::new();
-    let mut failures = Vec::new();
-    for result in results {
-        match result {
-            Ok(artifact) => fetched.push(artifact),
-            Err(error) => failures.push(error),
-        }
-    }
-    if !failures.is_empty() {
-        return Err(FetchError::Failed { failures });
-    }
+    let mut fetched = download_all(&wanted, client, options.jobs).await?;
     let checked = fetched.clone();
     tokio::task::spawn_blocking(move || check_cached(&checked))
         .await
         .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))?;
     if let Some(folder) = &options.export {
-        let files = wanted
-            .iter()
-            .zip(&fetched)
-            .map(|(item, artifact)| ExportedFile {
-                package: item.package.name.clone(),
-                requires_python: item
-                    .package
-                    .requires_python
-                    .as_ref()
-                    .map(ToString::to_string),
-                filename: artifact.filename.clone(),
-                sha256: item.artifact.sha256.to_string(),
-                path: artifact.path.clone(),
-            })
-            .collect();
-        let owned_folder = folder.clone();
-        tokio::task::spawn_blocking(move || export(&owned_folder, files))
-            .await
-            .map_err(|error| FetchError::Export {
-                path: folder.clone(),
-                source: std::io::Error::other(error.to_string()),
-            })??;
+        export_all(&wanted, &fetched, folder).await?;
     }
     let downloaded_bytes = fetched
         .iter()
@@ -268,6 +209,92 @@ pub async fn fetch(
         artifacts: fetched,
         downloaded_bytes,
     })
+}
+
+/// Offline: every wanted artifact is in the cache, else all that are not
+/// are named at once.
+fn check_all_cached(wanted: &[Wanted<'_>], client: &IndexClient) -> Result<(), FetchError> {
+    let cache = client.cache();
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|item| {
+            cache
+                .find_artifact(&item.artifact.sha256, item.artifact.filename.as_str())
+                .is_none()
+        })
+        .map(Wanted::describe)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(FetchError::Missing { artifacts: missing })
+    }
+}
+
+/// Each wanted artifact from the cache or the index, `jobs` at a time, in
+/// `wanted`'s order; every failure is collected after the rest finished.
+async fn download_all(
+    wanted: &[Wanted<'_>],
+    client: &IndexClient,
+    jobs: usize,
+) -> Result<Vec<FetchedArtifact>, FetchError> {
+    let reporter = client.reporter();
+    reporter.stage_started("downloading", wanted.len() as u64);
+    // `buffered` keeps `wanted`'s order, so results line up with it.
+    let results: Vec<Result<FetchedArtifact, IndexError>> = futures::stream::iter(wanted)
+        .map(|item| async move {
+            let result = fetch_one(client, item).await;
+            reporter.stage_advanced(item.artifact.filename.as_str());
+            result
+        })
+        .buffered(jobs.max(1))
+        .collect()
+        .await;
+    reporter.stage_finished();
+    let mut fetched = Vec::new();
+    let mut failures = Vec::new();
+    for result in results {
+        match result {
+            Ok(artifact) => fetched.push(artifact),
+            Err(error) => failures.push(error),
+        }
+    }
+    if failures.is_empty() {
+        Ok(fetched)
+    } else {
+        Err(FetchError::Failed { failures })
+    }
+}
+
+/// `--export DIR`: the fetched artifacts as a find-links folder and a PEP
+/// 503 tree (`fetched` lines up with `wanted`).
+async fn export_all(
+    wanted: &[Wanted<'_>],
+    fetched: &[FetchedArtifact],
+    folder: &Path,
+) -> Result<(), FetchError> {
+    let files = wanted
+        .iter()
+        .zip(fetched)
+        .map(|(item, artifact)| ExportedFile {
+            package: item.package.name.clone(),
+            requires_python: item
+                .package
+                .requires_python
+                .as_ref()
+                .map(ToString::to_string),
+            filename: artifact.filename.clone(),
+            sha256: item.artifact.sha256.to_string(),
+            path: artifact.path.clone(),
+        })
+        .collect();
+    let owned_folder = folder.to_path_buf();
+    tokio::task::spawn_blocking(move || export(&owned_folder, files))
+        .await
+        .map_err(|error| FetchError::Export {
+            path: folder.to_path_buf(),
+            source: std::io::Error::other(error.to_string()),
+        })?
 }
 
 /// Per package: the preferred artifact, plus the sdist when built from
