@@ -826,16 +826,9 @@ mod tests {
             None,
             vec![fixture.artifact("winonly-1.0-cp311-cp311-win_amd64.whl", false)],
         )]);
-        let error = fetch(
-            &lock,
-            &tags(),
-            None,
-            &BuildPlan::default(),
-            &fixture.online_client(),
-            &options(None),
-        )
-        .await
-        .unwrap_err();
+        let error = fetch_for_target(&lock, &BuildPlan::default(), &fixture.online_client())
+            .await
+            .unwrap_err();
         assert!(
             matches!(&error, FetchError::NoArtifact { packages } if packages == &["`winonly` 1.0"])
         );
@@ -962,16 +955,9 @@ mod tests {
         let fixture = Fixture::new();
         let lock = lock_with_build_environment(&fixture);
         let client = fixture.online_client();
-        let offline = fetch(
-            &lock,
-            &tags(),
-            None,
-            &BuildPlan::default(),
-            &fixture.offline_client(),
-            &options(None),
-        )
-        .await
-        .unwrap_err();
+        let offline = fetch_for_target(&lock, &BuildPlan::default(), &fixture.offline_client())
+            .await
+            .unwrap_err();
         assert!(offline
             .to_string()
             .contains("`tool` 2.0 (`tool-2.0-cp311-cp311-win_amd64.whl`, build requirement)"));

@@ -44,6 +44,7 @@ pub mod elf;
 pub mod host;
 pub mod index;
 pub mod install;
+pub mod io_failure;
 pub mod parallel;
 pub mod pep517;
 pub mod progress;

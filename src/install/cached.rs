@@ -114,10 +114,9 @@ pub fn install_wheel_cached(
         file_name(wheel_path),
         started.elapsed().as_secs_f64()
     );
-    load(&entry, scheme).ok_or_else(|| InstallError::Io {
-        action: "read back",
-        path: entry.join(MANIFEST_FILE),
-        source: std::io::Error::other("the entry just written cannot be read"),
+    load(&entry, scheme).ok_or_else(|| {
+        let unreadable = std::io::Error::other("the entry just written cannot be read");
+        io_error("read back", entry.join(MANIFEST_FILE))(unreadable)
     })
 }
 
@@ -208,11 +207,7 @@ fn publish(
     };
     // Ours when it was not needed, the damaged entry when it was swapped out.
     let _ = fs::remove_dir_all(&private);
-    outcome.map_err(|source| InstallError::Io {
-        action: "move into the cache",
-        path: entry.to_path_buf(),
-        source,
-    })
+    outcome.map_err(io_error("move into the cache", entry))
 }
 
 fn manifest_of(installed: &InstalledWheel, wheel_path: &Path, scheme: &InstallScheme) -> Manifest {

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::io_failure::{io_failure, IoFailure};
+
 use crate::archive_paths::UnsafeName;
 
 /// A failure of [`super::install_wheel`].
@@ -29,13 +31,8 @@ pub enum InstallError {
     InvalidFilename { wheel: String, reason: String },
     #[error("the install prefix `{}` must be an absolute path without `..`", prefix.display())]
     InvalidPrefix { prefix: PathBuf },
-    #[error("cannot {action} `{}`: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoFailure),
     #[error("`{}` is not a working Python {expected} interpreter ({found})", interpreter.display())]
     InterpreterMismatch {
         interpreter: PathBuf,
@@ -220,15 +217,11 @@ impl Refuser<'_> {
     }
 }
 
-/// Attach the action and path to an I/O error.
-pub(super) fn io_error(
+/// Attach the action and path to an I/O error (see [`crate::io_failure`]).
+pub(crate) fn io_error(
     action: &'static str,
     path: impl Into<PathBuf>,
 ) -> impl FnOnce(std::io::Error) -> InstallError {
-    let path = path.into();
-    move |source| InstallError::Io {
-        action,
-        path,
-        source,
-    }
+    let failure = io_failure(action, path);
+    move |source| InstallError::Io(failure(source))
 }

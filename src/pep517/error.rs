@@ -6,6 +6,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::io_failure::{io_failure, IoFailure};
+
 use crate::cache::CacheError;
 use crate::install::InstallError;
 
@@ -26,13 +28,8 @@ pub enum BuildError {
         key: String,
         reason: String,
     },
-    #[error("cannot {action} `{}`: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoFailure),
     #[error("cannot prepare the build environment `{}`: {source}", path.display())]
     Environment {
         path: PathBuf,
@@ -115,15 +112,11 @@ impl fmt::Display for BackendFailure<'_> {
     }
 }
 
-/// Attach the action and path to an I/O error.
+/// Attach the action and path to an I/O error (see [`crate::io_failure`]).
 pub(crate) fn io_error(
     action: &'static str,
     path: impl Into<PathBuf>,
 ) -> impl FnOnce(std::io::Error) -> BuildError {
-    let path = path.into();
-    move |source| BuildError::Io {
-        action,
-        path,
-        source,
-    }
+    let failure = io_failure(action, path);
+    move |source| BuildError::Io(failure(source))
 }
