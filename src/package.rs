@@ -12,6 +12,7 @@
 //! writing RPMs and repository metadata lives in sibling modules.
 
 pub mod dependency;
+mod header_text;
 pub mod license;
 mod output;
 pub mod pipeline;

@@ -1099,3 +1099,26 @@ fn only_with_a_name_the_lock_lacks_is_a_usage_error_suggesting_close_names() {
     outcome.assert_mentions(&["hint: `vendor build --only` takes names of packages in the lock"]);
     assert!(!app.project.file("only-typo").exists());
 }
+
+/// Metadata as it is in the wild: a README with CR LF line endings, an ANSI
+/// colour code and a form feed, a summary with a tab and a line break. The
+/// RPM gets the text with `\n` line endings and without control characters
+/// (rpm refuses them in a header) instead of the build failing on it.
+#[test]
+fn metadata_with_cr_lf_and_control_characters_is_normalised_not_refused() {
+    let metadata = "Metadata-Version: 2.1\nName: wildtext\nVersion: 1.0\n\
+                    Summary: Wild\ttext\n\n\
+                    Wild text\r\n=========\r\n\r\n\x1b[1mBold\x1b[0m claims\x0c and more.\r\n";
+    let wheel = simple_wheel("wildtext", "1.0", "wildtext.py").metadata_text(metadata);
+    let index = TestIndex::start(Scenario::empty().with_artifact(wheel_artifact(&wheel)));
+    let project = Project::new().requirements("wildtext\n");
+    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
+    project.lock(&index).assert_success();
+    project.run(&["build"]).assert_success();
+    let rpm = project.file("dist/el9/demo-python3-wildtext-1.0-1.el9.noarch.rpm");
+    assert_eq!(tag(&rpm, "%{SUMMARY}"), "Wild text");
+    assert_eq!(
+        tag(&rpm, "%{DESCRIPTION}"),
+        "Wild text\n=========\n\n[1mBold[0m claims and more."
+    );
+}

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use rpm::{CompressionWithLevel, DependencyFlags, FileOptions, PackageBuilder};
 
 use super::dependency::{rpmlib_features, RpmDependency};
+use super::header_text::brief;
 use super::version::RpmEvr;
 
 /// zstd level of the payload. rpmbuild's `w19.zstdio` is slow; level 3 keeps
@@ -131,8 +132,11 @@ pub enum RpmWriteError {
         path: String,
         source: rpm::Error,
     },
-    #[error("cannot build the RPM `{package}`: {source}")]
-    Build { package: String, source: rpm::Error },
+    /// rpm's message may quote a whole field (a README): only its start
+    /// is shown, and the error is not a chained cause, which would print it
+    /// all.
+    #[error("cannot build the RPM `{package}`: {}", brief(&cause.to_string(), 200))]
+    Build { package: String, cause: rpm::Error },
     #[error("cannot write the RPM `{path}`: {source}")]
     Write {
         path: PathBuf,
@@ -169,14 +173,12 @@ pub fn write_rpm(spec: &RpmSpec, output_dir: &Path) -> Result<WrittenRpm, RpmWri
     let mut builder = new_builder(spec)?;
     add_entries(&mut builder, spec)?;
     add_dependencies(&mut builder, spec);
-    let mut package = builder.build().map_err(|source| RpmWriteError::Build {
+    let build_error = |cause| RpmWriteError::Build {
         package: spec.name.clone(),
-        source,
-    })?;
-    record_archive_size(&mut package).map_err(|source| RpmWriteError::Build {
-        package: spec.name.clone(),
-        source,
-    })?;
+        cause,
+    };
+    let mut package = builder.build().map_err(build_error)?;
+    record_archive_size(&mut package).map_err(build_error)?;
     let path = output_dir.join(rpm_file_name(spec));
     let size = write_atomically(&package, &path)?;
     Ok(WrittenRpm { path, size })

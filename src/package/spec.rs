@@ -24,6 +24,7 @@ use super::dependency::{
     python_dist_provides, python_dist_requires, rpmlib_features, DependencyError, DependencyFlags,
     RpmDependency,
 };
+use super::header_text::{header_line, header_text};
 use super::license::rpm_license;
 use super::rpm_writer::{RpmDirectory, RpmFile, RpmFileSource, RpmSpec};
 use super::version::{rpm_version, RpmEvr, RpmVersionStyle};
@@ -219,20 +220,23 @@ fn describe(spec: &mut RpmSpec, installed: &InstalledWheel) {
     let summary = metadata
         .summary
         .as_deref()
-        .map(str::trim)
+        .map(header_line)
         .filter(|summary| !summary.is_empty())
         .map(|summary| summary.trim_end_matches('.').to_string())
         .unwrap_or_else(|| format!("The {} Python distribution", metadata.display_name));
     spec.description = metadata
         .description
         .as_deref()
-        .map(str::trim)
+        .map(header_text)
+        .map(|description| description.trim().to_string())
         .filter(|description| !description.is_empty())
-        .map(str::to_string)
         .unwrap_or_else(|| format!("{summary}."));
     spec.summary = summary;
-    spec.license = rpm_license(metadata.license.as_deref(), &metadata.license_classifiers);
-    spec.url = metadata.url().map(str::to_string);
+    spec.license = header_line(&rpm_license(
+        metadata.license.as_deref(),
+        &metadata.license_classifiers,
+    ));
+    spec.url = metadata.url().map(header_line);
 }
 
 fn rpm_file(file: &crate::install::InstalledFile) -> RpmFile {
