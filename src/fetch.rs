@@ -615,6 +615,8 @@ mod tests {
                 index_urls: Vec::new(),
                 find_links: Vec::new(),
                 exclude_newer: None,
+                format_control: Default::default(),
+                prefer_binary: false,
             },
         }
     }

@@ -39,7 +39,7 @@ use crate::targets::Target;
 
 pub use build_environment::BuildRequirementsError;
 pub use build_locker::{BuildLockRequest, BuildLocker, WillBuild, Workers};
-pub use build_plan::BuildPlan;
+pub use build_plan::{BuildPlan, SourceRules};
 pub use metadata_source::{IndexMetadata, SdistMetadataBuilder};
 pub use model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
@@ -113,6 +113,8 @@ pub fn resolve_lock(
         target: request.target,
         preferences: &preferences,
         wheels_only: false,
+        format_control: &request.options.format_control,
+        prefer_binary: request.options.prefer_binary,
         on_decision,
     };
     let resolution = resolve::resolve(&resolve_request, source)?;

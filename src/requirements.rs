@@ -18,6 +18,7 @@
 //! picks has one of them; only `sha256` is accepted, since that is what the
 //! lock and the cache record.
 
+mod format_control;
 mod pip;
 mod pyproject;
 
@@ -29,6 +30,8 @@ use pep508_rs::Requirement;
 
 use crate::hash::Sha256;
 use crate::name::ExtraName;
+
+pub use format_control::{FormatControl, Formats};
 
 /// Where a requirement was written.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,6 +77,11 @@ pub struct RequirementsInput {
     /// URLs, or absolute paths (relative ones resolved against the file's folder).
     pub find_links: Vec<String>,
     pub no_index: bool,
+    /// `--no-binary` / `--only-binary` lines.
+    pub format_control: FormatControl,
+    /// `--prefer-binary`: an older version with a wheel over a newer one
+    /// with only an sdist.
+    pub prefer_binary: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -502,3 +502,34 @@ fn uv_installs_from_a_lock_with_build_requirements() {
     assert!(text.contains("+ runtimedep==1.0"), "{text}");
     assert!(!text.contains("buildtool"), "{text}");
 }
+
+/// The requirement files' `--no-binary` builds a package that has a wheel
+/// from its sdist (its build environment is locked, the choice recorded
+/// under `[tool.vendor]` so that fetch and build follow it); `--only-binary`
+/// for a package with only an sdist is an error that names the option.
+#[test]
+fn no_binary_and_only_binary_lines_decide_sdist_or_wheel() {
+    let index = index();
+    let project = Project::new().requirements("--no-binary=purewheel\npurewheel\nruntimedep\n");
+    project
+        .lock_with(&index, &["--exclude-newer", "2024-06-01"])
+        .assert_success();
+    let lock = project.pylock();
+    assert_eq!(
+        build_requires(&lock, "purewheel"),
+        Some(pairs(&[("buildtool", "1.0")]))
+    );
+    assert_eq!(build_requires(&lock, "runtimedep"), None);
+    let text = fs_err::read_to_string(project.file("pylock.toml")).unwrap();
+    assert!(text.contains("no-binary = [\"purewheel\"]"), "{text}");
+
+    project.fetch().assert_success();
+    assert!(!project.cached_artifacts("purewheel-1.0.tar.gz").is_empty());
+
+    project.write("requirements.in", "--only-binary :all:\nnativepkg\n");
+    project
+        .lock_with(&index, &["--exclude-newer", "2024-06-01"])
+        .assert_code(1)
+        .assert_mentions(&["`nativepkg` has no wheel usable"])
+        .assert_hint_last("`--only-binary`");
+}

@@ -155,6 +155,8 @@ fn lock_options(
             .map(|location| vendor::index::redact_credentials(location))
             .collect(),
         exclude_newer: settings.exclude_newer,
+        format_control: input.format_control.clone(),
+        prefer_binary: input.prefer_binary,
     }
 }
 

@@ -44,7 +44,7 @@ use crate::pep517::sdist::parse_build_system;
 use crate::pep517::{BuildEnvironment, BuildError, BuildSystem, SourceTree};
 use crate::policy::model::BuildSettings;
 use crate::policy::Policies;
-use crate::requirements::{Origin, SourcedRequirement};
+use crate::requirements::{FormatControl, Origin, SourcedRequirement};
 
 /// Why a build environment could not be worked out. Every message names
 /// the package built from source.
@@ -373,6 +373,8 @@ impl<'a> SdistContext<'a> {
             target: &self.host.target,
             preferences,
             wheels_only: true,
+            format_control: &FormatControl::default(),
+            prefer_binary: false,
             on_decision: None,
         };
         let source = IndexMetadata::new(self.client, self.runtime, None);

@@ -2,18 +2,21 @@
 //! one to pick from a range.
 //!
 //! Input: every file the index lists for a project, the target's tags and
-//! Python. Output: a [`VersionMap`] from version to its usable files.
+//! Python, and the formats the package may use ([`Formats`]). Output: a
+//! [`VersionMap`] from version to its usable files.
 //!
 //! Invariants: a version is a candidate only if at least one of its files is
 //! usable on the target (a wheel with a compatible tag or an sdist) and that
 //! file's `requires-python` admits the target Python; wheels for other
 //! platforms never appear. Yanked files stay listed but are only chosen for
-//! an exact `==` pin (PEP 592). With `wheels_only` (build requirements,
-//! which vendor installs without building them) sdists are not candidates,
-//! but the versions they alone offer are remembered, so that an empty
-//! choice can be explained. Pre-releases are chosen only when the
-//! package is pinned to one explicitly or has no final release at all
-//! (uv's default `if-necessary-or-explicit`).
+//! an exact `==` pin (PEP 592). Without sdists (build requirements, which
+//! vendor installs without building them, and `--only-binary`) the versions
+//! sdists alone offer are remembered, so that an empty choice can be
+//! explained; without wheels (`--no-binary`) only sdists are candidates.
+//! Pre-releases are chosen only when the package is pinned to one
+//! explicitly or has no final release at all (uv's default
+//! `if-necessary-or-explicit`). With `--prefer-binary` the newest version
+//! with a wheel goes before newer ones with only an sdist, as pip does.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,13 +25,15 @@ use pubgrub::Ranges;
 
 use crate::filename::DistFilename;
 use crate::index::{IndexFile, ProjectFiles};
+use crate::requirements::Formats;
 use crate::targets::Tags;
 
 /// The usable files of each version of one project.
 #[derive(Debug, Default)]
 pub struct VersionMap {
     versions: BTreeMap<Version, Vec<IndexFile>>,
-    /// Versions left out because only an sdist offers them (`wheels_only`).
+    /// Versions left out because only an sdist offers them and sdists may
+    /// not be used.
     without_wheel: BTreeSet<Version>,
     has_final_release: bool,
 }
@@ -42,16 +47,19 @@ pub struct ChoicePolicy<'a> {
     pub exact_pin: Option<&'a Version>,
     /// The version an existing lock holds; kept when still in range.
     pub preference: Option<&'a Version>,
+    /// `--prefer-binary`: the newest version with a wheel before a newer
+    /// one with only an sdist.
+    pub prefer_wheel: bool,
 }
 
 impl VersionMap {
-    /// Keep the files usable on the target, grouped by version; with
-    /// `wheels_only`, wheels alone.
+    /// Keep the files usable on the target in the `formats` allowed,
+    /// grouped by version.
     pub fn from_project(
         project: &ProjectFiles,
         tags: &Tags,
         python: &Version,
-        wheels_only: bool,
+        formats: Formats,
     ) -> Self {
         let mut versions: BTreeMap<Version, Vec<IndexFile>> = BTreeMap::new();
         let mut sdist_versions = BTreeSet::new();
@@ -64,8 +72,8 @@ impl VersionMap {
                 continue;
             }
             let usable_format = match &file.filename {
-                DistFilename::Wheel(wheel) => tags.is_compatible(wheel),
-                DistFilename::Sdist(_) if wheels_only => {
+                DistFilename::Wheel(wheel) => formats.wheel && tags.is_compatible(wheel),
+                DistFilename::Sdist(_) if !formats.sdist => {
                     sdist_versions.insert(file.filename.version().clone());
                     false
                 }
@@ -105,10 +113,19 @@ impl VersionMap {
                 return Some(preferred.clone());
             }
         }
-        self.versions
-            .keys()
-            .rev()
-            .find(|version| range.contains(*version) && self.is_allowed(version, policy))
+        let allowed =
+            |version: &&Version| range.contains(*version) && self.is_allowed(version, policy);
+        let has_wheel = |version: &&Version| {
+            self.versions[*version]
+                .iter()
+                .any(|file| matches!(file.filename, DistFilename::Wheel(_)))
+        };
+        let newest_wheel = policy
+            .prefer_wheel
+            .then(|| self.versions.keys().rev().filter(allowed).find(has_wheel))
+            .flatten();
+        newest_wheel
+            .or_else(|| self.versions.keys().rev().find(allowed))
             .cloned()
     }
 
@@ -175,12 +192,17 @@ mod tests {
     }
 
     fn map(files: Vec<IndexFile>, wheels_only: bool) -> VersionMap {
+        let formats = if wheels_only {
+            Formats::WHEEL_ONLY
+        } else {
+            Formats::ANY
+        };
         let target = Target::load("el9", None).unwrap();
         let project = ProjectFiles {
             name: PackageName::from_str("demo").unwrap(),
             files,
         };
-        VersionMap::from_project(&project, &target.tags(), &target.python, wheels_only)
+        VersionMap::from_project(&project, &target.tags(), &target.python, formats)
     }
 
     fn version(text: &str) -> Version {
@@ -294,5 +316,43 @@ mod tests {
         );
         assert!(map.has_sdist_only_version_in(&Ranges::singleton(version("2.0"))));
         assert!(!map.has_sdist_only_version_in(&Ranges::singleton(version("1.0"))));
+    }
+
+    #[test]
+    fn prefer_binary_takes_the_newest_version_with_a_wheel() {
+        let map = map(
+            vec![
+                file("demo-2.0.tar.gz", None, false),
+                file("demo-1.0-py3-none-any.whl", None, false),
+                file("demo-1.0.tar.gz", None, false),
+            ],
+            false,
+        );
+        assert_eq!(
+            choose(&map, ChoicePolicy::default()).as_deref(),
+            Some("2.0")
+        );
+        let prefer_wheel = ChoicePolicy {
+            prefer_wheel: true,
+            ..ChoicePolicy::default()
+        };
+        assert_eq!(choose(&map, prefer_wheel).as_deref(), Some("1.0"));
+        let only_sdists = VersionMap::from_project(
+            &ProjectFiles {
+                name: PackageName::from_str("demo").unwrap(),
+                files: vec![file("demo-1.0-py3-none-any.whl", None, false)],
+            },
+            &Target::load("el9", None).unwrap().tags(),
+            &version("3.11.9"),
+            Formats {
+                wheel: false,
+                sdist: true,
+            },
+        );
+        assert_eq!(
+            choose(&only_sdists, prefer_wheel),
+            None,
+            "--no-binary leaves no wheel"
+        );
     }
 }

@@ -11,6 +11,7 @@ use url::Url;
 use crate::filename::{DistFilename, WheelFilename};
 use crate::hash::Sha256;
 use crate::name::{ExtraName, PackageName};
+use crate::requirements::FormatControl;
 use crate::targets::{TagPriority, Tags};
 
 /// A resolved, pinned set of packages for one target.
@@ -46,6 +47,11 @@ pub struct LockOptions {
     pub index_urls: Vec<String>,
     pub find_links: Vec<String>,
     pub exclude_newer: Option<Timestamp>,
+    /// The requirement files' `--no-binary` / `--only-binary`: fetch and
+    /// build follow them as the resolution did.
+    pub format_control: FormatControl,
+    /// `--prefer-binary`.
+    pub prefer_binary: bool,
 }
 
 /// One pinned package.

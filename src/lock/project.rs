@@ -22,7 +22,7 @@ use tokio::runtime::Handle;
 
 use super::{
     resolve_lock, BuildLockRequest, BuildLocker, BuildPlan, IndexMetadata, Lock, LockError,
-    LockRequest, MetadataFromBackend,
+    LockRequest, MetadataFromBackend, SourceRules,
 };
 use crate::host::LazyBuildHost;
 use crate::index::{IndexClient, IndexFile};
@@ -61,8 +61,13 @@ pub fn lock_project(
     let policies = request.policies;
     let host = LazyBuildHost::new(&target.python);
     let sdist_metadata = MetadataFromBackend::new(&host, policies, client, runtime);
+    let rules = SourceRules {
+        policies,
+        configured: request.configured_from_source,
+        formats: &request.lock.options.format_control,
+    };
     let will_build = |name: &PackageName, has_usable_wheel: bool| {
-        policies.builds_from_source(name, has_usable_wheel, request.configured_from_source)
+        rules.builds_from_source(name, has_usable_wheel)
     };
     let locker = BuildLocker::new(
         BuildLockRequest {

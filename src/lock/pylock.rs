@@ -258,6 +258,25 @@ mod tests {
         };
         let text = render(&empty);
         assert_eq!(parse(&text, lock_path()).unwrap(), empty);
+        let mut formats = lock.clone();
+        formats
+            .options
+            .format_control
+            .add_no_binary("lxml,xmlsec")
+            .unwrap();
+        formats
+            .options
+            .format_control
+            .add_only_binary("six")
+            .unwrap();
+        formats.options.prefer_binary = true;
+        let text = render_at(&formats, lock_path());
+        assert!(
+            text.contains("no-binary = [\"lxml\", \"xmlsec\"]"),
+            "{text}"
+        );
+        assert!(text.contains("prefer-binary = true"), "{text}");
+        assert_eq!(parse(&text, lock_path()).unwrap(), formats);
     }
 
     #[test]

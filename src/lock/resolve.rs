@@ -26,7 +26,7 @@ use super::candidates::{ChoicePolicy, VersionMap};
 use super::package::ResolverPackage;
 use crate::index::{CoreMetadata, IndexError, IndexFile, ProjectFiles};
 use crate::name::{ExtraName, PackageName};
-use crate::requirements::SourcedRequirement;
+use crate::requirements::{FormatControl, Formats, SourcedRequirement};
 use crate::targets::{Tags, Target};
 
 /// Chooses, from a project's page, the file whose metadata is likely to be
@@ -60,6 +60,10 @@ pub struct ResolveRequest<'a> {
     pub preferences: &'a BTreeMap<PackageName, Version>,
     /// Use wheels only (build requirements are installed, never built).
     pub wheels_only: bool,
+    /// `--no-binary` / `--only-binary` of the requirement files.
+    pub format_control: &'a FormatControl,
+    /// `--prefer-binary`.
+    pub prefer_binary: bool,
     /// Told of every version the resolver decides on, before its
     /// dependencies are read, so that work depending on the choice can
     /// start while the resolution goes on.
@@ -107,6 +111,8 @@ pub enum ResolveError {
         name: PackageName,
         target: String,
         requested_by: String,
+        /// Needed to build another package (else `--only-binary` asked).
+        build_requirement: bool,
     },
     #[error(transparent)]
     Index(#[from] IndexError),
@@ -134,7 +140,8 @@ impl crate::hint::Hint for ResolveError {
             Self::NoSolution { .. } => Some("relax one of the requirements named above".to_string()),
             Self::NotFound { .. } => Some("check the spelling, or add the index or folder that has it with `--index-url` / `--find-links`".to_string()),
             Self::DirectUrl { .. } => Some("publish the artifact to an index or a `--find-links` folder and require it by name".to_string()),
-            Self::NoWheel { name, .. } => Some(format!("build requirements are installed from wheels, never built; publish a wheel of `{name}` for this platform to the index or to a `--find-links` folder")),
+            Self::NoWheel { name, build_requirement: true, .. } => Some(format!("build requirements are installed from wheels, never built; publish a wheel of `{name}` for this platform to the index or to a `--find-links` folder")),
+            Self::NoWheel { name, build_requirement: false, .. } => Some(format!("the requirement files say `--only-binary` for `{name}`; drop it there, or publish a wheel of `{name}` for this platform")),
             Self::MetadataMismatch { .. } => Some("the index serves inconsistent data for this file".to_string()),
             Self::Index(inner) => inner.hint(),
             _ => None,
@@ -268,11 +275,22 @@ impl<'a> Provider<'a> {
         format!("{name} (CPython {}, {})", target.python, target.arch)
     }
 
+    /// The formats `name` may be locked from: wheels alone for build
+    /// requirements, else what the requirement files allow.
+    fn formats(&self, name: &PackageName) -> Formats {
+        if self.request.wheels_only {
+            Formats::WHEEL_ONLY
+        } else {
+            self.request.format_control.formats(name)
+        }
+    }
+
     fn choice_policy<'p>(&'p self, name: &PackageName) -> ChoicePolicy<'p> {
         ChoicePolicy {
             explicit_prerelease: self.explicit_prerelease.contains(name),
             exact_pin: self.exact_pins.get(name),
             preference: self.request.preferences.get(name),
+            prefer_wheel: self.request.prefer_binary,
         }
     }
 
@@ -292,7 +310,7 @@ impl<'a> Provider<'a> {
             &project,
             &self.tags,
             &self.request.target.python,
-            self.request.wheels_only,
+            self.formats(name),
         ));
         self.version_maps
             .borrow_mut()
@@ -469,16 +487,18 @@ impl<'a> Provider<'a> {
             }
             let tags = self.tags.clone();
             let python = self.request.target.python.clone();
-            let wheels_only = self.request.wheels_only;
+            let formats = self.formats(name);
+            let prefer_wheel = self.request.prefer_binary;
             let range = range.clone();
             let explicit_prerelease = self.explicit_prerelease.contains(name);
             let preference = self.request.preferences.get(name).cloned();
             let pick = move |project: &ProjectFiles| {
-                let map = VersionMap::from_project(project, &tags, &python, wheels_only);
+                let map = VersionMap::from_project(project, &tags, &python, formats);
                 let policy = ChoicePolicy {
                     explicit_prerelease,
                     exact_pin: None,
                     preference: preference.as_ref(),
+                    prefer_wheel,
                 };
                 let version = map.choose(&range, policy)?;
                 map.metadata_file(&version, &tags).cloned()
@@ -588,6 +608,7 @@ impl DependencyProvider for Provider<'_> {
                 name: name.clone(),
                 target: self.target_description(),
                 requested_by: self.requested_by_text(name),
+                build_requirement: self.request.wheels_only,
             });
         }
         Ok(choice)

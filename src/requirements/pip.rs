@@ -48,6 +48,9 @@ enum LineOption {
     ExtraIndexUrl,
     FindLinks,
     NoIndex,
+    NoBinary,
+    OnlyBinary,
+    PreferBinary,
 }
 
 impl LineOption {
@@ -59,12 +62,15 @@ impl LineOption {
             "--extra-index-url" => Self::ExtraIndexUrl,
             "-f" | "--find-links" => Self::FindLinks,
             "--no-index" => Self::NoIndex,
+            "--no-binary" => Self::NoBinary,
+            "--only-binary" => Self::OnlyBinary,
+            "--prefer-binary" => Self::PreferBinary,
             _ => return None,
         })
     }
 
     fn takes_value(self) -> bool {
-        self != Self::NoIndex
+        !matches!(self, Self::NoIndex | Self::PreferBinary)
     }
 }
 
@@ -189,6 +195,17 @@ impl Reader {
                 .find_links
                 .push(resolve_location(&value, &folder)),
             LineOption::NoIndex => self.input.no_index = true,
+            LineOption::NoBinary => self
+                .input
+                .format_control
+                .add_no_binary(&value)
+                .map_err(|message| format_error(origin, &value, &message))?,
+            LineOption::OnlyBinary => self
+                .input
+                .format_control
+                .add_only_binary(&value)
+                .map_err(|message| format_error(origin, &value, &message))?,
+            LineOption::PreferBinary => self.input.prefer_binary = true,
         }
         Ok(())
     }
@@ -222,6 +239,13 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// A `--no-binary` / `--only-binary` value that is not a package list.
+fn format_error(origin: &Origin, text: &str, message: &str) -> RequirementsError {
+    let hint =
+        "write package names separated by commas, `:all:` or `:none:` (`--no-binary lxml,xmlsec`)";
+    unsupported_with_hint(origin, text, message, Some(hint))
 }
 
 fn unsupported(origin: &Origin, text: &str, message: &str) -> RequirementsError {
@@ -435,14 +459,11 @@ fn unknown_option(name: &str) -> (String, String) {
             "vendor packages released distributions, not working trees; pass the project's `pyproject.toml` to read its dependencies, or build a wheel and use `--find-links`"
         }
         "--pre" => "name the pre-release in the requirement itself (`name>=2.0rc1`)",
-        "--no-binary" | "--only-binary" | "--prefer-binary" => {
-            "choose sdist or wheel per package with `[build] from-source` in `vendor.toml`"
-        }
         "--trusted-host" | "--cert" | "--client-cert" => {
             "vendor checks TLS against the system's certificate store; add the index's CA there"
         }
         "--require-hashes" => "vendor always records and checks sha256 hashes; remove the line",
-        _ => "vendor understands `-r`, `-c`, `-i`/`--index-url`, `--extra-index-url`, `-f`/`--find-links` and `--no-index` on a line of their own",
+        _ => "vendor understands `-r`, `-c`, `-i`/`--index-url`, `--extra-index-url`, `-f`/`--find-links`, `--no-index`, `--no-binary`, `--only-binary` and `--prefer-binary` on a line of their own",
     };
     (format!("`{name}` is not supported"), hint.to_string())
 }

@@ -75,6 +75,27 @@ fn diff_options(old: &LockOptions, new: &LockOptions) -> Vec<String> {
         &show(&old.exclude_newer),
         &show(&new.exclude_newer),
     );
+    let listed =
+        |names: &std::collections::BTreeSet<String>| names.iter().cloned().collect::<Vec<_>>();
+    let (old_formats, new_formats) = (&old.format_control, &new.format_control);
+    membership(
+        &mut lines,
+        "no-binary",
+        &listed(&old_formats.no_binary),
+        &listed(&new_formats.no_binary),
+    );
+    membership(
+        &mut lines,
+        "only-binary",
+        &listed(&old_formats.only_binary),
+        &listed(&new_formats.only_binary),
+    );
+    change(
+        &mut lines,
+        "prefer-binary",
+        &old.prefer_binary,
+        &new.prefer_binary,
+    );
     lines
 }
 

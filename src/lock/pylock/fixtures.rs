@@ -175,6 +175,8 @@ pub fn sample_lock() -> Lock {
             index_urls: vec!["https://pypi.org/simple".to_string()],
             find_links: vec!["/srv/wheels".to_string()],
             exclude_newer: Some("2026-11-01T00:00:00Z".parse().unwrap()),
+            format_control: Default::default(),
+            prefer_binary: false,
         },
     }
 }

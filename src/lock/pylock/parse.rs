@@ -24,6 +24,7 @@ use crate::lock::model::{
     LockedPackage,
 };
 use crate::name::{ExtraName, PackageName};
+use crate::requirements::FormatControl;
 
 /// Sources PEP 751 allows that vendor cannot lock or build yet.
 const UNSUPPORTED_SOURCES: [&str; 3] = ["vcs", "directory", "archive"];
@@ -168,6 +169,15 @@ fn parse_options(root: &Scope, document: &Table) -> Result<LockOptions, PylockEr
         index_urls: scope.strings(vendor, "index-urls")?,
         find_links: scope.strings(vendor, "find-links")?,
         exclude_newer: scope.timestamp(vendor, "exclude-newer")?,
+        format_control: FormatControl {
+            no_binary: scope.strings(vendor, "no-binary")?.into_iter().collect(),
+            only_binary: scope.strings(vendor, "only-binary")?.into_iter().collect(),
+        },
+        prefer_binary: match vendor.get("prefer-binary") {
+            None => false,
+            Some(Value::Boolean(flag)) => *flag,
+            Some(other) => return Err(scope.invalid("prefer-binary", expected("a boolean", other))),
+        },
     })
 }
 

@@ -214,6 +214,21 @@ fn options_table(options: &LockOptions) -> Table {
     if let Some(exclude_newer) = &options.exclude_newer {
         table["exclude-newer"] = value(datetime(exclude_newer));
     }
+    // Written only when used, so that other locks stay as they were.
+    let formats = &options.format_control;
+    if !formats.no_binary.is_empty() {
+        table["no-binary"] = value(Array::from_iter(
+            formats.no_binary.iter().map(String::as_str),
+        ));
+    }
+    if !formats.only_binary.is_empty() {
+        table["only-binary"] = value(Array::from_iter(
+            formats.only_binary.iter().map(String::as_str),
+        ));
+    }
+    if options.prefer_binary {
+        table["prefer-binary"] = value(true);
+    }
     table
 }
 

@@ -1,6 +1,7 @@
 //! The resolver over an in-memory index: no HTTP, no runtime, no backend.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -10,10 +11,13 @@ use super::*;
 use crate::filename::DistFilename;
 use crate::requirements::Origin;
 
-/// Projects of pure wheels, each version with its `Requires-Dist`.
+/// Projects of pure wheels (or sdists), each version with its
+/// `Requires-Dist`.
 #[derive(Default)]
 struct InMemoryIndex {
     projects: BTreeMap<PackageName, Vec<(Version, Vec<&'static str>)>>,
+    /// Versions published as an sdist only.
+    sdist_only: BTreeSet<(PackageName, Version)>,
     /// How many metadata files the resolver read.
     metadata_reads: Cell<usize>,
     /// Which projects it was told to prefetch.
@@ -29,11 +33,19 @@ impl InMemoryIndex {
         self
     }
 
-    fn wheel(name: &PackageName, version: &Version) -> IndexFile {
-        let filename = format!(
-            "{}-{version}-py3-none-any.whl",
-            name.as_ref().replace('-', "_")
-        );
+    fn with_sdist_only(mut self, name: &str, version: &str, requires: &[&'static str]) -> Self {
+        self.sdist_only
+            .insert((package_name(name), Version::from_str(version).unwrap()));
+        self.with(name, version, requires)
+    }
+
+    fn file(&self, name: &PackageName, version: &Version) -> IndexFile {
+        let stem = format!("{}-{version}", name.as_ref().replace('-', "_"));
+        let filename = if self.sdist_only.contains(&(name.clone(), version.clone())) {
+            format!("{stem}.tar.gz")
+        } else {
+            format!("{stem}-py3-none-any.whl")
+        };
         IndexFile {
             filename: DistFilename::from_str(&filename).unwrap(),
             url: Url::parse(&format!("https://index.invalid/{filename}")).unwrap(),
@@ -55,7 +67,7 @@ impl MetadataSource for InMemoryIndex {
             .get(name)
             .into_iter()
             .flatten()
-            .map(|(version, _)| Self::wheel(name, version))
+            .map(|(version, _)| self.file(name, version))
             .collect();
         Ok(Arc::new(ProjectFiles {
             name: name.clone(),
@@ -65,15 +77,16 @@ impl MetadataSource for InMemoryIndex {
 
     fn metadata(&self, file: &IndexFile) -> Result<Arc<CoreMetadata>, ResolveError> {
         self.metadata_reads.set(self.metadata_reads.get() + 1);
-        let DistFilename::Wheel(wheel) = &file.filename else {
-            unreachable!("the in-memory index lists wheels only");
+        let (name, version) = match &file.filename {
+            DistFilename::Wheel(wheel) => (&wheel.name, &wheel.version),
+            DistFilename::Sdist(sdist) => (&sdist.name, &sdist.version),
         };
-        let (version, requires) = self.projects[&wheel.name]
+        let (version, requires) = self.projects[name]
             .iter()
-            .find(|(version, _)| *version == wheel.version)
+            .find(|(listed, _)| listed == version)
             .expect("a listed version");
         Ok(Arc::new(CoreMetadata {
-            name: wheel.name.clone(),
+            name: name.clone(),
             version: version.clone(),
             requires_dist: requires
                 .iter()
@@ -119,6 +132,15 @@ fn resolve_with(
     lines: &[&str],
     preferences: &BTreeMap<PackageName, Version>,
 ) -> Result<BTreeMap<String, String>, ResolveError> {
+    resolve_with_formats(index, lines, preferences, &FormatControl::default())
+}
+
+fn resolve_with_formats(
+    index: &InMemoryIndex,
+    lines: &[&str],
+    preferences: &BTreeMap<PackageName, Version>,
+    format_control: &FormatControl,
+) -> Result<BTreeMap<String, String>, ResolveError> {
     let target = el9();
     let requirements = requirements(lines);
     let request = ResolveRequest {
@@ -127,6 +149,8 @@ fn resolve_with(
         target: &target,
         preferences,
         wheels_only: false,
+        format_control,
+        prefer_binary: false,
         on_decision: None,
     };
     let resolution = resolve(&request, index)?;
@@ -226,4 +250,43 @@ fn reads_the_metadata_of_each_chosen_version_once() {
         .with("tmpl", "1.0", &[]);
     resolve_with(&index, &["web"], &BTreeMap::new()).unwrap();
     assert_eq!(index.metadata_reads.get(), 2);
+}
+
+#[test]
+fn only_binary_and_no_binary_select_the_files_a_version_may_come_from() {
+    let index = InMemoryIndex::default()
+        .with_sdist_only("web", "2.0", &[])
+        .with("web", "1.0", &[]);
+    let none = BTreeMap::new();
+    assert_eq!(
+        resolve_with(&index, &["web"], &none).unwrap(),
+        pins(&[("web", "2.0")])
+    );
+    let mut wheels = FormatControl::default();
+    wheels.add_only_binary("web").unwrap();
+    assert_eq!(
+        resolve_with_formats(&index, &["web"], &none, &wheels).unwrap(),
+        pins(&[("web", "1.0")])
+    );
+    let error = resolve_with_formats(&index, &["web>1"], &none, &wheels).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            ResolveError::NoWheel {
+                build_requirement: false,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(crate::hint::Hint::hint(&error).is_some_and(|hint| hint.contains("`--only-binary`")));
+    let mut sdists = FormatControl::default();
+    sdists.add_no_binary(":all:").unwrap();
+    let index = InMemoryIndex::default()
+        .with("web", "3.0", &[])
+        .with_sdist_only("web", "2.0", &[]);
+    assert_eq!(
+        resolve_with_formats(&index, &["web"], &none, &sdists).unwrap(),
+        pins(&[("web", "2.0")])
+    );
 }

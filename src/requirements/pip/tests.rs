@@ -1,9 +1,11 @@
 //! Tests of pip-style requirement files: each syntax feature and each error.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use super::*;
 use crate::hint::Hint;
+use crate::name::PackageName;
 use crate::requirements::{parse_requirements_text, read_requirements};
 
 fn parse(text: &str) -> RequirementsInput {
@@ -295,7 +297,7 @@ fn unsupported_options_are_errors_with_hints() {
         ("-e .", "`-e` is not supported"),
         ("--editable=.", "`--editable` is not supported"),
         ("--pre", "`--pre` is not supported"),
-        ("--no-binary :all:", "from-source"),
+        ("--no-binary --pre", "not a list of packages"),
         ("--trusted-host example.com", "certificate"),
         ("--frobnicate", "vendor understands"),
     ] {
@@ -313,6 +315,27 @@ fn unsupported_options_are_errors_with_hints() {
     assert!(error.contains("takes no value"), "{error}");
     let error = parse_error("-r 'unterminated\n");
     assert!(error.contains("unterminated"), "{error}");
+}
+
+#[test]
+fn binary_format_options_are_read_as_pip_reads_them() {
+    let input = parse(
+        "--no-binary=lxml,xmlsec\n--only-binary :all:\n--no-binary lxml\n--prefer-binary\nlxml\n",
+    );
+    let formats = |name: &str| {
+        let formats = input
+            .format_control
+            .formats(&PackageName::from_str(name).unwrap());
+        (formats.wheel, formats.sdist)
+    };
+    // `:all:` for wheels emptied the earlier list; the later `lxml` is back.
+    assert_eq!(formats("lxml"), (false, true));
+    assert_eq!(formats("xmlsec"), (true, false));
+    assert_eq!(formats("django"), (true, false));
+    assert!(input.prefer_binary);
+    assert_eq!(names(&input.requirements), ["lxml"]);
+    let error = parse_error("--prefer-binary=yes\n");
+    assert!(error.contains("takes no value"), "{error}");
 }
 
 #[test]
