@@ -42,6 +42,21 @@ impl SourceRules<'_> {
         self.policies
             .builds_from_source(name, has_usable_wheel, self.configured)
     }
+
+    /// Decide, for every package of `lock`, whether it is built from source
+    /// for a target accepting `tags`.
+    pub fn plan(&self, lock: &Lock, tags: &Tags) -> BuildPlan {
+        let from_source = lock
+            .packages
+            .iter()
+            .filter(|package| {
+                let has_usable_wheel = package.best_wheel(tags).is_some();
+                self.builds_from_source(&package.name, has_usable_wheel)
+            })
+            .map(|package| package.name.clone())
+            .collect();
+        BuildPlan { from_source }
+    }
 }
 
 /// The locked packages whose wheel is built from their sdist.
@@ -64,16 +79,7 @@ impl BuildPlan {
             configured,
             formats: &lock.options.format_control,
         };
-        let from_source = lock
-            .packages
-            .iter()
-            .filter(|package| {
-                let has_usable_wheel = package.best_wheel(tags).is_some();
-                rules.builds_from_source(&package.name, has_usable_wheel)
-            })
-            .map(|package| package.name.clone())
-            .collect();
-        Self { from_source }
+        rules.plan(lock, tags)
     }
 
     /// Whether `name`'s wheel is built from its sdist.

@@ -11,7 +11,7 @@
 //! Invariants: the build host is detected only when something is built
 //! from source; each build environment starts as soon as the resolver
 //! decides its package's version (a decision later undone costs work, never
-//! a wrong pin); what is built from source is the lock's [`BuildPlan`],
+//! a wrong pin); what is built from source is the lock's [`super::BuildPlan`],
 //! the decision fetch and build use too.
 
 use std::collections::BTreeSet;
@@ -21,8 +21,8 @@ use pep440_rs::Version;
 use tokio::runtime::Handle;
 
 use super::{
-    resolve_lock, BuildLockRequest, BuildLocker, BuildPlan, IndexMetadata, Lock, LockError,
-    LockRequest, MetadataFromBackend, SourceRules,
+    resolve_lock, BuildLockRequest, BuildLocker, IndexMetadata, Lock, LockError, LockRequest,
+    MetadataFromBackend, SourceRules,
 };
 use crate::host::LazyBuildHost;
 use crate::index::{IndexClient, IndexFile};
@@ -50,7 +50,7 @@ pub struct LockOutcome {
 }
 
 /// Resolve `request` and lock the build environments of what the lock's
-/// [`BuildPlan`] builds from source. Blocks; call from a blocking thread.
+/// [`super::BuildPlan`] builds from source. Blocks; call from a blocking thread.
 pub fn lock_project(
     request: &ProjectLockRequest<'_>,
     client: &IndexClient,
@@ -101,12 +101,7 @@ pub fn lock_project(
             );
             resolve_lock(&request.lock, &source, Some(&on_decision))?
         };
-        let plan = BuildPlan::for_lock(
-            &lock,
-            &target.tags(),
-            policies,
-            request.configured_from_source,
-        );
+        let plan = rules.plan(&lock, &target.tags());
         let from_source = plan.packages_from_source();
         let mut build_wait = None;
         if !from_source.is_empty() {
