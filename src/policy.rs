@@ -80,6 +80,7 @@ const BUILTIN_POLICIES: &[(&str, &str)] = &[
         "python-ldap",
         include_str!("../policies/packages/python-ldap.toml"),
     ),
+    ("uwsgi", include_str!("../policies/packages/uwsgi.toml")),
 ];
 
 /// Where a project keeps its own policy files.

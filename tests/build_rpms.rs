@@ -1122,3 +1122,37 @@ fn metadata_with_cr_lf_and_control_characters_is_normalised_not_refused() {
         "Wild text\n=========\n\n[1mBold[0m claims and more."
     );
 }
+
+/// A module that can only run inside its host program (it imports a module
+/// the host embeds) fails verification as really broken, unless a policy
+/// lists it under `[verify] not-imported` with the reason: then the rest of
+/// the package is still imported, and `vendor verify` shows the reason.
+#[test]
+fn a_module_that_needs_its_host_is_skipped_only_when_a_policy_says_why() {
+    let wheel = simple_wheel("hostmod", "1.0", "hostmod/__init__.py").file(
+        "hostmod_decorators.py",
+        "import hostmod_embedded_by_server\n",
+    );
+    let index = TestIndex::start(Scenario::empty().with_artifact(wheel_artifact(&wheel)));
+    let project = Project::new().requirements("hostmod\n");
+    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
+    project.lock(&index).assert_success();
+    project.run(&["build"]).assert_code(1).assert_mentions(&[
+        "import `hostmod_decorators`",
+        "No module named 'hostmod_embedded_by_server'",
+    ]);
+
+    project.write(
+        "policies/packages/hostmod.toml",
+        "[verify]\nnot-imported = { hostmod_decorators = \"runs only inside the hostmod server\" }\n",
+    );
+    project.run(&["build"]).assert_success();
+    assert!(project
+        .file("dist/el9/demo-python3-hostmod-1.0-1.el9.noarch.rpm")
+        .is_file());
+    project.run(&["verify"]).assert_success().assert_mentions(&[
+        "not imported `hostmod_decorators`",
+        "runs only inside the hostmod server",
+        "import `hostmod`",
+    ]);
+}

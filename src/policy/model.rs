@@ -122,6 +122,13 @@ pub struct VerifySettings {
     /// Modules imported besides every top-level module (`PIL._imaging`).
     #[serde(default)]
     pub imports: Vec<String>,
+    /// Modules (and their submodules) not imported, each with the reason:
+    /// a module that can only run inside another program (`uwsgidecorators`
+    /// needs the `uwsgi` module the uWSGI server embeds), or one the app
+    /// never imports that cannot import with the locked set. The reason is
+    /// shown in `vendor verify`; everything else is still imported.
+    #[serde(default)]
+    pub not_imported: BTreeMap<String, String>,
     #[serde(default)]
     pub probes: Vec<Probe>,
 }

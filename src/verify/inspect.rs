@@ -121,6 +121,16 @@ pub fn inspect_wheel(
             imports.push(module.clone());
         }
     }
+    imports.retain(|module| match not_imported_reason(&settings, module) {
+        Some(reason) => {
+            let kind = CheckKind::NotImported {
+                module: module.clone(),
+            };
+            checks.push(CheckOutcome::passed(kind, reason));
+            false
+        }
+        None => true,
+    });
     Ok(InspectedWheel {
         name: candidate.name.clone(),
         version: candidate.version.clone(),
@@ -437,6 +447,21 @@ fn published_wheel_hint(candidate: &CandidateWheel) -> String {
     )
 }
 
+/// The policy's reason not to import `module`: it or a package holding it
+/// is listed under `[verify] not-imported`.
+fn not_imported_reason<'a>(settings: &'a VerifySettings, module: &str) -> Option<&'a str> {
+    settings
+        .not_imported
+        .iter()
+        .find(|(listed, _)| {
+            module == listed.as_str()
+                || module
+                    .strip_prefix(listed.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+        .map(|(_, reason)| reason.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,5 +475,23 @@ mod tests {
         assert_eq!(without_grafting_hash("libXau-154567c4.so"), "libXau.so");
         assert_eq!(without_grafting_hash("libjpeg.so.62"), "libjpeg.so.62");
         assert_eq!(without_grafting_hash("libfoo-bar.so.1"), "libfoo-bar.so.1");
+    }
+
+    #[test]
+    fn not_imported_covers_a_module_and_its_submodules_only() {
+        let settings = VerifySettings {
+            not_imported: [("pkg.hosted".to_string(), "needs its host".to_string())].into(),
+            ..VerifySettings::default()
+        };
+        assert_eq!(
+            not_imported_reason(&settings, "pkg.hosted"),
+            Some("needs its host")
+        );
+        assert_eq!(
+            not_imported_reason(&settings, "pkg.hosted.inner"),
+            Some("needs its host")
+        );
+        assert_eq!(not_imported_reason(&settings, "pkg.hostedness"), None);
+        assert_eq!(not_imported_reason(&settings, "pkg"), None);
     }
 }

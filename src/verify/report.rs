@@ -32,6 +32,8 @@ pub enum CheckKind {
     TargetLibraries { target: String },
     /// Importing this module in the scratch environment.
     Import { module: String },
+    /// A module the policy says not to import (the reason is the detail).
+    NotImported { module: String },
     /// A policy probe, by name.
     Probe { name: String },
     /// The report handed to [`super::into_verified`] is not about the wheel
@@ -48,6 +50,7 @@ impl fmt::Display for CheckKind {
             Self::TargetLibraries { target } => write!(formatter, "libraries of `{target}`"),
             Self::DebugInfo => formatter.write_str("debug info"),
             Self::Import { module } => write!(formatter, "import `{module}`"),
+            Self::NotImported { module } => write!(formatter, "not imported `{module}`"),
             Self::Probe { name } => write!(formatter, "probe `{name}`"),
             Self::Report => formatter.write_str("report"),
         }
