@@ -153,3 +153,24 @@ fn a_wheels_only_app_from_pypi_locks_builds_installs_with_dnf_and_imports() {
     let second = rpm_tools::file_tree(&project.file("again/el9"));
     rpm_tools::assert_same_tree(&first, &second);
 }
+
+/// Django app packages read Django's settings when imported
+/// (`django-tables2`, `django-timezone-field`: `ImproperlyConfigured`
+/// outside a project). Verification sets Django up with minimal settings
+/// first, as a project does, so they pass as the working packages they are,
+/// and `vendor verify` shows their imports.
+#[test]
+fn django_app_packages_that_read_settings_at_import_pass_verification() {
+    let project =
+        Project::new().requirements("Django>=5.2,<5.3\ndjango-tables2\ndjango-timezone-field\n");
+    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
+    project
+        .lock_command(None, PYTHON, &["--exclude-newer", EXCLUDE_NEWER])
+        .assert_success();
+    project.run(&["build"]).assert_success();
+    project
+        .run(&["verify"])
+        .assert_success()
+        .assert_mentions(&["import `django_tables2`", "import `timezone_field`"])
+        .assert_not_mentions("ImproperlyConfigured");
+}

@@ -11,9 +11,17 @@ still knows what passed and which check was running:
 
 Only the standard library is used; nothing is printed on purpose (the
 modules under test may print, the caller keeps that as a log).
+
+Frameworks whose packages read configuration at import are set up first,
+as a project would: with Django in the environment and no
+DJANGO_SETTINGS_MODULE, minimal settings are configured and django.setup()
+runs, so that a Django app package (django-tables2, django-timezone-field)
+imports as it does in a project. A failure to set up is not a failure of
+anything: the imports then say what they find.
 """
 
 import importlib
+import importlib.util
 import json
 import linecache
 import os
@@ -69,9 +77,32 @@ def run_probe(name, code):
     return True, "passed"
 
 
+def set_up_django():
+    """Minimal settings and django.setup(), when Django is installed."""
+    if os.environ.get("DJANGO_SETTINGS_MODULE"):
+        return
+    try:
+        if importlib.util.find_spec("django") is None:
+            return
+        import django
+        from django.conf import settings
+
+        if not settings.configured:
+            settings.configure(
+                SECRET_KEY="vendor-verification",
+                INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],
+                DATABASES={},
+                USE_TZ=True,
+            )
+        django.setup()
+    except BaseException:
+        pass
+
+
 def main():
     with open(sys.argv[1], encoding="utf-8") as handle:
         request = json.load(handle)
+    set_up_django()
     result_path = request["result"]
     results = []
     for index, check in enumerate(request["checks"]):
