@@ -75,6 +75,10 @@ const BUILTIN_POLICIES: &[(&str, &str)] = &[
         "psycopg2-binary",
         include_str!("../policies/packages/psycopg2-binary.toml"),
     ),
+    (
+        "psycopg-c",
+        include_str!("../policies/packages/psycopg-c.toml"),
+    ),
     ("pylibmc", include_str!("../policies/packages/pylibmc.toml")),
     (
         "python-ldap",

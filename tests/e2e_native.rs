@@ -316,3 +316,33 @@ fn native_packages_from_pypi_build_from_sdists_install_with_dnf_and_work() {
         requires.stderr
     );
 }
+
+/// `psycopg[c]`: psycopg-c (an sdist only) is built against the system's
+/// libpq by its built-in policy, and verified the way an application uses
+/// it: `psycopg_c` refuses to be imported before `psycopg`, so the policy
+/// imports `psycopg` first (`import-after`), and its probe proves psycopg
+/// picked the C implementation.
+#[test]
+fn psycopg3_with_its_c_implementation_builds_and_verifies() {
+    let mut project = Project::new().requirements("psycopg[c]>=3.2,<3.3\n");
+    project.set_time_limit(TIME_LIMIT);
+    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
+    project
+        .lock_command(None, PYTHON, &["--exclude-newer", EXCLUDE_NEWER])
+        .assert_success();
+    let built = project.run(&["build"]);
+    built.assert_success();
+    assert_eq!(summary_cell(&built, "psycopg-c", "from"), "sdist (built)");
+    assert_eq!(summary_cell(&built, "psycopg-c", "bundled libraries"), "-");
+    let rpms = rpm_tools::rpms_by_name(&project.file("dist/el9"));
+    let requires = rpm_tools::rpm(&[
+        "-qp",
+        "--requires",
+        rpms[&format!("{APP}-python3-psycopg-c")].to_str().unwrap(),
+    ]);
+    assert!(requires.contains("libpq.so.5()(64bit)"), "{requires}");
+    project
+        .run(&["verify"])
+        .assert_success()
+        .assert_mentions(&["import `psycopg_c`", "probe `c-implementation`"]);
+}

@@ -122,6 +122,10 @@ pub struct VerifySettings {
     /// Modules imported besides every top-level module (`PIL._imaging`).
     #[serde(default)]
     pub imports: Vec<String>,
+    /// Modules of other packages imported first, for a package that refuses
+    /// to be imported before them (`psycopg_c` after `psycopg`).
+    #[serde(default)]
+    pub import_after: Vec<String>,
     /// Modules (and their submodules) not imported, each with the reason:
     /// a module that can only run inside another program (`uwsgidecorators`
     /// needs the `uwsgi` module the uWSGI server embeds), or one the app

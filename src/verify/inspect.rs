@@ -115,7 +115,11 @@ pub fn inspect_wheel(
         bundled: true,
         ..VerifySettings::default()
     });
-    let mut imports = top_level_modules(&listing.names, listing.top_level.as_deref());
+    let mut imports = settings.import_after.clone();
+    imports.extend(top_level_modules(
+        &listing.names,
+        listing.top_level.as_deref(),
+    ));
     for module in &settings.imports {
         if !imports.contains(module) {
             imports.push(module.clone());
