@@ -617,6 +617,7 @@ mod tests {
                 exclude_newer: None,
                 format_control: Default::default(),
                 prefer_binary: false,
+                require_hashes: false,
             },
         }
     }

@@ -115,6 +115,7 @@ pub fn resolve_lock(
         wheels_only: false,
         format_control: &request.options.format_control,
         prefer_binary: request.options.prefer_binary,
+        require_hashes: request.options.require_hashes,
         on_decision,
     };
     let resolution = resolve::resolve(&resolve_request, source)?;

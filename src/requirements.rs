@@ -82,6 +82,8 @@ pub struct RequirementsInput {
     /// `--prefer-binary`: an older version with a wheel over a newer one
     /// with only an sdist.
     pub prefer_binary: bool,
+    /// `--require-hashes`: every package must come with `--hash` values.
+    pub require_hashes: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -686,3 +686,39 @@ fn existing_pins_are_kept_until_an_upgrade_is_asked_for() {
     project.lock_with(&index, &["--upgrade"]).assert_success();
     assert_eq!(project.pylock().version_of("alpha"), "2.0");
 }
+
+/// A pip-compile `requirements.txt` with `--hash` lines: the lock uses
+/// exactly the files those digests name (here the wheel, not the sdist
+/// the index also lists), a digest that matches nothing names its line, and
+/// `--require-hashes` refuses a requirement without any.
+#[test]
+fn hashed_requirements_lock_exactly_the_files_they_name() {
+    let index = TestIndex::start(Scenario::default());
+    let wheel = index.artifact("shaky-1.0-py3-none-any.whl");
+    let project = Project::new().requirements(&format!(
+        "shaky==1.0 \\\n    --hash=sha256:{}\n",
+        wheel.sha256
+    ));
+    project.lock(&index).assert_success();
+    let lock = project.pylock();
+    let shaky = lock.package("shaky");
+    assert_eq!(shaky.wheel_names(), ["shaky-1.0-py3-none-any.whl"]);
+    assert!(shaky.sdist().is_none(), "the sdist has no listed hash");
+
+    let wrong = "0".repeat(64);
+    project.write(
+        "requirements.in",
+        &format!("shaky==1.0 --hash=sha256:{wrong}\n"),
+    );
+    project
+        .lock(&index)
+        .assert_code(1)
+        .assert_mentions(&["`--hash` values of `shaky`", "requirements.in:1"])
+        .assert_hint_last("regenerate the hashes");
+
+    project.write("requirements.in", "--require-hashes\nshaky==1.0\n");
+    project
+        .lock(&index)
+        .assert_code(1)
+        .assert_mentions(&["hash-checking mode", "`shaky`"]);
+}

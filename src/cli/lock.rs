@@ -157,6 +157,7 @@ fn lock_options(
         exclude_newer: settings.exclude_newer,
         format_control: input.format_control.clone(),
         prefer_binary: input.prefer_binary,
+        require_hashes: input.require_hashes,
     }
 }
 

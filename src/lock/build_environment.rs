@@ -375,6 +375,7 @@ impl<'a> SdistContext<'a> {
             wheels_only: true,
             format_control: &FormatControl::default(),
             prefer_binary: false,
+            require_hashes: false,
             on_decision: None,
         };
         let source = IndexMetadata::new(self.client, self.runtime, None);

@@ -52,6 +52,9 @@ pub struct LockOptions {
     pub format_control: FormatControl,
     /// `--prefer-binary`.
     pub prefer_binary: bool,
+    /// `--require-hashes`: every package was locked from a file whose
+    /// sha256 the requirement files name.
+    pub require_hashes: bool,
 }
 
 /// One pinned package.

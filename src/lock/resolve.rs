@@ -24,6 +24,7 @@ use pubgrub::{
 
 use super::candidates::{ChoicePolicy, VersionMap};
 use super::package::ResolverPackage;
+use crate::hash::Sha256;
 use crate::index::{CoreMetadata, IndexError, IndexFile, ProjectFiles};
 use crate::name::{ExtraName, PackageName};
 use crate::requirements::{FormatControl, Formats, SourcedRequirement};
@@ -64,6 +65,9 @@ pub struct ResolveRequest<'a> {
     pub format_control: &'a FormatControl,
     /// `--prefer-binary`.
     pub prefer_binary: bool,
+    /// `--require-hashes`: every resolved package must have `--hash`
+    /// values (also on whenever any requirement has one, as pip does).
+    pub require_hashes: bool,
     /// Told of every version the resolver decides on, before its
     /// dependencies are read, so that work depending on the choice can
     /// start while the resolution goes on.
@@ -114,6 +118,12 @@ pub enum ResolveError {
         /// Needed to build another package (else `--only-binary` asked).
         build_requirement: bool,
     },
+    #[error(
+        "the `--hash` values of `{name}` ({origin}) match no file the indexes list for the target"
+    )]
+    HashesMatchNothing { name: PackageName, origin: String },
+    #[error("hash-checking mode: {} resolved without a `--hash` in the requirement files: {}", if .names.len() == 1 { "a package was" } else { "packages were" }, .names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", "))]
+    Unhashed { names: Vec<PackageName> },
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error(
@@ -137,6 +147,8 @@ pub enum ResolveError {
 impl crate::hint::Hint for ResolveError {
     fn hint(&self) -> Option<String> {
         match self {
+            Self::HashesMatchNothing { .. } => Some("regenerate the hashes (`pip-compile --generate-hashes`, `uv pip compile --generate-hashes`) or check that the index serves the files they were made from".to_string()),
+            Self::Unhashed { .. } => Some("with `--require-hashes` or any `--hash`, every package must be listed with its hashes, as `pip-compile --generate-hashes` writes them".to_string()),
             Self::NoSolution { .. } => Some("relax one of the requirements named above".to_string()),
             Self::NotFound { .. } => Some("check the spelling, or add the index or folder that has it with `--index-url` / `--find-links`".to_string()),
             Self::DirectUrl { .. } => Some("publish the artifact to an index or a `--find-links` folder and require it by name".to_string()),
@@ -196,6 +208,9 @@ struct Provider<'a> {
     constraints: HashMap<PackageName, Ranges<Version>>,
     explicit_prerelease: HashSet<PackageName>,
     exact_pins: HashMap<PackageName, Version>,
+    /// `--hash` values per package, with where they were given: only files
+    /// with one of these digests are candidates.
+    hashes: HashMap<PackageName, (BTreeSet<Sha256>, String)>,
     version_maps: RefCell<HashMap<PackageName, Arc<VersionMap>>>,
     metadata: RefCell<HashMap<(PackageName, Version), Arc<CoreMetadata>>>,
     discovery_order: RefCell<HashMap<ResolverPackage, usize>>,
@@ -224,6 +239,16 @@ impl<'a> Provider<'a> {
         }
         let mut explicit_prerelease = HashSet::new();
         let mut exact_pins = HashMap::new();
+        let mut hashes: HashMap<PackageName, (BTreeSet<Sha256>, String)> = HashMap::new();
+        for sourced in request.requirements.iter().chain(request.constraints) {
+            if !sourced.hashes.is_empty() {
+                hashes
+                    .entry(sourced.requirement.name.clone())
+                    .or_insert_with(|| (BTreeSet::new(), sourced.origin.to_string()))
+                    .0
+                    .extend(sourced.hashes.iter().cloned());
+            }
+        }
         for sourced in request.requirements.iter().chain(request.constraints) {
             let requirement = &sourced.requirement;
             let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url
@@ -247,6 +272,7 @@ impl<'a> Provider<'a> {
             constraints,
             explicit_prerelease,
             exact_pins,
+            hashes,
             version_maps: RefCell::default(),
             metadata: RefCell::default(),
             discovery_order: RefCell::default(),
@@ -306,6 +332,7 @@ impl<'a> Provider<'a> {
                 requested_by: self.requested_by_text(name),
             });
         }
+        let project = self.hashed_files(name, project)?;
         let map = Arc::new(VersionMap::from_project(
             &project,
             &self.tags,
@@ -316,6 +343,37 @@ impl<'a> Provider<'a> {
             .borrow_mut()
             .insert(name.clone(), map.clone());
         Ok(map)
+    }
+
+    /// With `--hash` values for `name`, only the files with one of them.
+    fn hashed_files(
+        &self,
+        name: &PackageName,
+        project: Arc<ProjectFiles>,
+    ) -> Result<Arc<ProjectFiles>, ResolveError> {
+        let Some((allowed, origin)) = self.hashes.get(name) else {
+            return Ok(project);
+        };
+        let files: Vec<IndexFile> = project
+            .files
+            .iter()
+            .filter(|file| {
+                file.sha256
+                    .as_ref()
+                    .is_some_and(|sha256| allowed.contains(sha256))
+            })
+            .cloned()
+            .collect();
+        if files.is_empty() {
+            return Err(ResolveError::HashesMatchNothing {
+                name: name.clone(),
+                origin: origin.clone(),
+            });
+        }
+        Ok(Arc::new(ProjectFiles {
+            name: project.name.clone(),
+            files,
+        }))
     }
 
     fn package_metadata(
@@ -511,6 +569,18 @@ impl<'a> Provider<'a> {
         self,
         selection: BTreeMap<ResolverPackage, Version>,
     ) -> Result<Resolution, ResolveError> {
+        let hash_checking = self.request.require_hashes || !self.hashes.is_empty();
+        let unhashed: Vec<PackageName> = selection
+            .keys()
+            .filter_map(ResolverPackage::name)
+            .filter(|name| !self.hashes.contains_key(*name))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if hash_checking && !self.request.wheels_only && !unhashed.is_empty() {
+            return Err(ResolveError::Unhashed { names: unhashed });
+        }
         let mut packages = BTreeMap::new();
         for (package, version) in &selection {
             let ResolverPackage::Base(name) = package else {

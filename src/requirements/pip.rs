@@ -51,6 +51,7 @@ enum LineOption {
     NoBinary,
     OnlyBinary,
     PreferBinary,
+    RequireHashes,
 }
 
 impl LineOption {
@@ -65,12 +66,16 @@ impl LineOption {
             "--no-binary" => Self::NoBinary,
             "--only-binary" => Self::OnlyBinary,
             "--prefer-binary" => Self::PreferBinary,
+            "--require-hashes" => Self::RequireHashes,
             _ => return None,
         })
     }
 
     fn takes_value(self) -> bool {
-        !matches!(self, Self::NoIndex | Self::PreferBinary)
+        !matches!(
+            self,
+            Self::NoIndex | Self::PreferBinary | Self::RequireHashes
+        )
     }
 }
 
@@ -206,6 +211,7 @@ impl Reader {
                 .add_only_binary(&value)
                 .map_err(|message| format_error(origin, &value, &message))?,
             LineOption::PreferBinary => self.input.prefer_binary = true,
+            LineOption::RequireHashes => self.input.require_hashes = true,
         }
         Ok(())
     }
@@ -462,8 +468,7 @@ fn unknown_option(name: &str) -> (String, String) {
         "--trusted-host" | "--cert" | "--client-cert" => {
             "vendor checks TLS against the system's certificate store; add the index's CA there"
         }
-        "--require-hashes" => "vendor always records and checks sha256 hashes; remove the line",
-        _ => "vendor understands `-r`, `-c`, `-i`/`--index-url`, `--extra-index-url`, `-f`/`--find-links`, `--no-index`, `--no-binary`, `--only-binary` and `--prefer-binary` on a line of their own",
+        _ => "vendor understands `-r`, `-c`, `-i`/`--index-url`, `--extra-index-url`, `-f`/`--find-links`, `--no-index`, `--no-binary`, `--only-binary`, `--prefer-binary` and `--require-hashes` on a line of their own",
     };
     (format!("`{name}` is not supported"), hint.to_string())
 }

@@ -96,6 +96,12 @@ fn diff_options(old: &LockOptions, new: &LockOptions) -> Vec<String> {
         &old.prefer_binary,
         &new.prefer_binary,
     );
+    change(
+        &mut lines,
+        "require-hashes",
+        &old.require_hashes,
+        &new.require_hashes,
+    );
     lines
 }
 

@@ -177,6 +177,7 @@ pub fn sample_lock() -> Lock {
             exclude_newer: Some("2026-11-01T00:00:00Z".parse().unwrap()),
             format_control: Default::default(),
             prefer_binary: false,
+            require_hashes: false,
         },
     }
 }

@@ -173,11 +173,8 @@ fn parse_options(root: &Scope, document: &Table) -> Result<LockOptions, PylockEr
             no_binary: scope.strings(vendor, "no-binary")?.into_iter().collect(),
             only_binary: scope.strings(vendor, "only-binary")?.into_iter().collect(),
         },
-        prefer_binary: match vendor.get("prefer-binary") {
-            None => false,
-            Some(Value::Boolean(flag)) => *flag,
-            Some(other) => return Err(scope.invalid("prefer-binary", expected("a boolean", other))),
-        },
+        prefer_binary: scope.flag(vendor, "prefer-binary")?,
+        require_hashes: scope.flag(vendor, "require-hashes")?,
     })
 }
 
@@ -506,6 +503,15 @@ impl<'a> Scope<'a> {
                 other => Err(self.invalid(key, expected("an array of strings", other))),
             })
             .collect()
+    }
+
+    /// A boolean that is false when absent.
+    fn flag(&self, table: &Table, key: &str) -> Result<bool, PylockError> {
+        match table.get(key) {
+            None => Ok(false),
+            Some(Value::Boolean(flag)) => Ok(*flag),
+            Some(other) => Err(self.invalid(key, expected("a boolean", other))),
+        }
     }
 
     /// An offset date-time, as PEP 751 writes `upload-time`.

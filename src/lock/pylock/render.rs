@@ -229,6 +229,9 @@ fn options_table(options: &LockOptions) -> Table {
     if options.prefer_binary {
         table["prefer-binary"] = value(true);
     }
+    if options.require_hashes {
+        table["require-hashes"] = value(true);
+    }
     table
 }
 

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::*;
 use crate::filename::DistFilename;
+use crate::hash::Sha256;
 use crate::requirements::Origin;
 
 /// Projects of pure wheels (or sdists), each version with its
@@ -50,7 +51,7 @@ impl InMemoryIndex {
             filename: DistFilename::from_str(&filename).unwrap(),
             url: Url::parse(&format!("https://index.invalid/{filename}")).unwrap(),
             index: None,
-            sha256: None,
+            sha256: Some(Sha256::of_bytes(filename.as_bytes())),
             size: None,
             upload_time: None,
             requires_python: None,
@@ -109,6 +110,8 @@ fn package_name(name: &str) -> PackageName {
     PackageName::from_str(name).unwrap()
 }
 
+/// Requirement lines; `name==1.0 --hash=FILE` stands for the sha256 of the
+/// in-memory index's file `FILE`.
 fn requirements(lines: &[&str]) -> Vec<SourcedRequirement> {
     lines
         .iter()
@@ -118,7 +121,15 @@ fn requirements(lines: &[&str]) -> Vec<SourcedRequirement> {
                 path: PathBuf::from("requirements.in"),
                 line: index + 1,
             };
-            SourcedRequirement::new(Requirement::from_str(line).unwrap(), origin)
+            let (text, hashed_file) = match line.split_once(" --hash=") {
+                Some((text, file)) => (text, Some(file)),
+                None => (*line, None),
+            };
+            let mut sourced = SourcedRequirement::new(Requirement::from_str(text).unwrap(), origin);
+            sourced.hashes = hashed_file
+                .map(|file| vec![Sha256::of_bytes(file.as_bytes())])
+                .unwrap_or_default();
+            sourced
         })
         .collect()
 }
@@ -151,6 +162,7 @@ fn resolve_with_formats(
         wheels_only: false,
         format_control,
         prefer_binary: false,
+        require_hashes: false,
         on_decision: None,
     };
     let resolution = resolve(&request, index)?;
@@ -288,5 +300,37 @@ fn only_binary_and_no_binary_select_the_files_a_version_may_come_from() {
     assert_eq!(
         resolve_with_formats(&index, &["web"], &none, &sdists).unwrap(),
         pins(&[("web", "2.0")])
+    );
+}
+
+#[test]
+fn hashes_restrict_the_files_and_every_package_needs_them() {
+    let index = InMemoryIndex::default()
+        .with("web", "2.0", &[])
+        .with("web", "1.0", &["tmpl"])
+        .with("tmpl", "1.0", &[]);
+    let none = BTreeMap::new();
+    // Only the file the hash names is a candidate: 1.0, not the newer 2.0.
+    let resolved = resolve_with(
+        &index,
+        &[
+            "web --hash=web-1.0-py3-none-any.whl",
+            "tmpl --hash=tmpl-1.0-py3-none-any.whl",
+        ],
+        &none,
+    )
+    .unwrap();
+    assert_eq!(resolved, pins(&[("tmpl", "1.0"), ("web", "1.0")]));
+    // A dependency without hashes is an error in hash-checking mode.
+    let error = resolve_with(&index, &["web --hash=web-1.0-py3-none-any.whl"], &none).unwrap_err();
+    assert!(
+        matches!(&error, ResolveError::Unhashed { names } if names == &[package_name("tmpl")]),
+        "{error}"
+    );
+    // Hashes that match no file name the requirement's line.
+    let error = resolve_with(&index, &["web --hash=web-9.9-py3-none-any.whl"], &none).unwrap_err();
+    assert!(
+        matches!(&error, ResolveError::HashesMatchNothing { origin, .. } if origin == "requirements.in:1"),
+        "{error}"
     );
 }
