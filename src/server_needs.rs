@@ -56,6 +56,10 @@ pub struct SystemRequirements {
     pub packages: BTreeMap<String, Vec<NeededCapability>>,
     /// System requirements no package of the target is known for.
     pub unmapped: Vec<NeededCapability>,
+    /// The app's own capabilities (`<app>-python3dist(name)`) that no RPM
+    /// of the folder provides: a package that failed, or was left out.
+    /// No server package can provide them.
+    pub missing_from_output: Vec<NeededCapability>,
 }
 
 /// One system capability and the RPMs that require it.
@@ -116,10 +120,20 @@ pub fn system_requirements(
                 .entry(package)
                 .or_default()
                 .push(capability),
+            None if is_app_capability(&capability.capability) => {
+                requirements.missing_from_output.push(capability)
+            }
             None => requirements.unmapped.push(capability),
         }
     }
     Ok(requirements)
+}
+
+/// `<app>-python3dist(name)`: only the app's own RPMs provide it.
+fn is_app_capability(capability: &str) -> bool {
+    capability
+        .split_once("-python3dist(")
+        .is_some_and(|(app, _)| !app.is_empty() && !app.contains(['(', ' ']))
 }
 
 /// The parts of one RPM's header this module uses.

@@ -66,6 +66,7 @@ pub fn run(project: &Project, arguments: RequiresArgs) -> anyhow::Result<Outcome
 /// warning (also shown by `vendor build`: a soname of the build host's
 /// distribution that the target lacks makes the RPM uninstallable there).
 pub(super) fn warn_unmapped(requirements: &SystemRequirements, target: &Target) {
+    warn_missing_from_output(requirements);
     if requirements.unmapped.is_empty() {
         return;
     }
@@ -97,6 +98,25 @@ pub(super) fn warn_unmapped(requirements: &SystemRequirements, target: &Target) 
             target.name, target.name
         );
     }
+}
+
+/// The app's own packages its RPMs require but the output lacks: no server
+/// package can stand in for them, so they are not a soname question.
+fn warn_missing_from_output(requirements: &SystemRequirements) {
+    if requirements.missing_from_output.is_empty() {
+        return;
+    }
+    eprintln!("warning: the output lacks packages of the app that its RPMs require:");
+    for capability in &requirements.missing_from_output {
+        eprintln!(
+            "  {} (required by {})",
+            capability.capability,
+            required_by(capability)
+        );
+    }
+    eprintln!(
+        "hint: these packages failed or were left out of the build; once they build, run `vendor build` again"
+    );
 }
 
 /// `a, b, c … and 4 more`.

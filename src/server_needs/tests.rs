@@ -144,6 +144,40 @@ fn maps_system_requirements_to_target_packages() {
     assert!(!everything.contains("/opt/demo"), "{everything}");
 }
 
+/// An RPM requiring one of the app's own packages that the folder lacks
+/// (it failed to build): that is no system requirement, and no target
+/// package is looked for.
+#[test]
+fn the_apps_own_packages_missing_from_the_output_are_set_apart() {
+    let folder = demo_folder();
+    TestRpm {
+        name: "demo-python3-psycopg",
+        requires: &[("demo-python3dist(psycopg-c)", "=", "3.2.13")],
+        provides: &["demo-python3dist(psycopg)"],
+        files: &[],
+    }
+    .write(folder.path());
+    let requirements = system_requirements(folder.path(), &el9()).unwrap();
+    let missing: Vec<(&str, Vec<&String>)> = requirements
+        .missing_from_output
+        .iter()
+        .map(|needed| {
+            (
+                needed.capability.as_str(),
+                needed.required_by.iter().collect(),
+            )
+        })
+        .collect();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(
+        missing[0].0.starts_with("demo-python3dist(psycopg-c)"),
+        "{missing:?}"
+    );
+    assert_eq!(missing[0].1, ["demo-python3-psycopg"]);
+    let unmapped = format!("{:?}", requirements.unmapped);
+    assert!(!unmapped.contains("python3dist"), "{unmapped}");
+}
+
 #[test]
 fn python_follows_the_abi_the_rpms_require() {
     let folder = tempfile::tempdir().unwrap();
