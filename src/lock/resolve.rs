@@ -241,16 +241,14 @@ impl<'a> Provider<'a> {
         let mut exact_pins = HashMap::new();
         let mut hashes: HashMap<PackageName, (BTreeSet<Sha256>, String)> = HashMap::new();
         for sourced in request.requirements.iter().chain(request.constraints) {
+            let requirement = &sourced.requirement;
             if !sourced.hashes.is_empty() {
                 hashes
-                    .entry(sourced.requirement.name.clone())
+                    .entry(requirement.name.clone())
                     .or_insert_with(|| (BTreeSet::new(), sourced.origin.to_string()))
                     .0
                     .extend(sourced.hashes.iter().cloned());
             }
-        }
-        for sourced in request.requirements.iter().chain(request.constraints) {
-            let requirement = &sourced.requirement;
             let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url
             else {
                 continue;
@@ -565,22 +563,35 @@ impl<'a> Provider<'a> {
         }
     }
 
+    /// In hash-checking mode (`--require-hashes`, or any `--hash`), every
+    /// selected package must have hashes.
+    fn check_hashed(
+        &self,
+        selection: &BTreeMap<ResolverPackage, Version>,
+    ) -> Result<(), ResolveError> {
+        let hash_checking = self.request.require_hashes || !self.hashes.is_empty();
+        if !hash_checking || self.request.wheels_only {
+            return Ok(());
+        }
+        // A package and its extras are selected as one name each.
+        let unhashed: BTreeSet<&PackageName> = selection
+            .keys()
+            .filter_map(ResolverPackage::name)
+            .filter(|name| !self.hashes.contains_key(*name))
+            .collect();
+        if unhashed.is_empty() {
+            return Ok(());
+        }
+        Err(ResolveError::Unhashed {
+            names: unhashed.into_iter().cloned().collect(),
+        })
+    }
+
     fn into_resolution(
         self,
         selection: BTreeMap<ResolverPackage, Version>,
     ) -> Result<Resolution, ResolveError> {
-        let hash_checking = self.request.require_hashes || !self.hashes.is_empty();
-        let unhashed: Vec<PackageName> = selection
-            .keys()
-            .filter_map(ResolverPackage::name)
-            .filter(|name| !self.hashes.contains_key(*name))
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if hash_checking && !self.request.wheels_only && !unhashed.is_empty() {
-            return Err(ResolveError::Unhashed { names: unhashed });
-        }
+        self.check_hashed(&selection)?;
         let mut packages = BTreeMap::new();
         for (package, version) in &selection {
             let ResolverPackage::Base(name) = package else {
