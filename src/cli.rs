@@ -8,6 +8,7 @@ mod build;
 mod cache;
 mod fetch;
 mod lock;
+mod lock_input;
 pub mod logging;
 mod project;
 mod reporter;

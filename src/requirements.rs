@@ -19,6 +19,7 @@
 //! lock and the cache record.
 
 mod format_control;
+mod pinned_lock;
 mod pip;
 mod pyproject;
 
@@ -120,6 +121,18 @@ pub enum RequirementsError {
         message: String,
         hint: Option<String>,
     },
+    #[error("invalid `{}`: {message}", .path.display())]
+    Lockfile {
+        path: PathBuf,
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("`{origin}`: `{requirement}` is not pinned: {reason}")]
+    NotPinned {
+        origin: Origin,
+        requirement: String,
+        reason: &'static str,
+    },
     #[error("extra `{extra}` is not defined by {}; defined: {}", .paths.iter().map(|path| format!("`{}`", path.display())).collect::<Vec<_>>().join(", "), if .defined.is_empty() { "none".to_string() } else { .defined.join(", ") })]
     UnknownExtra {
         extra: ExtraName,
@@ -135,7 +148,9 @@ impl crate::hint::Hint for RequirementsError {
         match self {
             Self::InvalidRequirement { hint, .. }
             | Self::Unsupported { hint, .. }
-            | Self::Pyproject { hint, .. } => hint.clone(),
+            | Self::Pyproject { hint, .. }
+            | Self::Lockfile { hint, .. } => hint.clone(),
+            Self::NotPinned { .. } => Some("a pinned file names each package as `name==version` with `--hash=sha256:…` (`uv pip compile --generate-hashes` and `pip-compile --generate-hashes` write one); or lock it with `vendor lock -r`".to_string()),
             Self::IncludeCycle { .. } => Some("remove the `-r` line that closes the cycle".to_string()),
             Self::ExtrasWithoutPyproject { .. } => Some("extras select `[project.optional-dependencies]`; in a requirements file write `name[extra]`".to_string()),
             _ => None,
@@ -152,7 +167,8 @@ fn render_included_from(origin: &Option<Origin>) -> String {
 
 /// Read requirement sources in order: `pyproject.toml` files
 /// (`[project].dependencies` plus `[project.optional-dependencies]` for each
-/// requested extra) and pip-style requirement files.
+/// requested extra), PEP 751 lock files (each package pinned with its
+/// hashes, see [`pinned_lock`]) and pip-style requirement files.
 pub fn read_requirements(
     paths: &[PathBuf],
     extras: &[ExtraName],
@@ -161,7 +177,10 @@ pub fn read_requirements(
     let mut pyprojects = Vec::new();
     let mut defined_extras = BTreeSet::new();
     for path in paths {
-        if is_pyproject(path) {
+        if pinned_lock::is_lock_file(path) {
+            let pinned = pinned_lock::read(path)?;
+            reader.input.add_pinned_lock(pinned);
+        } else if is_pyproject(path) {
             let project = pyproject::read(path, extras)?;
             defined_extras.extend(project.defined_extras);
             reader.input.requirements.extend(project.requirements);
@@ -172,6 +191,59 @@ pub fn read_requirements(
     }
     check_extras(extras, &pyprojects, &defined_extras)?;
     Ok(reader.input)
+}
+
+impl RequirementsInput {
+    /// Add what a lock file read as requirements holds: its pins, and its
+    /// indexes after any named before.
+    fn add_pinned_lock(&mut self, pinned: RequirementsInput) {
+        self.requirements.extend(pinned.requirements);
+        let mut indexes = pinned.index_url.into_iter().chain(pinned.extra_index_urls);
+        if self.index_url.is_none() {
+            self.index_url = indexes.next();
+        }
+        self.extra_index_urls.extend(indexes);
+        self.find_links.extend(pinned.find_links);
+        self.require_hashes = true;
+    }
+
+    /// Check that the input pins every package as a lock would: `==` an
+    /// exact version (or `===`), with `--hash` values. A pip-compile
+    /// `requirements.txt` with hashes passes; a loose `requirements.in`
+    /// does not.
+    pub fn check_pinned(&self) -> Result<(), RequirementsError> {
+        for sourced in &self.requirements {
+            let reason = match &sourced.requirement.version_or_url {
+                Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers))
+                    if specifiers.len() == 1 && is_exact(&specifiers[0]) =>
+                {
+                    if sourced.hashes.is_empty() {
+                        Some("it has no `--hash`")
+                    } else {
+                        None
+                    }
+                }
+                Some(pep508_rs::VersionOrUrl::Url(_)) => Some("a direct reference is not a pin"),
+                _ => Some("it does not name one exact version with `==`"),
+            };
+            if let Some(reason) = reason {
+                return Err(RequirementsError::NotPinned {
+                    origin: sourced.origin.clone(),
+                    requirement: sourced.requirement.to_string(),
+                    reason,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `==1.2.3` or `===1.2.3`; not `==1.2.*`.
+fn is_exact(specifier: &pep440_rs::VersionSpecifier) -> bool {
+    matches!(
+        specifier.operator(),
+        pep440_rs::Operator::Equal | pep440_rs::Operator::ExactEqual
+    )
 }
 
 /// Parse pip-style requirements `text` as if read from `path` (includes are

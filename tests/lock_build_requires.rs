@@ -452,6 +452,28 @@ fn fetch_downloads_build_requirements_and_offline_names_them() {
     assert!(index.requests().is_empty(), "{:?}", index.requests());
 }
 
+/// Run uv in the project folder with its cache and venv under `scratch`;
+/// returns what it printed, failing the test when uv fails.
+fn run_uv(project: &Project, scratch: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(uv_binary())
+        .args(args)
+        .current_dir(project.path())
+        .env("UV_CACHE_DIR", scratch.join("cache"))
+        .env("UV_NO_CONFIG", "1")
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .env("VIRTUAL_ENV", scratch.join("venv"))
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .output()
+        .expect("uv runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "uv {args:?}: {text}");
+    text
+}
+
 #[test]
 fn uv_installs_from_a_lock_with_build_requirements() {
     let index = index();
@@ -460,47 +482,121 @@ fn uv_installs_from_a_lock_with_build_requirements() {
     assert!(!build_packages(&project.pylock()).is_empty());
 
     let scratch = tempfile::tempdir().unwrap();
-    let uv = |args: &[&str]| {
-        let output = std::process::Command::new(uv_binary())
-            .args(args)
-            .current_dir(project.path())
-            .env("UV_CACHE_DIR", scratch.path().join("cache"))
-            .env("UV_NO_CONFIG", "1")
-            .env("UV_PYTHON_DOWNLOADS", "never")
-            .env("VIRTUAL_ENV", scratch.path().join("venv"))
-            .output()
-            .expect("uv runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(output.status.success(), "uv {args:?}: {text}");
-        text
-    };
     let venv = scratch.path().join("venv");
-    uv(&[
-        "venv",
-        "--quiet",
-        "--python",
-        "3.11",
-        venv.to_str().unwrap(),
-    ]);
-    let text = uv(&[
-        "pip",
-        "install",
-        "--dry-run",
-        "--preview-features",
-        "pylock",
-        "--python-version",
-        common::PYTHON,
-        "-r",
-        "pylock.toml",
-    ]);
+    run_uv(
+        &project,
+        scratch.path(),
+        &[
+            "venv",
+            "--quiet",
+            "--python",
+            "3.11",
+            venv.to_str().unwrap(),
+        ],
+    );
+    let text = run_uv(
+        &project,
+        scratch.path(),
+        &[
+            "pip",
+            "install",
+            "--dry-run",
+            "--preview-features",
+            "pylock",
+            "--python-version",
+            common::PYTHON,
+            "-r",
+            "pylock.toml",
+        ],
+    );
     // The application, not its build tools.
     assert!(text.contains("+ nativepkg==1.0"), "{text}");
     assert!(text.contains("+ runtimedep==1.0"), "{text}");
     assert!(!text.contains("buildtool"), "{text}");
+}
+
+/// A lock uv wrote — its `pylock.toml` and a `--generate-hashes`
+/// `requirements.txt` — is vendor's input as it is: `vendor lock -r` keeps
+/// every pin and file (an older `contested` than the newest stays), adds
+/// the build environment of what is built from source, and `vendor fetch
+/// --lock <file> --target el9` fetches from it without a vendor lock. A
+/// requirements file that does not pin is refused naming its line.
+#[test]
+fn locks_written_by_uv_are_kept_pin_for_pin() {
+    let index = index();
+    let mut project = Project::new().requirements("nativepkg\ncontested<2\n");
+    project.write(
+        "vendor.toml",
+        &format!(
+            "[app]\nname = \"demo\"\n\n[index]\nindex-url = \"{}\"\n",
+            index.url()
+        ),
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let index_url = index.url();
+    let compile = |format: &[&str], output: &str| {
+        let mut args = vec![
+            "pip",
+            "compile",
+            "requirements.in",
+            "--quiet",
+            "--index-url",
+            &index_url,
+            "--python-version",
+            "3.11",
+            "--python-platform",
+            "x86_64-manylinux_2_34",
+            "-o",
+            output,
+        ];
+        args.extend_from_slice(format);
+        run_uv(&project, scratch.path(), &args);
+    };
+    compile(&["--format", "pylock.toml"], "pylock.uv.toml");
+    compile(&["--generate-hashes"], "requirements.txt");
+
+    project
+        .run(&["lock", "-r", "pylock.uv.toml", "--target", "el9"])
+        .assert_success();
+    let lock = project.pylock();
+    let uv_lock = project.pylock_at("pylock.uv.toml");
+    assert_eq!(lock.versions(), uv_lock.versions());
+    assert_eq!(lock.version_of("contested"), "1.0");
+    for package in uv_lock.packages() {
+        let ours = lock.package(&package.name);
+        let digests = |package: &common::pylock::LockedPackage| -> Vec<String> {
+            let files = package.sdist().into_iter().chain(package.wheels());
+            files
+                .map(|file| format!("{} {}", file.name, file.sha256))
+                .collect()
+        };
+        assert_eq!(digests(&ours), digests(&package), "{}", package.name);
+    }
+    assert_eq!(
+        build_requires(&lock, "nativepkg"),
+        Some(pairs(&[("backendhelper", "1.2"), ("buildtool", "1.5")]))
+    );
+
+    for input in ["pylock.uv.toml", "requirements.txt"] {
+        project.use_fresh_cache();
+        project
+            .run(&["fetch", "--lock", input, "--target", "el9"])
+            .assert_success()
+            .assert_mentions(&["(pins kept)"]);
+        for file in ["contested-1.0-py3-none-any.whl", "nativepkg-1.0.tar.gz"] {
+            assert_eq!(project.cached_artifacts(file).len(), 1, "{input}: {file}");
+        }
+    }
+
+    project
+        .run(&["fetch", "--lock", "requirements.in", "--target", "el9"])
+        .assert_code(1)
+        .assert_mentions(&["requirements.in:1", "`nativepkg` is not pinned"])
+        .assert_hint_last("--generate-hashes");
+    project
+        .run(&["fetch", "--target", "el8"])
+        .assert_code(2)
+        .assert_mentions(&["is locked for el9"]);
 }
 
 /// The requirement files' `--no-binary` builds a package that has a wheel

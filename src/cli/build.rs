@@ -7,13 +7,14 @@ use std::str::FromStr;
 
 use clap::Args;
 
+use super::lock_input::LockInputArgs;
 use super::project::Project;
 use super::table::{human_size, print_table};
 use super::{Outcome, UsageError};
 use vendor::cache::Cache;
 use vendor::config::ProjectConfig;
 use vendor::fetch::FetchOptions;
-use vendor::lock::{pylock, Lock};
+use vendor::lock::Lock;
 use vendor::name::PackageName;
 use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
 use vendor::policy::Policies;
@@ -33,9 +34,8 @@ pub struct BuildArgs {
 /// The options `vendor build` and `vendor verify` share.
 #[derive(Debug, Args)]
 pub(super) struct WheelArgs {
-    /// The lock file whose packages are built and checked.
-    #[arg(long, value_name = "FILE")]
-    lock: Option<PathBuf>,
+    #[command(flatten)]
+    lock: LockInputArgs,
     /// Builds and checks run in parallel (default: the number of cores).
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
@@ -71,14 +71,13 @@ pub(super) fn prepare(
     recheck: bool,
 ) -> anyhow::Result<Prepared> {
     let WheelArgs {
-        lock: lock_path,
+        lock: lock_input,
         jobs,
         offline,
         only,
         allow_foreign_host,
     } = arguments;
-    let lock_path = project.lock_path(lock_path.as_deref());
-    let lock = pylock::read(&lock_path)?;
+    let lock = lock_input.load(project, *offline)?;
     let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
     let config = app_config(project, command)?;
     vendor::host::start_finding_interpreter(target.python_series());

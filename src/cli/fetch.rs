@@ -6,20 +6,20 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::lock_input::LockInputArgs;
 use super::project::Project;
 use super::Outcome;
 use vendor::fetch::{fetch, FetchOptions, FetchReport};
 use vendor::host::LazyBuildHost;
 use vendor::index::{IndexClient, IndexSettings};
-use vendor::lock::{pylock, BuildPlan, Lock};
+use vendor::lock::{BuildPlan, Lock};
 use vendor::policy::Policies;
 use vendor::targets::Target;
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// The lock file to fetch for.
-    #[arg(long, value_name = "FILE")]
-    lock: Option<PathBuf>,
+    #[command(flatten)]
+    lock: LockInputArgs,
     /// Never use the network; list everything the cache lacks.
     #[arg(long)]
     offline: bool,
@@ -32,8 +32,7 @@ pub struct FetchArgs {
 }
 
 pub fn run(project: &Project, arguments: FetchArgs) -> anyhow::Result<Outcome> {
-    let lock_path = project.lock_path(arguments.lock.as_deref());
-    let lock = pylock::read(&lock_path)?;
+    let lock = arguments.lock.load(project, arguments.offline)?;
     let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let options = FetchOptions {

@@ -36,6 +36,26 @@ pub struct LockArgs {
     /// Full target Python version (`3.11.9`); markers use `python_full_version`.
     #[arg(long, value_name = "VERSION")]
     python: Option<Version>,
+    #[command(flatten)]
+    index: IndexArgs,
+    /// Fail (exit 1) instead of writing when the lock would change.
+    #[arg(long)]
+    locked: bool,
+    /// Ignore every existing pin.
+    #[arg(long, conflicts_with = "upgrade_package")]
+    upgrade: bool,
+    /// Let this package move off its pin (repeatable).
+    #[arg(short = 'P', long, value_name = "NAME")]
+    upgrade_package: Vec<PackageName>,
+    /// The lock file to write (`pylock.toml` or `pylock.<name>.toml`).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// Where packages come from: flags that win over requirement files and
+/// `vendor.toml`.
+#[derive(Debug, Default, Args)]
+struct IndexArgs {
     /// The package index (PEP 503/691 simple API).
     #[arg(long, value_name = "URL")]
     index_url: Option<String>,
@@ -54,18 +74,6 @@ pub struct LockArgs {
     /// Never use the network; the cache must hold every index page needed.
     #[arg(long)]
     offline: bool,
-    /// Fail (exit 1) instead of writing when the lock would change.
-    #[arg(long)]
-    locked: bool,
-    /// Ignore every existing pin.
-    #[arg(long, conflicts_with = "upgrade_package")]
-    upgrade: bool,
-    /// Let this package move off its pin (repeatable).
-    #[arg(short = 'P', long, value_name = "NAME")]
-    upgrade_package: Vec<PackageName>,
-    /// The lock file to write (`pylock.toml` or `pylock.<name>.toml`).
-    #[arg(short = 'o', long, value_name = "FILE")]
-    output: Option<PathBuf>,
 }
 
 pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
@@ -73,35 +81,16 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
     check_lock_file_name(&output)?;
     let input = read_inputs(project, &arguments)?;
     let target = project.target(arguments.target.as_deref(), arguments.python.as_ref())?;
-    let settings = index_settings(project, &arguments, &input)?;
+    let settings = index_settings(project, &arguments.index, &input)?;
     let previous = read_previous(&output, arguments.locked)?;
-    let policies = Policies::load(Some(&project.dir))?;
-    let configured_from_source = project.configured_from_source();
-
-    let reporter = project.reporter();
-    let runtime = project.runtime()?;
-    let client = {
-        let _guard = runtime.enter();
-        IndexClient::new(
-            settings.clone(),
-            project.cache()?,
-            Project::dyn_reporter(&reporter),
-        )?
-    };
-    let request = ProjectLockRequest {
-        lock: LockRequest {
-            requirements: &input.requirements,
-            constraints: &input.constraints,
-            target: &target,
-            options: lock_options(&target, &input, &client, &settings),
-            previous: previous.as_ref(),
-            upgrade: upgrade(&arguments),
-        },
-        policies: &policies,
-        configured_from_source: &configured_from_source,
-    };
-    let outcome = lock_project(&request, &client, runtime.handle(), reporter.as_ref())?;
-    drop(runtime);
+    let outcome = resolve(
+        project,
+        &input,
+        &target,
+        settings,
+        previous.as_ref(),
+        upgrade(&arguments),
+    )?;
 
     let summary = summary(&outcome.lock, &target);
     if arguments.locked {
@@ -122,6 +111,78 @@ pub fn run(project: &Project, arguments: LockArgs) -> anyhow::Result<Outcome> {
         );
     }
     Ok(Outcome::Success)
+}
+
+/// Lock a file that already pins every package (a PEP 751 lock of another
+/// tool, a hashed `requirements.txt`) for a target, in memory: the pins
+/// and files are kept exactly; what `vendor` adds is the build
+/// environments of the packages built from source.
+pub(super) fn lock_pinned(
+    project: &Project,
+    path: &Path,
+    target: &Target,
+    offline: bool,
+) -> anyhow::Result<Lock> {
+    let input = read_requirements(&[path.to_path_buf()], &[])?;
+    input.check_pinned()?;
+    let index = IndexArgs {
+        offline,
+        ..IndexArgs::default()
+    };
+    let mut settings = index_settings(project, &index, &input)?;
+    // A pin is exact; a date cut-off could only hide the pinned file.
+    settings.exclude_newer = None;
+    let outcome = resolve(project, &input, target, settings, None, Upgrade::Nothing)?;
+    if !project.quiet {
+        eprintln!(
+            "locked {} from `{}` (pins kept) in {}",
+            summary(&outcome.lock, target),
+            path.display(),
+            timing(&outcome)
+        );
+    }
+    Ok(outcome.lock)
+}
+
+/// Resolve `input` for `target` and lock the build environments.
+fn resolve(
+    project: &Project,
+    input: &RequirementsInput,
+    target: &Target,
+    settings: IndexSettings,
+    previous: Option<&Lock>,
+    upgrade: Upgrade,
+) -> anyhow::Result<LockOutcome> {
+    let policies = Policies::load(Some(&project.dir))?;
+    let configured_from_source = project.configured_from_source();
+    let reporter = project.reporter();
+    let runtime = project.runtime()?;
+    let client = {
+        let _guard = runtime.enter();
+        IndexClient::new(
+            settings.clone(),
+            project.cache()?,
+            Project::dyn_reporter(&reporter),
+        )?
+    };
+    let request = ProjectLockRequest {
+        lock: LockRequest {
+            requirements: &input.requirements,
+            constraints: &input.constraints,
+            target,
+            options: lock_options(target, input, &client, &settings),
+            previous,
+            upgrade,
+        },
+        policies: &policies,
+        configured_from_source: &configured_from_source,
+    };
+    Ok(lock_project(
+        &request,
+        &client,
+        runtime.handle(),
+        reporter.as_ref(),
+    )?)
 }
 
 /// Which existing pins may move.
@@ -253,7 +314,7 @@ fn read_inputs(project: &Project, arguments: &LockArgs) -> anyhow::Result<Requir
 /// Flags win over requirement-file options, which win over `vendor.toml`.
 fn index_settings(
     project: &Project,
-    arguments: &LockArgs,
+    arguments: &IndexArgs,
     input: &RequirementsInput,
 ) -> anyhow::Result<IndexSettings> {
     let configured = project.config.as_ref().map(|config| &config.index);

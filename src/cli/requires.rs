@@ -6,18 +6,17 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::lock_input::LockInputArgs;
 use super::project::Project;
 use super::table::print_table;
 use super::Outcome;
-use vendor::lock::pylock;
 use vendor::server_needs::{system_requirements, NeededCapability, SystemRequirements};
 use vendor::targets::Target;
 
 #[derive(Debug, Args)]
 pub struct RequiresArgs {
-    /// The lock file the RPMs were built from (names the target).
-    #[arg(long, value_name = "FILE")]
-    lock: Option<PathBuf>,
+    #[command(flatten)]
+    lock: LockInputArgs,
     /// Where `vendor build` wrote the repositories; RPMs are read from `<out>/<target>/`.
     #[arg(long, value_name = "DIR", default_value = "dist")]
     out: PathBuf,
@@ -27,8 +26,7 @@ pub struct RequiresArgs {
 const SHOWN_RPMS: usize = 3;
 
 pub fn run(project: &Project, arguments: RequiresArgs) -> anyhow::Result<Outcome> {
-    let lock = pylock::read(&project.lock_path(arguments.lock.as_deref()))?;
-    let target = project.target(Some(&lock.options.target), Some(&lock.options.python))?;
+    let target = arguments.lock.target_of(project)?;
     let folder = project.path(&arguments.out).join(&target.name);
     let requirements = system_requirements(&folder, &target)?;
 

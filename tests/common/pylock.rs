@@ -91,7 +91,12 @@ fn locked_file(package: &str, value: &toml::Value) -> LockedFile {
         "`{package}`: an artifact needs exactly one of `url` and `path`: {value}"
     );
     LockedFile {
-        name: text("name").unwrap_or_else(|| panic!("`{package}`: artifact without `name`")),
+        // PEP 751 makes `name` optional: it is then the last part of the
+        // URL or path (uv writes none).
+        name: text("name").unwrap_or_else(|| {
+            let location = url.as_deref().or(path.as_deref()).unwrap_or_default();
+            location.rsplit('/').next().unwrap_or_default().to_string()
+        }),
         url,
         path,
         size: table

@@ -1,0 +1,299 @@
+//! A PEP 751 `pylock.toml` written by another tool (uv, pip) read as pinned,
+//! hashed requirements, so that `vendor` locks exactly its pins for a target.
+//!
+//! Input: the text of a lock file and its path. Output: one requirement per
+//! locked package, `name==version ; <its marker>`, carrying the sha256 of
+//! every artifact the file lists, in hash-checking mode; the indexes the
+//! packages came from; the folders of artifacts given by `path`.
+//!
+//! Invariants: the resolver can only pick what the file pins (exact version,
+//! one of its files), so a lock of another tool keeps its pins; a package
+//! whose marker is false on the target drops out as it would in an
+//! installer; a source vendor cannot lock (a `vcs`, `directory` or
+//! `archive` entry) or an artifact without a sha256 is an error naming the
+//! package. PEP 751 has no record of the extras requested at the top, so
+//! none are.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use std::str::FromStr;
+
+use pep508_rs::Requirement;
+use serde::Deserialize;
+
+use super::{folder_of, Origin, RequirementsError, RequirementsInput, SourcedRequirement};
+use crate::hash::Sha256;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct LockFile {
+    lock_version: String,
+    #[serde(default)]
+    packages: Vec<toml::Spanned<Package>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Package {
+    name: String,
+    version: Option<String>,
+    marker: Option<String>,
+    index: Option<String>,
+    sdist: Option<Artifact>,
+    #[serde(default)]
+    wheels: Vec<Artifact>,
+    vcs: Option<toml::Value>,
+    directory: Option<toml::Value>,
+    archive: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+struct Artifact {
+    url: Option<String>,
+    path: Option<String>,
+    #[serde(default)]
+    hashes: BTreeMap<String, String>,
+}
+
+/// Whether `path` names a PEP 751 lock file (`pylock.toml`, `pylock.*.toml`).
+pub(super) fn is_lock_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| {
+            name == "pylock.toml" || (name.starts_with("pylock.") && name.ends_with(".toml"))
+        })
+}
+
+/// Read the lock file at `path` as pinned requirements.
+pub(super) fn read(path: &Path) -> Result<RequirementsInput, RequirementsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RequirementsError::Read {
+        path: path.to_path_buf(),
+        included_from: None,
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Parse `text` as the lock file at `path`.
+pub(super) fn parse(text: &str, path: &Path) -> Result<RequirementsInput, RequirementsError> {
+    let invalid = |message: String, hint: Option<&str>| RequirementsError::Lockfile {
+        path: path.to_path_buf(),
+        message,
+        hint: hint.map(str::to_string),
+    };
+    let file: LockFile = toml::from_str(text).map_err(|error| {
+        invalid(
+            error.message().to_string(),
+            Some("a PEP 751 lock file is expected (`uv pip compile --format pylock.toml` writes one)"),
+        )
+    })?;
+    if !file.lock_version.starts_with("1.") && file.lock_version != "1" {
+        return Err(invalid(
+            format!(
+                "lock-version `{}` is not supported; vendor reads 1.x",
+                file.lock_version
+            ),
+            None,
+        ));
+    }
+    let mut input = RequirementsInput {
+        require_hashes: true,
+        ..RequirementsInput::default()
+    };
+    let mut indexes = Vec::new();
+    for spanned in &file.packages {
+        let origin = Origin {
+            path: path.to_path_buf(),
+            line: line_of(text, spanned.span()),
+        };
+        let package = spanned.get_ref();
+        let requirement = pinned_requirement(package, &origin)?;
+        if let Some(index) = &package.index {
+            if !indexes.contains(index) {
+                indexes.push(index.clone());
+            }
+        }
+        let mut hashes = Vec::new();
+        for artifact in package.sdist.iter().chain(&package.wheels) {
+            hashes.push(artifact_sha256(artifact, &package.name, &origin)?);
+            if let (None, Some(local)) = (&artifact.url, &artifact.path) {
+                let file = folder_of(path).join(local);
+                let folder = file.parent().unwrap_or(&file).display().to_string();
+                if !input.find_links.contains(&folder) {
+                    input.find_links.push(folder);
+                }
+            }
+        }
+        input.requirements.push(SourcedRequirement {
+            requirement,
+            origin,
+            hashes,
+        });
+    }
+    let mut indexes = indexes.into_iter();
+    input.index_url = indexes.next();
+    input.extra_index_urls = indexes.collect();
+    Ok(input)
+}
+
+/// `name==version ; marker` for a package from an index or a find-links
+/// folder; any other source is an error naming the package.
+fn pinned_requirement(
+    package: &Package,
+    origin: &Origin,
+) -> Result<Requirement, RequirementsError> {
+    let kind = [
+        ("vcs", package.vcs.is_some()),
+        ("directory", package.directory.is_some()),
+        ("archive", package.archive.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(kind, present)| present.then_some(kind));
+    if let Some(kind) = kind {
+        return Err(RequirementsError::Unsupported {
+            origin: origin.clone(),
+            text: package.name.clone(),
+            message: format!("a `{kind}` source cannot be locked by vendor yet"),
+            hint: Some(
+                "lock that package from an index or a `--find-links` folder, then export the lock again"
+                    .to_string(),
+            ),
+        });
+    }
+    let Some(version) = &package.version else {
+        return Err(RequirementsError::Unsupported {
+            origin: origin.clone(),
+            text: package.name.clone(),
+            message: "the package has no `version`".to_string(),
+            hint: None,
+        });
+    };
+    let marker = package
+        .marker
+        .as_ref()
+        .map(|marker| format!(" ; {marker}"))
+        .unwrap_or_default();
+    let text = format!("{}=={version}{marker}", package.name);
+    Requirement::from_str(&text).map_err(|error| RequirementsError::InvalidRequirement {
+        origin: origin.clone(),
+        message: super::indent_pep508_message(&error.to_string()),
+        hint: None,
+    })
+}
+
+fn artifact_sha256(
+    artifact: &Artifact,
+    package: &str,
+    origin: &Origin,
+) -> Result<Sha256, RequirementsError> {
+    let location = artifact
+        .url
+        .as_deref()
+        .or(artifact.path.as_deref())
+        .unwrap_or("an artifact");
+    let Some(digest) = artifact.hashes.get("sha256") else {
+        return Err(RequirementsError::Unsupported {
+            origin: origin.clone(),
+            text: package.to_string(),
+            message: format!("`{location}` has no sha256 hash"),
+            hint: Some(
+                "vendor checks every artifact by its sha256; lock with a tool that records it"
+                    .to_string(),
+            ),
+        });
+    };
+    Sha256::from_str(digest).map_err(|error| RequirementsError::Unsupported {
+        origin: origin.clone(),
+        text: package.to_string(),
+        message: format!("`{location}`: {error}"),
+        hint: None,
+    })
+}
+
+/// The 1-based line where `span` starts.
+fn line_of(text: &str, span: Range<usize>) -> usize {
+    let start = span.start.min(text.len());
+    text[..start].matches('\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hint::Hint;
+
+    const SHA_A: &str = "1ddc333a16fc139fd253035a1606bb24261951bbc3a6ca256717fa06cc41a898";
+    const SHA_B: &str = "6f1616c2786c408ce86ab7e10f792b8f15742f7b7b7460243929cb371e7f1dad";
+
+    fn uv_lock() -> String {
+        format!(
+            r#"lock-version = "1.0"
+created-by = "uv"
+requires-python = ">=3.11"
+
+[[packages]]
+name = "django"
+version = "4.2.16"
+index = "https://pypi.org/simple"
+sdist = {{ url = "https://files.example/Django-4.2.16.tar.gz", size = 1, hashes = {{ sha256 = "{SHA_B}" }} }}
+wheels = [{{ url = "https://files.example/Django-4.2.16-py3-none-any.whl", hashes = {{ sha256 = "{SHA_A}" }} }}]
+
+[[packages]]
+name = "pywin32"
+version = "306"
+marker = "sys_platform == 'win32'"
+wheels = [{{ path = "wheels/pywin32-306-cp311-cp311-win_amd64.whl", hashes = {{ sha256 = "{SHA_A}" }} }}]
+"#
+        )
+    }
+
+    #[test]
+    fn pins_every_package_with_its_hashes_and_marker() {
+        let path = Path::new("/srv/app/pylock.toml");
+        let input = parse(&uv_lock(), path).unwrap();
+        assert!(input.require_hashes);
+        let lines: Vec<String> = input
+            .requirements
+            .iter()
+            .map(|sourced| format!("{} @{}", sourced.requirement, sourced.origin.line))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "django==4.2.16 @5",
+                "pywin32==306 ; sys_platform == 'win32' @12"
+            ]
+        );
+        assert_eq!(input.requirements[0].hashes.len(), 2);
+        assert_eq!(input.index_url.as_deref(), Some("https://pypi.org/simple"));
+        assert_eq!(input.find_links, ["/srv/app/wheels"]);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_lock_naming_the_package() {
+        let path = Path::new("pylock.toml");
+        let vcs = "lock-version = \"1.0\"\n[[packages]]\nname = \"mylib\"\nvcs = { type = \"git\", url = \"https://example/mylib.git\", commit-id = \"abc\" }\n";
+        let error = parse(vcs, path).unwrap_err().with_hint();
+        assert!(
+            error.starts_with("unsupported line at `pylock.toml:2`: `mylib`: a `vcs` source"),
+            "{error}"
+        );
+        let unhashed = "lock-version = \"1.0\"\n[[packages]]\nname = \"six\"\nversion = \"1.16.0\"\nwheels = [{ url = \"https://x/six-1.16.0-py3-none-any.whl\", hashes = { md5 = \"00\" } }]\n";
+        let error = parse(unhashed, path).unwrap_err().with_hint();
+        assert!(error.contains("has no sha256 hash"), "{error}");
+        let future = "lock-version = \"2.0\"\n";
+        let error = parse(future, path).unwrap_err().with_hint();
+        assert!(error.contains("lock-version `2.0`"), "{error}");
+        let garbage = "packages = 3\n";
+        let error = parse(garbage, path).unwrap_err().with_hint();
+        assert!(error.starts_with("invalid `pylock.toml`"), "{error}");
+    }
+
+    #[test]
+    fn recognises_lock_file_names() {
+        assert!(is_lock_file(Path::new("x/pylock.toml")));
+        assert!(is_lock_file(Path::new("pylock.uv.toml")));
+        assert!(!is_lock_file(Path::new("requirements.txt")));
+        assert!(!is_lock_file(Path::new("pyproject.toml")));
+    }
+}
