@@ -69,6 +69,9 @@ pub enum Bucket {
     Verified,
     /// Wheels installed (unpacked and byte-compiled) for a scheme.
     Installed,
+    /// Which packed sdist a VCS commit gave, keyed by repository, commit
+    /// and subdirectory (`direct`).
+    Sources,
 }
 
 impl Bucket {
@@ -80,6 +83,7 @@ impl Bucket {
             Self::Packaged => "packaged-v1",
             Self::Verified => "verified-v1",
             Self::Installed => "installed-v1",
+            Self::Sources => "sources-v1",
         }
     }
 }

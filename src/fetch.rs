@@ -21,10 +21,12 @@
 //! - export files are written to a temp name in the folder and renamed into
 //!   place, so an interrupted export never leaves a half file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use futures::StreamExt;
 
+use crate::direct::{pack_source, DirectError, DirectSource};
 use crate::hash::{file_digest, Sha256};
 use crate::index::{IndexClient, IndexError};
 use crate::lock::{BuildPlan, Lock, LockedArtifact, LockedPackage};
@@ -60,6 +62,9 @@ pub struct FetchedArtifact {
 pub struct FetchReport {
     pub artifacts: Vec<FetchedArtifact>,
     pub downloaded_bytes: u64,
+    /// The sdists packed from the lock's directories and repositories, by
+    /// package; their files are among `artifacts`.
+    pub packed: BTreeMap<PackageName, LockedArtifact>,
 }
 
 impl FetchReport {
@@ -69,6 +74,11 @@ impl FetchReport {
             .iter()
             .find(|artifact| artifact.sha256 == *sha256)
             .map(|artifact| artifact.path.as_path())
+    }
+
+    /// The sdist packed from `package`'s directory or repository.
+    pub fn packed_sdist(&self, package: &PackageName) -> Option<&LockedArtifact> {
+        self.packed.get(package)
     }
 }
 
@@ -89,6 +99,13 @@ pub enum FetchError {
         path: PathBuf,
         expected: Sha256,
         actual: Sha256,
+    },
+
+    #[error("`{package}`: {source}")]
+    Direct {
+        package: PackageName,
+        #[source]
+        source: DirectError,
     },
 
     #[error("cannot read `{}`: {source}", path.display())]
@@ -112,6 +129,7 @@ impl crate::hint::Hint for FetchError {
             Self::Missing { .. } => Some("run `vendor fetch` without `--offline` on a machine with network access (or copy a `vendor fetch --export` folder here and lock with `--find-links`)".to_string()),
             Self::Damaged { path, .. } => Some(format!("the cache entry is damaged; delete `{}` and run `vendor fetch`", path.display())),
             Self::Export { .. } => Some("pass `--export` a folder you can write to".to_string()),
+            Self::Direct { source, .. } => source.hint(),
             _ => None,
         }
     }
@@ -184,6 +202,9 @@ pub async fn fetch(
     client: &IndexClient,
     options: &FetchOptions,
 ) -> Result<FetchReport, FetchError> {
+    let packed = pack_trees(lock, client, options.offline).await?;
+    let with_packed = with_packed_sdists(lock, &packed);
+    let lock = with_packed.as_ref().unwrap_or(lock);
     let wanted = wanted_artifacts(lock, tags, build_host, plan)?;
     if options.offline || client.is_offline() {
         check_all_cached(&wanted, client)?;
@@ -208,7 +229,96 @@ pub async fn fetch(
     Ok(FetchReport {
         artifacts: fetched,
         downloaded_bytes,
+        packed,
     })
+}
+
+/// Each directory and repository of the lock packed into an sdist in the
+/// cache (a repository at its locked commit). Offline, a repository must
+/// have been packed by an earlier run.
+async fn pack_trees(
+    lock: &Lock,
+    client: &IndexClient,
+    offline: bool,
+) -> Result<BTreeMap<PackageName, LockedArtifact>, FetchError> {
+    let trees: Vec<(PackageName, pep440_rs::Version, DirectSource)> = lock
+        .packages
+        .iter()
+        .filter_map(|package| match &package.direct {
+            Some(source @ (DirectSource::Directory { .. } | DirectSource::Vcs(_))) => Some((
+                package.name.clone(),
+                package.version.clone(),
+                source.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    if trees.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let cache = client.cache().clone();
+    let offline = offline || client.is_offline();
+    tokio::task::spawn_blocking(move || {
+        let mut packed = BTreeMap::new();
+        let mut missing = Vec::new();
+        for (name, version, source) in trees {
+            let cached = match &source {
+                DirectSource::Vcs(vcs) if offline => {
+                    match crate::direct::cached_pack(vcs, &name, &version, &cache) {
+                        Some(tree) => Some(tree),
+                        None => {
+                            missing.push(format!("`{name}` {version} (`{source}`)"));
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let tree = match cached {
+                Some(tree) => tree,
+                None => pack_source(&source, &name, Some(&version), &cache).map_err(|source| {
+                    FetchError::Direct {
+                        package: name.clone(),
+                        source,
+                    }
+                })?,
+            };
+            let url = url::Url::from_file_path(&tree.path).map_err(|()| FetchError::Read {
+                path: tree.path.clone(),
+                source: std::io::Error::other("not an absolute path"),
+            })?;
+            let artifact = LockedArtifact {
+                filename: tree.filename,
+                url,
+                size: Some(tree.size),
+                upload_time: None,
+                sha256: tree.sha256,
+            };
+            packed.insert(name, artifact);
+        }
+        if missing.is_empty() {
+            Ok(packed)
+        } else {
+            Err(FetchError::Missing { artifacts: missing })
+        }
+    })
+    .await
+    .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+}
+
+/// `lock` with each packed tree as its package's sdist, so that the rest
+/// of the stage handles it as any other; `None` when nothing was packed.
+fn with_packed_sdists(lock: &Lock, packed: &BTreeMap<PackageName, LockedArtifact>) -> Option<Lock> {
+    if packed.is_empty() {
+        return None;
+    }
+    let mut lock = lock.clone();
+    for package in &mut lock.packages {
+        if let Some(artifact) = packed.get(&package.name) {
+            package.sdist = Some(artifact.clone());
+        }
+    }
+    Some(lock)
 }
 
 /// Offline: every wanted artifact is in the cache, else all that are not
@@ -599,6 +709,7 @@ mod tests {
             wheels,
             dependencies: Vec::new(),
             build: None,
+            direct: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod name;
 
 // Inputs: the project, its requirements, the target platform, policies.
 pub mod config;
+pub mod direct;
 pub mod policy;
 pub mod requirements;
 pub mod targets;

@@ -19,6 +19,7 @@ mod build_environment;
 mod build_locker;
 mod build_plan;
 mod candidates;
+mod direct_packages;
 mod metadata_source;
 pub mod model;
 mod package;
@@ -79,6 +80,13 @@ pub enum LockError {
     Resolve(#[from] ResolveError),
     #[error(transparent)]
     BuildRequirements(#[from] BuildRequirementsError),
+    #[error("`{origin}`: `{package}`: {source}")]
+    Direct {
+        package: PackageName,
+        origin: String,
+        #[source]
+        source: Box<crate::direct::DirectError>,
+    },
     #[error(
         "the index gives no sha256 for `{filename}` (package `{package}`), so it cannot be locked"
     )]
@@ -93,6 +101,7 @@ impl crate::hint::Hint for LockError {
         match self {
             Self::MissingHash { .. } => Some("use an index that publishes sha256 hashes (PEP 503 `#sha256=` or PEP 691 `hashes`)".to_string()),
             Self::Resolve(inner) => inner.hint(),
+            Self::Direct { source, .. } => source.hint(),
             Self::BuildRequirements(inner) => inner.hint(),
         }
     }
@@ -184,6 +193,7 @@ fn locked_package(
         wheels,
         dependencies,
         build: None,
+        direct: None,
     })
 }
 

@@ -223,7 +223,8 @@ impl RequirementsInput {
                         None
                     }
                 }
-                Some(pep508_rs::VersionOrUrl::Url(_)) => Some("a direct reference is not a pin"),
+                // A direct reference names its one source.
+                Some(pep508_rs::VersionOrUrl::Url(_)) => None,
                 _ => Some("it does not name one exact version with `==`"),
             };
             if let Some(reason) = reason {

@@ -129,7 +129,7 @@ sdist = "static"
 build-requires = ["buildtool"]
 "#;
 
-fn index() -> TestIndex {
+pub(crate) fn index() -> TestIndex {
     TestIndex::start(Scenario::empty().with_projects(PROJECTS))
 }
 
@@ -454,7 +454,7 @@ fn fetch_downloads_build_requirements_and_offline_names_them() {
 
 /// Run uv in the project folder with its cache and venv under `scratch`;
 /// returns what it printed, failing the test when uv fails.
-fn run_uv(project: &Project, scratch: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn run_uv(project: &Project, scratch: &std::path::Path, args: &[&str]) -> String {
     let output = std::process::Command::new(uv_binary())
         .args(args)
         .current_dir(project.path())

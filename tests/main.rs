@@ -10,6 +10,7 @@ mod rpm_tools;
 
 mod build_rpms;
 mod cache_command;
+mod direct_references;
 mod e2e_build;
 mod e2e_native;
 mod e2e_real_index;

@@ -246,6 +246,17 @@ impl IndexClient {
         .cloned()
     }
 
+    /// Download (or copy, for `file://`) `url` into the cache as
+    /// `filename` when its digest is not known beforehand (a direct
+    /// reference); returns the digest and the cache path.
+    pub async fn store_unverified(
+        &self,
+        url: &Url,
+        filename: &str,
+    ) -> Result<(Sha256, PathBuf), IndexError> {
+        self.store_artifact(url, filename, None).await
+    }
+
     /// Copy or download `url` into a cache temp file, check the digest,
     /// then rename it into place.
     async fn store_artifact(

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use pep440_rs::{Version, VersionSpecifiers};
 use url::Url;
 
+use crate::direct::DirectSource;
 use crate::filename::{DistFilename, WheelFilename};
 use crate::hash::Sha256;
 use crate::name::{ExtraName, PackageName};
@@ -72,6 +73,10 @@ pub struct LockedPackage {
     pub dependencies: Vec<LockedDependency>,
     /// Set for a package built from source: its pinned build environment.
     pub build: Option<LockedBuild>,
+    /// Set for a direct reference (PEP 751 `archive`, `directory`, `vcs`).
+    /// An archive's file is in `sdist` or `wheels` as any artifact; a
+    /// directory or repository has none until `fetch` packs it.
+    pub direct: Option<DirectSource>,
 }
 
 /// The build environment of one package built from its sdist

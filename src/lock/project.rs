@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use pep440_rs::Version;
 use tokio::runtime::Handle;
 
+use super::direct_packages::{any_direct, DirectPackages};
 use super::{
     resolve_lock, BuildLockRequest, BuildLocker, IndexMetadata, Lock, LockError, LockRequest,
     MetadataFromBackend, SourceRules,
@@ -85,8 +86,27 @@ pub fn lock_project(
     let on_decision = |name: &PackageName, version: &Version, files: &[&IndexFile]| {
         locker.decided(name, version, files)
     };
-    let source = IndexMetadata::new(client, runtime, Some(&sdist_metadata));
     let started = Instant::now();
+    let direct = if any_direct(request.lock.requirements) {
+        let _activity = Activity::start(reporter, "preparing direct references");
+        DirectPackages::prepare(request.lock.requirements, client, runtime, &sdist_metadata)?
+    } else {
+        DirectPackages::default()
+    };
+    let requirements = direct.without_urls(
+        request.lock.requirements,
+        request.lock.options.require_hashes,
+    );
+    let index = IndexMetadata::new(client, runtime, Some(&sdist_metadata));
+    let source = direct.overlay(&index);
+    let resolve_request = LockRequest {
+        requirements: &requirements,
+        constraints: request.lock.constraints,
+        target: request.lock.target,
+        options: request.lock.options.clone(),
+        previous: request.lock.previous,
+        upgrade: request.lock.upgrade.clone(),
+    };
     // The locker's workers start on the build environments of packages
     // built from source while the resolution is still going on.
     std::thread::scope(|scope| {
@@ -99,7 +119,7 @@ pub fn lock_project(
                     target.name, target.python, target.arch
                 ),
             );
-            resolve_lock(&request.lock, &source, Some(&on_decision))?
+            resolve_lock(&resolve_request, &source, Some(&on_decision))?
         };
         let plan = rules.plan(&lock, &target.tags());
         let from_source = plan.packages_from_source();
@@ -117,6 +137,7 @@ pub fn lock_project(
             locker.finish(&mut lock, from_source)?;
             build_wait = Some(resolved.elapsed());
         }
+        direct.record(&mut lock);
         Ok(LockOutcome {
             lock,
             elapsed: started.elapsed(),

@@ -71,12 +71,6 @@ pub enum PylockError {
         key: String,
         message: String,
     },
-    #[error("`{}`: package `{package}` is locked from a `{kind}` source, which vendor cannot build yet", path.display())]
-    UnsupportedSource {
-        path: PathBuf,
-        package: String,
-        kind: &'static str,
-    },
     #[error("`{}`: lock-version `{version}` is not supported; vendor reads lock-version 1.x", path.display())]
     UnsupportedVersion { path: PathBuf, version: String },
     #[error("`{}` has no `[tool.vendor]` table, so vendor does not know its target", path.display())]
@@ -89,10 +83,6 @@ impl crate::hint::Hint for PylockError {
             Self::Missing { .. } => {
                 Some("run `vendor lock` first (or name another with `--lock`)".to_string())
             }
-            Self::UnsupportedSource { .. } => Some(
-                "require it from an index or a `--find-links` folder and run `vendor lock` again"
-                    .to_string(),
-            ),
             Self::UnsupportedVersion { .. } => {
                 Some("run `vendor lock` to write the lock file again".to_string())
             }

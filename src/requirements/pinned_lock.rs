@@ -45,7 +45,7 @@ struct Package {
     wheels: Vec<Artifact>,
     vcs: Option<toml::Value>,
     directory: Option<toml::Value>,
-    archive: Option<toml::Value>,
+    archive: Option<Artifact>,
 }
 
 #[derive(Deserialize)]
@@ -108,15 +108,23 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RequirementsInput, Requir
             line: line_of(text, spanned.span()),
         };
         let package = spanned.get_ref();
-        let requirement = pinned_requirement(package, &origin)?;
+        let requirement = pinned_requirement(package, &origin, &folder_of(path))?;
         if let Some(index) = &package.index {
             if !indexes.contains(index) {
                 indexes.push(index.clone());
             }
         }
         let mut hashes = Vec::new();
-        for artifact in package.sdist.iter().chain(&package.wheels) {
+        for artifact in package
+            .sdist
+            .iter()
+            .chain(&package.wheels)
+            .chain(&package.archive)
+        {
             hashes.push(artifact_sha256(artifact, &package.name, &origin)?);
+            if package.archive.is_some() {
+                continue;
+            }
             if let (None, Some(local)) = (&artifact.url, &artifact.path) {
                 let file = folder_of(path).join(local);
                 let folder = file.parent().unwrap_or(&file).display().to_string();
@@ -138,28 +146,33 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RequirementsInput, Requir
 }
 
 /// `name==version ; marker` for a package from an index or a find-links
-/// folder; any other source is an error naming the package.
+/// folder; `name @ <url> ; marker` for a direct source (a repository at
+/// its `commit-id`, a folder, an archive).
 fn pinned_requirement(
     package: &Package,
     origin: &Origin,
+    lock_folder: &Path,
 ) -> Result<Requirement, RequirementsError> {
-    let kind = [
-        ("vcs", package.vcs.is_some()),
-        ("directory", package.directory.is_some()),
-        ("archive", package.archive.is_some()),
-    ]
-    .into_iter()
-    .find_map(|(kind, present)| present.then_some(kind));
-    if let Some(kind) = kind {
-        return Err(RequirementsError::Unsupported {
+    let marker = package
+        .marker
+        .as_ref()
+        .map(|marker| format!(" ; {marker}"))
+        .unwrap_or_default();
+    let parse = |text: String| {
+        Requirement::from_str(&text).map_err(|error| RequirementsError::InvalidRequirement {
             origin: origin.clone(),
-            text: package.name.clone(),
-            message: format!("a `{kind}` source cannot be locked by vendor yet"),
-            hint: Some(
-                "lock that package from an index or a `--find-links` folder, then export the lock again"
-                    .to_string(),
-            ),
-        });
+            message: super::indent_pep508_message(&error.to_string()),
+            hint: None,
+        })
+    };
+    let invalid = |message: String| RequirementsError::Unsupported {
+        origin: origin.clone(),
+        text: package.name.clone(),
+        message,
+        hint: None,
+    };
+    if let Some(url) = direct_url(package, lock_folder).map_err(invalid)? {
+        return parse(format!("{} @ {url}{marker}", package.name));
     }
     let Some(version) = &package.version else {
         return Err(RequirementsError::Unsupported {
@@ -169,17 +182,50 @@ fn pinned_requirement(
             hint: None,
         });
     };
-    let marker = package
-        .marker
-        .as_ref()
-        .map(|marker| format!(" ; {marker}"))
-        .unwrap_or_default();
-    let text = format!("{}=={version}{marker}", package.name);
-    Requirement::from_str(&text).map_err(|error| RequirementsError::InvalidRequirement {
-        origin: origin.clone(),
-        message: super::indent_pep508_message(&error.to_string()),
-        hint: None,
-    })
+    parse(format!("{}=={version}{marker}", package.name))
+}
+
+/// The URL of a `vcs`, `directory` or `archive` source, as a requirement
+/// writes it; `None` for a package from an index.
+fn direct_url(package: &Package, lock_folder: &Path) -> Result<Option<String>, String> {
+    let text = |table: &toml::Value, key: &str| {
+        table
+            .get(key)
+            .and_then(toml::Value::as_str)
+            .map(str::to_string)
+    };
+    let local = |path: String| {
+        url::Url::from_file_path(lock_folder.join(&path))
+            .map(|url| url.to_string())
+            .map_err(|()| format!("`{path}` is not a usable path"))
+    };
+    if let Some(vcs) = &package.vcs {
+        if text(vcs, "type").as_deref() != Some("git") {
+            return Err("only `git` repositories are supported".to_string());
+        }
+        let url = match (text(vcs, "url"), text(vcs, "path")) {
+            (Some(url), _) => url,
+            (None, Some(path)) => local(path)?,
+            (None, None) => return Err("the `vcs` source has no `url` or `path`".to_string()),
+        };
+        let commit = text(vcs, "commit-id").ok_or("the `vcs` source has no `commit-id`")?;
+        let subdirectory = text(vcs, "subdirectory")
+            .map(|subdirectory| format!("#subdirectory={subdirectory}"))
+            .unwrap_or_default();
+        return Ok(Some(format!("git+{url}@{commit}{subdirectory}")));
+    }
+    if let Some(directory) = &package.directory {
+        let path = text(directory, "path").ok_or("the `directory` source has no `path`")?;
+        return local(path).map(Some);
+    }
+    if let Some(archive) = &package.archive {
+        return match (&archive.url, &archive.path) {
+            (Some(url), _) => Ok(Some(url.clone())),
+            (None, Some(path)) => local(path.clone()).map(Some),
+            (None, None) => Err("the `archive` source has no `url` or `path`".to_string()),
+        };
+    }
+    Ok(None)
 }
 
 fn artifact_sha256(
@@ -270,12 +316,31 @@ wheels = [{{ path = "wheels/pywin32-306-cp311-cp311-win_amd64.whl", hashes = {{ 
     }
 
     #[test]
+    fn direct_sources_become_direct_references() {
+        let path = Path::new("/srv/app/pylock.toml");
+        let text = "lock-version = \"1.0\"\n[[packages]]\nname = \"mylib\"\nvcs = { type = \"git\", url = \"https://example/mylib.git\", commit-id = \"abc\", subdirectory = \"py\" }\n[[packages]]\nname = \"local\"\ndirectory = { path = \"src/local\" }\n";
+        let input = parse(text, path).unwrap();
+        let written: Vec<String> = input
+            .requirements
+            .iter()
+            .map(|sourced| sourced.requirement.to_string())
+            .collect();
+        assert_eq!(
+            written,
+            [
+                "mylib @ git+https://example/mylib.git@abc#subdirectory=py",
+                "local @ file:///srv/app/src/local"
+            ]
+        );
+    }
+
+    #[test]
     fn refuses_what_it_cannot_lock_naming_the_package() {
         let path = Path::new("pylock.toml");
-        let vcs = "lock-version = \"1.0\"\n[[packages]]\nname = \"mylib\"\nvcs = { type = \"git\", url = \"https://example/mylib.git\", commit-id = \"abc\" }\n";
+        let vcs = "lock-version = \"1.0\"\n[[packages]]\nname = \"mylib\"\nvcs = { type = \"hg\", url = \"https://example/mylib\", commit-id = \"abc\" }\n";
         let error = parse(vcs, path).unwrap_err().with_hint();
         assert!(
-            error.starts_with("unsupported line at `pylock.toml:2`: `mylib`: a `vcs` source"),
+            error.starts_with("unsupported line at `pylock.toml:2`: `mylib`: only `git`"),
             "{error}"
         );
         let unhashed = "lock-version = \"1.0\"\n[[packages]]\nname = \"six\"\nversion = \"1.16.0\"\nwheels = [{ url = \"https://x/six-1.16.0-py3-none-any.whl\", hashes = { md5 = \"00\" } }]\n";

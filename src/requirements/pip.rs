@@ -52,12 +52,14 @@ enum LineOption {
     OnlyBinary,
     PreferBinary,
     RequireHashes,
+    Editable,
 }
 
 impl LineOption {
     fn parse(name: &str) -> Option<Self> {
         Some(match name {
             "-r" | "--requirement" => Self::Requirement,
+            "-e" | "--editable" => Self::Editable,
             "-c" | "--constraint" => Self::Constraint,
             "-i" | "--index-url" => Self::IndexUrl,
             "--extra-index-url" => Self::ExtraIndexUrl,
@@ -212,6 +214,9 @@ impl Reader {
                 .map_err(|message| format_error(origin, &value, &message))?,
             LineOption::PreferBinary => self.input.prefer_binary = true,
             LineOption::RequireHashes => self.input.require_hashes = true,
+            // What vendor ships is installed, never editable: the project is
+            // built into a wheel like any other source.
+            LineOption::Editable => self.parse_requirement_line(&value, origin, kind)?,
         }
         Ok(())
     }
@@ -223,6 +228,19 @@ impl Reader {
         kind: Kind,
     ) -> Result<(), RequirementsError> {
         let (text, options) = split_requirement_options(line);
+        let named = match location_requirement(text, &folder_of(&origin.path)) {
+            Some(Ok(named)) => named,
+            Some(Err(message)) => {
+                return Err(unsupported_with_hint(
+                    origin,
+                    text,
+                    &message,
+                    Some("name the package: `name @ git+https://…`, `name @ file:///absolute/path`, or add `#egg=name`"),
+                ))
+            }
+            None => text.to_string(),
+        };
+        let text = named.as_str();
         let requirement = Requirement::parse(text, folder_of(&origin.path)).map_err(|error| {
             RequirementsError::InvalidRequirement {
                 origin: origin.clone(),
@@ -416,6 +434,61 @@ fn parse_hashes(
     Ok(hashes)
 }
 
+/// A line that names a location instead of a package (`./pkg`, `-e .`,
+/// `git+https://…#egg=name`, `https://…/name-1.0.tar.gz`) written as
+/// `name @ <url>`, the way pip reads it: the name from `#egg=`, else the
+/// folder's `pyproject.toml` / `PKG-INFO`, else the archive's file name.
+/// `None` when the line is an ordinary requirement.
+fn location_requirement(text: &str, folder: &Path) -> Option<Result<String, String>> {
+    const STARTS: [&str; 10] = [
+        ".", "/", "file:", "git+", "http://", "https://", "hg+", "svn+", "bzr+", "~",
+    ];
+    if !STARTS.iter().any(|start| text.starts_with(start)) {
+        return None;
+    }
+    let (location, marker) = match text.split_once(" ;").or_else(|| text.split_once("; ")) {
+        Some((location, marker)) => (location.trim(), format!(" ; {}", marker.trim())),
+        None => (text.trim(), String::new()),
+    };
+    let url = if location.contains(':') && !location.starts_with('/') && !location.starts_with('.')
+    {
+        location.to_string()
+    } else {
+        let path = folder.join(location);
+        let path = std::path::absolute(&path).unwrap_or(path);
+        match url::Url::from_file_path(&path) {
+            Ok(url) => url.to_string(),
+            Err(()) => return Some(Err(format!("`{location}` is not a usable path"))),
+        }
+    };
+    let egg = url.split_once('#').and_then(|(_, fragment)| {
+        fragment
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("egg="))
+            .map(|name| name.split('[').next().unwrap_or(name).to_string())
+    });
+    let name = egg.or_else(|| name_from_location(&url));
+    Some(match name {
+        Some(name) => Ok(format!("{name} @ {url}{marker}")),
+        None => Err(format!("cannot tell which package `{location}` is")),
+    })
+}
+
+/// The package a local folder or an archive URL holds, when it says.
+fn name_from_location(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if parsed.scheme() == "file" {
+        let path = parsed.to_file_path().ok()?;
+        if path.is_dir() {
+            return crate::direct::pack::static_name(&path).map(|name| name.to_string());
+        }
+    }
+    let last = parsed.path_segments()?.next_back()?.to_string();
+    crate::filename::DistFilename::from_str(&last)
+        .ok()
+        .map(|filename| filename.name().to_string())
+}
+
 /// Constraints pin versions only (as in pip): no extras, no URLs.
 fn check_constraint(
     requirement: &Requirement,
@@ -461,9 +534,6 @@ fn requirement_hint(text: &str) -> Option<String> {
 /// Message and hint for an option vendor does not support.
 fn unknown_option(name: &str) -> (String, String) {
     let hint = match name {
-        "-e" | "--editable" => {
-            "vendor packages released distributions, not working trees; pass the project's `pyproject.toml` to read its dependencies, or build a wheel and use `--find-links`"
-        }
         "--pre" => "name the pre-release in the requirement itself (`name>=2.0rc1`)",
         "--trusted-host" | "--cert" | "--client-cert" => {
             "vendor checks TLS against the system's certificate store; add the index's CA there"

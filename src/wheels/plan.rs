@@ -150,7 +150,11 @@ fn sdist_source(
         reason: reason.to_string(),
         hint: hint.to_string(),
     };
-    let Some(sdist) = &package.sdist else {
+    let Some(sdist) = package
+        .sdist
+        .as_ref()
+        .or_else(|| fetched.packed_sdist(&package.name))
+    else {
         return Err(cannot_build(
             "the lock has no sdist for it",
             "pick a version that publishes an sdist or a wheel for the target",

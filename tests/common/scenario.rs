@@ -17,7 +17,7 @@ use sha2::Digest;
 
 use super::dist::{distribution_name, normalize_name, CoreMetadata, SdistBuilder, WheelBuilder};
 
-const FIXTURE_BACKEND: &str = include_str!("fixture_backend.py");
+pub const FIXTURE_BACKEND: &str = include_str!("fixture_backend.py");
 const DEFAULT_UPLOAD_TIME: &str = "2024-01-01T00:00:00.000000Z";
 
 /// The whole description file.

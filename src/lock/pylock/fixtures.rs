@@ -59,6 +59,7 @@ pub fn build_package(raw: &str, version: &str, wheel: &str, sha256: &str) -> Loc
         )],
         dependencies: vec![],
         build: None,
+        direct: None,
     }
 }
 
@@ -90,6 +91,7 @@ pub fn sample_lock() -> Lock {
         )],
         dependencies: vec![],
         build: None,
+        direct: None,
     };
     let markupsafe = LockedPackage {
         name: name("markupsafe"),
@@ -117,6 +119,7 @@ pub fn sample_lock() -> Lock {
                 build_requirement("wheel", "0.45.1"),
             ],
         }),
+        direct: None,
     };
     let mut local = LockedPackage {
         name: name("local-app"),
@@ -138,6 +141,7 @@ pub fn sample_lock() -> Lock {
         build: Some(LockedBuild {
             requirements: vec![build_requirement("setuptools", "75.1.0")],
         }),
+        direct: None,
     };
     local.wheels[0].upload_time = None;
     local.wheels[0].size = None;

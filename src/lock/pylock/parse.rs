@@ -17,6 +17,7 @@ use url::Url;
 
 use super::render::lock_folder;
 use super::PylockError;
+use crate::direct::{DirectSource, VcsSource};
 use crate::filename::DistFilename;
 use crate::hash::Sha256;
 use crate::lock::model::{
@@ -25,9 +26,6 @@ use crate::lock::model::{
 };
 use crate::name::{ExtraName, PackageName};
 use crate::requirements::FormatControl;
-
-/// Sources PEP 751 allows that vendor cannot lock or build yet.
-const UNSUPPORTED_SOURCES: [&str; 3] = ["vcs", "directory", "archive"];
 
 /// Parse the text of the lock file at `path` (used in errors and to resolve
 /// relative `path` keys).
@@ -194,20 +192,11 @@ fn parse_package(
         "packages" => root.within(format!("package `{name}`")),
         _ => root.within(format!("build package `{name}`")),
     };
-    if let Some(kind) = UNSUPPORTED_SOURCES
-        .into_iter()
-        .find(|key| table.contains_key(*key))
-    {
-        return Err(PylockError::UnsupportedSource {
-            path: root.path.to_path_buf(),
-            package: name.to_string(),
-            kind,
-        });
-    }
     let version: Version = scope
         .parsed(table, "version")?
         .ok_or_else(|| scope.missing("version"))?;
-    let sdist = match table.get("sdist") {
+    let (direct, archive) = parse_direct(&scope, table)?;
+    let mut sdist = match table.get("sdist") {
         Some(sdist) => Some(parse_artifact(
             &scope.within("sdist"),
             scope.as_table(sdist, "sdist")?,
@@ -228,8 +217,15 @@ fn parse_package(
         }
         wheels.push(wheel);
     }
+    match archive {
+        Some(artifact) if matches!(artifact.filename, DistFilename::Wheel(_)) => {
+            wheels.push(artifact)
+        }
+        Some(artifact) => sdist = Some(artifact),
+        None => {}
+    }
     wheels.sort_by(|left, right| left.filename.as_str().cmp(right.filename.as_str()));
-    if sdist.is_none() && wheels.is_empty() {
+    if sdist.is_none() && wheels.is_empty() && direct.is_none() {
         return Err(scope.missing("sdist` or `wheels"));
     }
     Ok(LockedPackage {
@@ -241,7 +237,58 @@ fn parse_package(
         version,
         sdist,
         wheels,
+        direct,
     })
+}
+
+/// A package's `archive`, `directory` or `vcs` table, if it has one; an
+/// archive's file comes back as an artifact.
+fn parse_direct(
+    scope: &Scope,
+    table: &Table,
+) -> Result<(Option<DirectSource>, Option<LockedArtifact>), PylockError> {
+    if let Some(archive) = table.get("archive") {
+        let archive_scope = scope.within("archive");
+        let artifact = parse_artifact(&archive_scope, scope.as_table(archive, "archive")?)?;
+        let source = DirectSource::Archive {
+            url: artifact.url.clone(),
+        };
+        return Ok((Some(source), Some(artifact)));
+    }
+    if let Some(directory) = table.get("directory") {
+        let directory_scope = scope.within("directory");
+        let directory = scope.as_table(directory, "directory")?;
+        let written = directory_scope.required_str(directory, "path")?;
+        let url = directory_scope.file_url(written)?;
+        let path = url
+            .to_file_path()
+            .map_err(|()| directory_scope.invalid("path", "not a local path"))?;
+        let editable = directory_scope.flag(directory, "editable")?;
+        return Ok((Some(DirectSource::Directory { path, editable }), None));
+    }
+    if let Some(vcs) = table.get("vcs") {
+        let vcs_scope = scope.within("vcs");
+        let vcs = scope.as_table(vcs, "vcs")?;
+        let kind = vcs_scope.required_str(vcs, "type")?;
+        if kind != "git" {
+            return Err(vcs_scope.invalid("type", format!("`{kind}`: only git is supported")));
+        }
+        let url = Url::parse(vcs_scope.required_str(vcs, "url")?)
+            .map_err(|error| vcs_scope.invalid("url", error))?;
+        let commit = vcs_scope.required_str(vcs, "commit-id")?.to_string();
+        let source = VcsSource {
+            url,
+            requested_revision: vcs_scope
+                .optional_str(vcs, "requested-revision")?
+                .map(str::to_string),
+            commit,
+            subdirectory: vcs_scope
+                .optional_str(vcs, "subdirectory")?
+                .map(str::to_string),
+        };
+        return Ok((Some(DirectSource::Vcs(source)), None));
+    }
+    Ok((None, None))
 }
 
 /// `dependencies` names the edges; `tool.vendor.dependency-extras` adds
@@ -669,16 +716,26 @@ hashes = { sha256 = "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26
     }
 
     #[test]
-    fn refuses_sources_vendor_cannot_build() {
-        let package = "name = \"mylib\"\nversion = \"1.0\"\n[packages.vcs]\ntype = \"git\"\nurl = \"https://example.org/mylib.git\"\ncommit-id = \"abc\"";
+    fn reads_and_writes_direct_sources() {
+        let vcs = "name = \"mylib\"\nversion = \"1.0\"\n[packages.vcs]\ntype = \"git\"\nurl = \"https://example.org/mylib.git\"\nrequested-revision = \"v1.0\"\ncommit-id = \"0123456789abcdef0123456789abcdef01234567\"\nsubdirectory = \"python\"";
+        let directory = "name = \"local\"\nversion = \"0.1\"\ndirectory = { path = \"src/local\", editable = false }";
+        let archive = format!("name = \"archived\"\nversion = \"2.0\"\narchive = {{ url = \"https://example.org/archived-2.0.tar.gz\", size = 3, hashes = {{ sha256 = \"{}\" }} }}", "ab".repeat(32));
+        for package in [vcs.to_string(), directory.to_string(), archive] {
+            let lock = parse(&lock_text(&package), Path::new(PATH)).unwrap();
+            let written = super::super::render_at(&lock, Path::new(PATH));
+            assert_eq!(parse(&written, Path::new(PATH)).unwrap(), lock, "{written}");
+            assert!(!written.contains("sdist"), "{written}");
+        }
+        let lock = parse(&lock_text(directory), Path::new(PATH)).unwrap();
         assert_eq!(
-            error(&lock_text(package)),
-            "`/project/pylock.toml`: package `mylib` is locked from a `vcs` source, which vendor cannot build yet\n\
-             hint: require it from an index or a `--find-links` folder and run `vendor lock` again"
+            lock.packages[0].direct,
+            Some(DirectSource::Directory {
+                path: PathBuf::from("/project/src/local"),
+                editable: false
+            })
         );
-        let archive = "name = \"mylib\"\nversion = \"1.0\"\narchive = { url = \"https://example.org/mylib.zip\", hashes = { sha256 = \"00\" } }";
-        assert!(error(&lock_text(archive))
-            .contains("package `mylib` is locked from a `archive` source"));
+        let hg = vcs.replace("\"git\"", "\"hg\"");
+        assert!(error(&lock_text(&hg)).contains("only git is supported"));
     }
 
     #[test]

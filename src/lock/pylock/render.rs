@@ -10,6 +10,7 @@ use toml_edit::{
 };
 
 use super::{environment_marker, requires_python, HEADER};
+use crate::direct::DirectSource;
 use crate::lock::model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
     LockedPackage,
@@ -105,10 +106,13 @@ fn package_table(package: &LockedPackage, folder: Option<&Path>) -> Table {
         entry
     });
     table["dependencies"] = value(fold_long_array(Array::from_iter(dependency_names)));
-    if let Some(sdist) = &package.sdist {
+    if let Some(direct) = &package.direct {
+        let (key, source) = direct_table(package, direct, folder);
+        table[key] = Item::Table(source);
+    } else if let Some(sdist) = &package.sdist {
         table["sdist"] = Item::Table(artifact_table(sdist, folder));
     }
-    if !package.wheels.is_empty() {
+    if !package.wheels.is_empty() && package.direct.is_none() {
         let mut wheels: Vec<&LockedArtifact> = package.wheels.iter().collect();
         wheels.sort_by(|left, right| left.filename.as_str().cmp(right.filename.as_str()));
         let wheels = wheels
@@ -131,6 +135,48 @@ fn package_table(package: &LockedPackage, folder: Option<&Path>) -> Table {
         table["tool"] = Item::Table(tool);
     }
     table
+}
+
+/// PEP 751's `archive` (the package's one file, without `name`),
+/// `directory` (relative to the lock's folder when under it) or `vcs`.
+fn direct_table(
+    package: &LockedPackage,
+    direct: &DirectSource,
+    folder: Option<&Path>,
+) -> (&'static str, Table) {
+    let mut table = Table::new();
+    match direct {
+        DirectSource::Archive { .. } => {
+            if let Some(artifact) = package.sdist.as_ref().or(package.wheels.first()) {
+                table = artifact_table(artifact, folder);
+                table.remove("name");
+            }
+        }
+        DirectSource::Directory { path, editable } => {
+            let relative = url::Url::from_file_path(path)
+                .ok()
+                .and_then(|url| relative_path(&url, folder));
+            let written = match relative {
+                Some(relative) if relative.is_empty() => ".".to_string(),
+                Some(relative) => relative,
+                None => path.display().to_string(),
+            };
+            table["path"] = value(written);
+            table["editable"] = value(*editable);
+        }
+        DirectSource::Vcs(vcs) => {
+            table["type"] = value("git");
+            table["url"] = value(vcs.url.as_str());
+            if let Some(revision) = &vcs.requested_revision {
+                table["requested-revision"] = value(revision.as_str());
+            }
+            table["commit-id"] = value(vcs.commit.as_str());
+            if let Some(subdirectory) = &vcs.subdirectory {
+                table["subdirectory"] = value(subdirectory.as_str());
+            }
+        }
+    }
+    (direct.kind(), table)
 }
 
 /// `[{ name = "setuptools", version = "80.9.0" }, …]`, sorted: the

@@ -287,15 +287,47 @@ fn malformed_requirements_name_file_line_and_text() {
         error.contains("reqs.in:1") && error.contains("hint: name the package"),
         "{error}"
     );
-    let error = parse_error("https://example.com/foo-1.0.tar.gz\n");
-    assert!(error.contains("hint: name the package"), "{error}");
+    let error = parse_error("git+https://example.com/repo.git@v1\n");
+    assert!(
+        error.contains("cannot tell which package") && error.contains("hint: name the package"),
+        "{error}"
+    );
+}
+
+#[test]
+fn locations_are_read_as_pip_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "proj/pyproject.toml",
+        "[project]\nname = \"My_Lib\"\nversion = \"1.0\"\n",
+    );
+    let path = write(
+        dir.path(),
+        "requirements.txt",
+        "-e ./proj\n./proj ; python_version > \"3\"\ngit+https://example.com/repo.git@v1#egg=other[fast]\nhttps://example.com/foo-1.0.tar.gz\n",
+    );
+    let input = read_requirements(&[path], &[]).unwrap();
+    let written: Vec<String> = input
+        .requirements
+        .iter()
+        .map(|sourced| sourced.requirement.to_string())
+        .collect();
+    let folder = url::Url::from_file_path(dir.path().join("proj")).unwrap();
+    assert_eq!(
+        written,
+        [
+            format!("my-lib @ {folder}"),
+            format!("my-lib @ {folder} ; python_full_version >= '3.1'"),
+            "other @ git+https://example.com/repo.git@v1#egg=other[fast]".to_string(),
+            "foo @ https://example.com/foo-1.0.tar.gz".to_string(),
+        ]
+    );
 }
 
 #[test]
 fn unsupported_options_are_errors_with_hints() {
     for (line, expected) in [
-        ("-e .", "`-e` is not supported"),
-        ("--editable=.", "`--editable` is not supported"),
         ("--pre", "`--pre` is not supported"),
         ("--no-binary --pre", "not a list of packages"),
         ("--trusted-host example.com", "certificate"),

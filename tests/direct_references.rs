@@ -1,0 +1,220 @@
+//! Hermetic tests of direct references: a local folder (`-e ./treepkg`,
+//! whose version only its backend knows), a
+//! git repository at a tag (`git+file://…@v1`) and a `file://` sdist lock as
+//! PEP 751 `directory`, `vcs` (the tag's commit) and `archive` sources with
+//! their build environments; `vendor fetch` packs the folder and the commit
+//! into sdists (again offline, from the cache, for the commit); `vendor
+//! build` builds all three with their in-tree backend and packages them.
+//! The index is `lock_build_requires`'s; the trees carry the fixture
+//! backend of `tests/common/fixture_backend.py`.
+
+use crate::common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::scenario::FIXTURE_BACKEND;
+use common::Project;
+
+/// A project folder built by the fixture backend: `name` `version`, one
+/// module, depending on `runtimedep`, built with `buildtool<2`. With
+/// `dynamic`, only the backend knows the version (as with `setup.py` or
+/// setuptools-scm).
+fn write_tree(folder: &Path, name: &str, version: &str, dynamic: bool) {
+    let module = name.replace('-', "_");
+    let version_line = match dynamic {
+        true => "dynamic = [\"version\"]".to_string(),
+        false => format!("version = \"{version}\""),
+    };
+    let files = [
+        (
+            "pyproject.toml".to_string(),
+            format!(
+                "[build-system]\nrequires = [\"buildtool<2\"]\nbuild-backend = \"fixture_backend\"\nbackend-path = [\".\"]\n\n[project]\nname = \"{name}\"\n{version_line}\ndependencies = [\"runtimedep\"]\n"
+            ),
+        ),
+        ("fixture_backend.py".to_string(), FIXTURE_BACKEND.to_string()),
+        (
+            "_fixture/METADATA".to_string(),
+            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nRequires-Dist: runtimedep\n"),
+        ),
+        (
+            format!("{module}/__init__.py"),
+            format!("VERSION = \"{version}\"\n"),
+        ),
+    ];
+    for (relative, text) in files {
+        let path = folder.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+fn git(folder: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(folder)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A repository whose tag `v1` holds `gitpkg` 1.0 and whose branch has
+/// moved on to 2.0; returns its `file://` URL and the tag's commit.
+fn repository(folder: &Path) -> (String, String) {
+    std::fs::create_dir_all(folder).unwrap();
+    git(folder, &["init", "--quiet", "--initial-branch", "main"]);
+    write_tree(folder, "gitpkg", "1.0", false);
+    git(folder, &["add", "-A"]);
+    git(folder, &["commit", "--quiet", "-m", "1.0"]);
+    git(folder, &["tag", "v1"]);
+    let tagged = git(folder, &["rev-parse", "HEAD"]);
+    write_tree(folder, "gitpkg", "2.0", false);
+    git(folder, &["commit", "--quiet", "-am", "2.0"]);
+    let url = url::Url::from_directory_path(folder).unwrap();
+    (url.to_string().trim_end_matches('/').to_string(), tagged)
+}
+
+/// The source table (`directory`, `vcs`, `archive`) of a locked package.
+fn source_of(lock: &common::PyLock, name: &str, kind: &str) -> toml::Table {
+    let package = lock.package(name);
+    package
+        .table
+        .get(kind)
+        .and_then(toml::Value::as_table)
+        .unwrap_or_else(|| panic!("`{name}` has no `{kind}`:\n{}", lock.text))
+        .clone()
+}
+
+#[test]
+fn folders_repositories_and_archives_lock_fetch_and_build_as_sdists() {
+    let index = crate::lock_build_requires::index();
+    let scratch = tempfile::tempdir().unwrap();
+    let (repository_url, tagged) = repository(&scratch.path().join("repo"));
+    let archive = index.artifact("nativepkg-1.0.tar.gz");
+    let archive_path = scratch.path().join("nativepkg-1.0.tar.gz");
+    std::fs::write(&archive_path, archive.bytes.as_slice()).unwrap();
+    let archive_url = url::Url::from_file_path(&archive_path).unwrap();
+
+    let project = Project::new().requirements(&format!(
+        "-e ./treepkg\ngitpkg @ git+{repository_url}@v1\nnativepkg @ {archive_url}\n"
+    ));
+    write_tree(&project.file("treepkg"), "treepkg", "0.3", true);
+    project.write(
+        "vendor.toml",
+        "[app]\nname = \"demo\"\nprefix = \"/opt/demo\"\n",
+    );
+    project.lock(&index).assert_success();
+
+    let lock = project.pylock();
+    assert_eq!(lock.version_of("treepkg"), "0.3");
+    assert_eq!(lock.version_of("gitpkg"), "1.0", "the tag, not the branch");
+    assert_eq!(lock.version_of("runtimedep"), "1.0");
+    let directory = source_of(&lock, "treepkg", "directory");
+    assert_eq!(directory["path"].as_str(), Some("treepkg"));
+    let vcs = source_of(&lock, "gitpkg", "vcs");
+    assert_eq!(vcs["commit-id"].as_str(), Some(tagged.as_str()));
+    assert_eq!(vcs["requested-revision"].as_str(), Some("v1"));
+    let archived = source_of(&lock, "nativepkg", "archive");
+    assert_eq!(
+        archived["hashes"]["sha256"].as_str(),
+        Some(archive.sha256.as_str())
+    );
+    for name in ["treepkg", "gitpkg", "nativepkg"] {
+        let package = lock.package(name);
+        assert!(
+            package.sdist().is_none() && package.wheels().is_empty(),
+            "{name}"
+        );
+        let build = package
+            .table
+            .get("tool")
+            .and_then(|tool| tool.get("vendor"));
+        assert!(
+            build.is_some_and(|vendor| vendor.get("build-requires").is_some()),
+            "`{name}` has its build environment:\n{}",
+            lock.text
+        );
+    }
+    // Locking again changes nothing; the packed trees are deterministic.
+    project.lock_with(&index, &["--locked"]).assert_success();
+    // uv reads the sources as PEP 751 defines them.
+    let uv_scratch = tempfile::tempdir().unwrap();
+    let venv = uv_scratch.path().join("venv");
+    let run_uv =
+        |args: &[&str]| crate::lock_build_requires::run_uv(&project, uv_scratch.path(), args);
+    run_uv(&[
+        "venv",
+        "--quiet",
+        "--python",
+        "3.11",
+        venv.to_str().unwrap(),
+    ]);
+    let plan = run_uv(&[
+        "pip",
+        "install",
+        "--dry-run",
+        "--preview-features",
+        "pylock",
+        "--python-version",
+        common::PYTHON,
+        "--index-url",
+        &index.url(),
+        "-r",
+        "pylock.toml",
+    ]);
+    let gitpkg = format!("+ gitpkg @ git+{repository_url}@{tagged}");
+    for expected in [
+        gitpkg.as_str(),
+        "+ treepkg @ file://",
+        "+ nativepkg @ file://",
+        "+ runtimedep==1.0",
+    ] {
+        assert!(plan.contains(expected), "{expected}: {plan}");
+    }
+
+    project.fetch().assert_success();
+    project.fetch_with(&["--offline"]).assert_success();
+
+    project.run(&["build"]).assert_success();
+    let mut rpms: Vec<String> = std::fs::read_dir(project.file("dist/el9"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".rpm"))
+        .collect();
+    rpms.sort();
+    for expected in [
+        "demo-python3-gitpkg-1.0-1.el9.noarch.rpm",
+        "demo-python3-nativepkg-1.0-1.el9.noarch.rpm",
+        "demo-python3-treepkg-0.3-1.el9.noarch.rpm",
+    ] {
+        assert!(
+            rpms.iter().any(|rpm| rpm == expected),
+            "{expected}: {rpms:?}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_revision_or_folder_is_named_with_its_line() {
+    let index = crate::lock_build_requires::index();
+    let scratch = tempfile::tempdir().unwrap();
+    let (repository_url, _) = repository(&scratch.path().join("repo"));
+    let project =
+        Project::new().requirements(&format!("six\ngitpkg @ git+{repository_url}@nope\n"));
+    project.lock(&index).assert_code(1).assert_mentions(&[
+        "requirements.in:2",
+        "`gitpkg`",
+        "no commit, tag or branch `nope`",
+    ]);
+    project.write("requirements.in", "./missing\n");
+    project
+        .lock(&index)
+        .assert_code(1)
+        .assert_mentions(&["requirements.in:1", "cannot tell which package"]);
+}
