@@ -16,7 +16,11 @@
 //!   raising probe, a missing module, `VerifyFailed`'s text, a passing
 //!   package becoming a `VerifiedWheel`, a report about another wheel;
 //! - a module whose import hangs is reported as timed out, later checks as
-//!   not run.
+//!   not run;
+//! - broken or needing its context: a package reading Django settings at
+//!   import passes (settings are configured when Django is in the set), a
+//!   module that runs only inside its host program is not imported (the
+//!   policy's reason shown), an extension whose library is missing fails.
 
 use crate::common;
 
@@ -904,5 +908,143 @@ fn a_hanging_or_dying_import_fails_its_check() {
     assert_eq!(
         died.detail,
         "python exited with exit status: 3; its stderr ends with:\ndying now"
+    );
+}
+
+/// A minimal stand-in for Django's settings: reading a setting before
+/// `settings.configure()` raises, as Django does.
+const DJANGO_CONF: &str = r#"
+class ImproperlyConfigured(Exception):
+    pass
+
+
+class _Settings:
+    configured = False
+
+    def configure(self, **options):
+        self.__dict__.update(options)
+        self.configured = True
+
+    def __getattr__(self, name):
+        raise ImproperlyConfigured(
+            "Requested setting %s, but settings are not configured." % name
+        )
+
+
+settings = _Settings()
+"#;
+
+/// Verification tells broken from needs-its-context: a package that reads
+/// Django settings at import passes (verification configures settings
+/// when Django is in the set); a module that only runs inside its host
+/// program is not imported, with the policy's reason shown; an extension
+/// whose library is missing still fails, naming the library.
+#[test]
+fn packages_that_need_settings_or_their_host_pass_and_broken_ones_fail() {
+    let folder = tempfile::tempdir().unwrap();
+    let compiler = Compiler::new();
+    let django = candidate(
+        folder.path(),
+        &WheelBuilder::new("django", "9.0", "py3-none-any")
+            .file(
+                "django/__init__.py",
+                "def setup():\n    from django.conf import settings\n    settings.INSTALLED_APPS\n",
+            )
+            .file("django/conf/__init__.py", DJANGO_CONF),
+    );
+    let settings_app = candidate(
+        folder.path(),
+        &WheelBuilder::new("settingsapp", "1.0", "py3-none-any").file(
+            "settingsapp/__init__.py",
+            "from django.conf import settings\nAPPS = settings.INSTALLED_APPS\n",
+        ),
+    );
+    let hosted = candidate(
+        folder.path(),
+        &WheelBuilder::new("hostpkg", "1.0", "py3-none-any")
+            .file("hostpkg/__init__.py", "")
+            .file("hostdecorators.py", "import uwsgi\n"),
+    );
+    let hosted_policy = policy(VerifySettings {
+        not_imported: [(
+            "hostdecorators".to_string(),
+            "runs only inside the uWSGI server, which provides `uwsgi`".to_string(),
+        )]
+        .into(),
+        ..VerifySettings::default()
+    });
+    // `gonepkg` links libgone.so.1, which neither the wheel nor the system has.
+    compiler.gcc(
+        "gone/libgone.so.1",
+        &[
+            "-shared",
+            "-fPIC",
+            &build_source("bundled.c").display().to_string(),
+            "-Wl,-soname,libgone.so.1",
+        ],
+    );
+    let core = compiler.gcc(
+        "gonepkg/_core.so",
+        &[
+            "-shared",
+            "-fPIC",
+            &python_include_flag(),
+            &build_source("bundler_core.c").display().to_string(),
+            "-Lgone",
+            "-l:libgone.so.1",
+        ],
+    );
+    let gone = candidate(
+        folder.path(),
+        &WheelBuilder::new("gonepkg", "1.0", EXTENSION_TAG)
+            .file("gonepkg/__init__.py", "from ._core import answer\n")
+            .add(ArchiveFile::with_mode(
+                "gonepkg/_core.cpython-311-x86_64-linux-gnu.so",
+                fs_err::read(core).unwrap(),
+                0o755,
+            )),
+    );
+    let work = folder.path().join("work");
+    let django = inspect(&django, None, &work);
+    let settings_app = inspect(&settings_app, None, &work);
+    let hosted = inspect(&hosted, Some(&hosted_policy), &work);
+    let gone = inspect(&gone, None, &work);
+    assert_eq!(hosted.imports, ["hostpkg"]);
+    let skipped = find(
+        &hosted.checks,
+        &CheckKind::NotImported {
+            module: "hostdecorators".into(),
+        },
+    );
+    assert!(skipped.passed);
+    assert!(
+        skipped.detail.contains("inside the uWSGI server"),
+        "{}",
+        skipped.detail
+    );
+
+    let wheels = [&django, &settings_app, &hosted, &gone];
+    let environment = environment(folder.path(), &wheels);
+    let reports = run_checks(&environment, &wheels, &CheckOptions::default()).unwrap();
+    let import = |package: &str, module: &str| {
+        find(
+            &report_for(&reports, package).checks,
+            &CheckKind::Import {
+                module: module.into(),
+            },
+        )
+        .clone()
+    };
+    let configured = import("settingsapp", "settingsapp");
+    assert!(configured.passed, "{}", configured.detail);
+    assert!(import("hostpkg", "hostpkg").passed);
+    let broken = import("gonepkg", "gonepkg");
+    assert!(!broken.passed);
+    assert!(
+        broken
+            .detail
+            .contains("libgone.so.1: cannot open shared object file"),
+        "{}",
+        broken.detail
     );
 }
