@@ -86,7 +86,7 @@ const PILLOW_POLICY_HEADER: &str = "\
 /// probe removed and TIFF disabled in the build (see the module doc). Each
 /// edit asserts it found what it removes, so a changed built-in policy fails
 /// here instead of leaving TIFF quietly enabled.
-fn pillow_policy_without_tiff() -> String {
+pub(crate) fn pillow_policy_without_tiff() -> String {
     let mut policy: toml_edit::DocumentMut = BUILTIN_PILLOW_POLICY.parse().unwrap();
 
     let prerequisites = policy["prerequisites"].as_array_of_tables_mut().unwrap();

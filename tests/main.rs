@@ -13,6 +13,7 @@ mod cache_command;
 mod direct_references;
 mod e2e_build;
 mod e2e_native;
+mod e2e_real_apps;
 mod e2e_real_index;
 mod harness;
 mod lock_build_requires;

@@ -17,7 +17,8 @@ as a project would: with Django in the environment and no
 DJANGO_SETTINGS_MODULE, minimal settings are configured and django.setup()
 runs, so that a Django app package (django-tables2, django-timezone-field)
 imports as it does in a project. A failure to set up is not a failure of
-anything: the imports then say what they find.
+anything: the imports then say what they find, and a failed check's detail
+says why setting up failed.
 """
 
 import importlib
@@ -78,12 +79,16 @@ def run_probe(name, code):
 
 
 def set_up_django():
-    """Minimal settings and django.setup(), when Django is installed."""
+    """Minimal settings and django.setup(), when Django is installed.
+
+    Returns why setting up failed (None when it worked or was not needed),
+    so that a failing check can say so.
+    """
     if os.environ.get("DJANGO_SETTINGS_MODULE"):
-        return
+        return None
     try:
         if importlib.util.find_spec("django") is None:
-            return
+            return None
         import django
         from django.conf import settings
 
@@ -95,14 +100,15 @@ def set_up_django():
                 USE_TZ=True,
             )
         django.setup()
-    except BaseException:
-        pass
+    except BaseException as error:
+        return describe(error)
+    return None
 
 
 def main():
     with open(sys.argv[1], encoding="utf-8") as handle:
         request = json.load(handle)
-    set_up_django()
+    setup_failure = set_up_django()
     result_path = request["result"]
     results = []
     for index, check in enumerate(request["checks"]):
@@ -111,6 +117,11 @@ def main():
             passed, detail = run_import(check["name"])
         else:
             passed, detail = run_probe(check["name"], check["code"])
+        if not passed and setup_failure is not None:
+            detail = "%s (setting up Django for the checks failed: %s)" % (
+                detail,
+                setup_failure,
+            )
         results.append({"index": index, "passed": passed, "detail": detail})
     save(result_path, results, None)
 
