@@ -31,6 +31,8 @@ APT_PACKAGES=(
     # mysqlclient.toml's prerequisite (mariadb.pc); default-libmysqlclient-dev
     # pulls it in today, named so the policy's hint and this list agree
     libmariadb-dev
+    # xmlsec.toml and pycurl.toml (xmlsec1 with OpenSSL; libcurl with OpenSSL)
+    libxmlsec1-dev libcurl4-openssl-dev libssl-dev
     # pylibmc.toml and python-ldap.toml (libmemcached; OpenLDAP and Cyrus
     # SASL headers), so every shipped policy can build here
     libmemcached-dev libldap-dev libsasl2-dev

@@ -56,6 +56,10 @@ pub use preflight::{preflight, MissingPrerequisite, PreflightError};
 
 /// The policy files shipped with vendor, compiled in.
 const BUILTIN_POLICIES: &[(&str, &str)] = &[
+    (
+        "argon2-cffi-bindings",
+        include_str!("../policies/packages/argon2-cffi-bindings.toml"),
+    ),
     ("cffi", include_str!("../policies/packages/cffi.toml")),
     (
         "cryptography",
@@ -76,15 +80,21 @@ const BUILTIN_POLICIES: &[(&str, &str)] = &[
         include_str!("../policies/packages/psycopg2-binary.toml"),
     ),
     (
+        "psycopg-binary",
+        include_str!("../policies/packages/psycopg-binary.toml"),
+    ),
+    (
         "psycopg-c",
         include_str!("../policies/packages/psycopg-c.toml"),
     ),
+    ("pycurl", include_str!("../policies/packages/pycurl.toml")),
     ("pylibmc", include_str!("../policies/packages/pylibmc.toml")),
     (
         "python-ldap",
         include_str!("../policies/packages/python-ldap.toml"),
     ),
     ("uwsgi", include_str!("../policies/packages/uwsgi.toml")),
+    ("xmlsec", include_str!("../policies/packages/xmlsec.toml")),
 ];
 
 /// Where a project keeps its own policy files.

@@ -346,3 +346,64 @@ fn psycopg3_with_its_c_implementation_builds_and_verifies() {
         .assert_success()
         .assert_mentions(&["import `psycopg_c`", "probe `c-implementation`"]);
 }
+
+/// The built-in policies of native packages real apps use, on real
+/// releases: xmlsec and pycurl built against the system's xmlsec1, libxml2
+/// and libcurl (xmlsec and lxml sharing one libxml2, signing for real);
+/// argon2-cffi's bindings and psycopg's binary wheel as published, each
+/// proven by its probe (a hash computed, the binary implementation picked).
+#[test]
+fn native_packages_of_real_apps_build_and_pass_their_policies() {
+    let mut project =
+        Project::new().requirements("lxml\nxmlsec\npycurl\nargon2-cffi\npsycopg[binary,pool]\n");
+    project.set_time_limit(TIME_LIMIT);
+    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
+    project
+        .lock_command(None, PYTHON, &["--exclude-newer", EXCLUDE_NEWER])
+        .assert_success();
+    let built = project.run(&["build"]);
+    built.assert_success();
+    for package in ["lxml", "xmlsec", "pycurl"] {
+        assert_eq!(
+            summary_cell(&built, package, "from"),
+            "sdist (built)",
+            "{package}"
+        );
+        assert_eq!(
+            summary_cell(&built, package, "bundled libraries"),
+            "-",
+            "{package}"
+        );
+    }
+    for package in ["argon2-cffi-bindings", "psycopg-binary"] {
+        assert_eq!(summary_cell(&built, package, "from"), "wheel", "{package}");
+    }
+    let rpms = rpm_tools::rpms_by_name(&project.file("dist/el9"));
+    let requires = |name: &str| {
+        rpm_tools::rpm(&[
+            "-qp",
+            "--requires",
+            rpms[&format!("{APP}-python3-{name}")].to_str().unwrap(),
+        ])
+    };
+    assert!(requires("xmlsec").contains("libxmlsec1.so.1()(64bit)"));
+    assert!(requires("pycurl").contains("libcurl.so.4()(64bit)"));
+    let verify = project.run(&["verify"]);
+    verify.assert_success();
+    for probe in [
+        "probe `same-libxml2-as-lxml`",
+        "probe `sign`",
+        "probe `https`",
+        "probe `hash`",
+        "probe `binary-implementation`",
+    ] {
+        assert!(
+            verify
+                .stdout
+                .lines()
+                .any(|line| line.contains(probe) && line.contains(" ok ")),
+            "{probe} is not ok:\n{}",
+            verify.stdout
+        );
+    }
+}

@@ -53,6 +53,26 @@ fn every_builtin_policy_parses_and_its_probes_compile() {
 }
 
 #[test]
+fn every_policy_file_is_compiled_in() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/packages");
+    let mut files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|name| name.strip_suffix(".toml").map(str::to_string))
+        .collect();
+    files.sort();
+    let mut compiled: Vec<String> = BUILTIN_POLICIES
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    compiled.sort();
+    assert_eq!(
+        files, compiled,
+        "policies/packages and BUILTIN_POLICIES differ"
+    );
+}
+
+#[test]
 fn builtin_policies_say_what_the_issue_asks() {
     let policies = Policies::builtin();
     let pillow = &policies.get(&name("Pillow")).unwrap().policy;
