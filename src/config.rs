@@ -25,6 +25,8 @@
 //! extra-index-urls = []
 //! find-links = ["wheels"]          # URLs, or paths relative to the project
 //! exclude-newer = 2026-11-01T00:00:00Z   # a TOML datetime or string; a date means its midnight UTC
+//! [repo]
+//! keep = 5                         # releases whose RPMs the output repository keeps (at least 1)
 //! ```
 
 use std::path::{Component, Path, PathBuf};
@@ -73,6 +75,21 @@ pub struct ProjectConfig {
     pub target: TargetConfig,
     pub build: BuildConfig,
     pub index: IndexConfig,
+    pub repo: RepoConfig,
+}
+
+/// `[repo]`: the output repository.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoConfig {
+    /// Releases whose RPMs stay in the repository, for `dnf downgrade` and
+    /// `dnf history undo`; at least 1.
+    pub keep: usize,
+}
+
+impl Default for RepoConfig {
+    fn default() -> Self {
+        Self { keep: 5 }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +144,14 @@ struct RawConfig {
     build: RawBuild,
     #[serde(default)]
     index: RawIndex,
+    #[serde(default)]
+    repo: RawRepo,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRepo {
+    keep: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -211,6 +236,18 @@ pub fn parse_project_config(text: &str, path: &Path) -> Result<ProjectConfig, Co
         })
         .collect::<Result<Vec<_>, _>>()?;
     let index = check_index(raw.index, project_dir).map_err(|message| invalid(message, None))?;
+    let repo = match raw.repo.keep {
+        None => RepoConfig::default(),
+        Some(keep) if keep >= 1 => RepoConfig {
+            keep: keep as usize,
+        },
+        Some(keep) => {
+            return Err(invalid(
+                format!("`repo.keep = {keep}`: at least one release must be kept"),
+                Some("`keep = 5` keeps the last five releases for `dnf downgrade`"),
+            ))
+        }
+    };
     Ok(ProjectConfig {
         path: path.to_path_buf(),
         app,
@@ -223,6 +260,7 @@ pub fn parse_project_config(text: &str, path: &Path) -> Result<ProjectConfig, Co
             allow_foreign_host: raw.build.allow_foreign_host,
         },
         index,
+        repo,
     })
 }
 

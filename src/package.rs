@@ -6,16 +6,20 @@
 //! - [`version`]: PEP 440 versions → RPM EVRs (`~`, `^` or `.post`, epoch);
 //! - [`dependency`]: RPM dependencies, PEP 440 specifiers → RPM expressions,
 //!   `rpmlib()` features;
-//! - [`license`]: wheel license metadata → an SPDX `License` tag.
+//! - [`license`]: wheel license metadata → an SPDX `License` tag;
+//! - [`releases`]: the repository's release history → each RPM's epoch and
+//!   release, `<app>-deps`' number and what it obsoletes.
 //!
 //! Invariant: these rule modules are pure (bytes and values in, values out);
 //! writing RPMs and repository metadata lives in sibling modules.
 
+mod app_rpms;
 pub mod dependency;
 mod header_text;
 pub mod license;
 mod output;
 pub mod pipeline;
+pub mod releases;
 pub mod repodata;
 mod reuse;
 mod rpm;

@@ -377,7 +377,6 @@ fn assert_app_runs_from(root: &Path) {
 fn the_build_writes_one_rpm_per_package_plus_venv_deps_and_repodata() {
     let app = app();
     let rpms = rpms_in(&app.repository);
-    let version = tag(&rpm_file("demo-venv"), "%{VERSION}");
     let expected = set([
         "demo-python3-pureapp-1.0-1.el9.noarch.rpm".to_string(),
         "demo-python3-postrel-1.0^post1-1.el9.noarch.rpm".to_string(),
@@ -386,22 +385,28 @@ fn the_build_writes_one_rpm_per_package_plus_venv_deps_and_repodata() {
         "demo-python3-epochpkg-2.0-1.el9.noarch.rpm".to_string(),
         "demo-python3-zext-1.0-1.el9.x86_64.rpm".to_string(),
         "demo-python3-bundler-1.0-1.el9.x86_64.rpm".to_string(),
-        format!("demo-venv-{version}-1.el9.x86_64.rpm"),
-        format!("demo-deps-{version}-1.el9.noarch.rpm"),
+        // The venv is versioned by the target's Python, the meta package by
+        // the release number (the first: no history yet), both at epoch 1.
+        "demo-venv-3.11.9-1.el9.x86_64.rpm".to_string(),
+        "demo-deps-1-1.el9.noarch.rpm".to_string(),
     ]);
     assert_eq!(set(rpms.keys()), expected);
-    // The lock's newest upload time (2024-01-01T00:00:00Z) versions the
-    // app packages, and is the build time of every RPM.
-    assert_eq!(version, "20240101.000000");
+    assert_eq!(tag(&rpm_file("demo-deps"), "%{EPOCH}"), "1");
+    // Each package's files' upload time (all 2024-01-01T00:00:00Z here) is
+    // its build time; the app's RPMs take the lock's newest.
     for rpm in rpms.values() {
         assert_eq!(tag(rpm, "%{BUILDTIME}"), "1704067200", "{}", rpm.display());
         assert_eq!(tag(rpm, "%{RELEASE}"), RELEASE);
     }
     assert_eq!(
         names(&app.repository),
-        set(rpms.keys().cloned().chain(["repodata".to_string()]))
-            .into_iter()
-            .collect::<Vec<_>>()
+        // `releases.json`: the release history (docs/rpm-rules.md, Releases).
+        set(rpms
+            .keys()
+            .cloned()
+            .chain(["releases.json".to_string(), "repodata".to_string()]))
+        .into_iter()
+        .collect::<Vec<_>>()
     );
     assert_eq!(
         names(&app.project.file("dist")),
@@ -612,7 +617,6 @@ fn a_bundled_library_is_neither_required_nor_provided() {
 
 #[test]
 fn the_venv_and_meta_packages_tie_the_set_together() {
-    let version = tag(&rpm_file("demo-venv"), "%{VERSION}");
     assert_requires(
         "demo-venv",
         set(["python(abi) = 3.11", "/usr/bin/python3.11"])
@@ -626,7 +630,7 @@ fn the_venv_and_meta_packages_tie_the_set_together() {
         "{links}"
     );
     let mut expected = set([
-        format!("demo-venv = {version}-{RELEASE}"),
+        format!("demo-venv = 1:3.11.9-{RELEASE}"),
         "demo-python3-pureapp = 1.0-1.el9".to_string(),
         "demo-python3-postrel = 1.0^post1-1.el9".to_string(),
         "demo-python3-prerel = 2.0~b1-1.el9".to_string(),
@@ -1012,10 +1016,11 @@ fn hostile_wheels_get_no_rpm_and_no_meta_package_while_the_rest_is_packaged() {
     assert_eq!(
         rpms,
         [
+            "el9/demo-deps-1-1.el9.noarch.rpm",
             "el9/demo-python3-fine-1.0-1.el9.noarch.rpm",
-            "el9/demo-venv-20240101.000000-1.el9.x86_64.rpm"
+            "el9/demo-venv-3.11.9-1.el9.x86_64.rpm"
         ],
-        "the sound package is packaged; the hostile ones and `demo-deps`, which would require them, are not"
+        "the sound package is packaged; the hostile ones get no RPM and no new `demo-deps` requires them: release 1 stays as it was"
     );
     assert!(
         !common::files_under(project.path())

@@ -49,6 +49,7 @@ fn spec(name: &str, epoch: Option<u64>, version: &str, build_time: u64) -> RpmSp
         directories: Vec::new(),
         requires: Vec::new(),
         provides: Vec::new(),
+        obsoletes: Vec::new(),
     }
 }
 

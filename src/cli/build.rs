@@ -158,7 +158,7 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         prefix: config.app.prefix_or_default().into(),
         output_dir,
         jobs,
-        release: "1".to_string(),
+        keep: config.repo.keep,
         only,
     };
     let report = package_lock(

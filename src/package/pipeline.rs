@@ -19,13 +19,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use super::app_rpms::{keep_earlier_releases, write_app_rpms, write_history, AppRelease};
 use super::output::{OutputClaim, OutputError};
+use super::releases::{History, HistoryError, ReleasedRpm};
 use super::repodata::{write_repodata, RepodataError, RepodataSummary};
 use super::reuse::RpmStore;
 pub use super::rpm::PackagedRpm;
 use super::rpm_writer::{write_rpm, RpmSpec, RpmWriteError, WrittenRpm};
 use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
-use super::venv::{deps_rpm_spec, venv_rpm_spec};
 use super::version::{RpmEvr, RpmVersionStyle};
 use crate::cache::Cache;
 use crate::elf::BundledLibrary;
@@ -49,8 +50,9 @@ pub struct PackageOptions {
     /// The folder that becomes the repository (`dist/el9`).
     pub output_dir: PathBuf,
     pub jobs: usize,
-    /// `1` → `1.el9`.
-    pub release: String,
+    /// The releases whose RPMs the repository keeps (`[repo] keep`), so
+    /// that servers can go back to them; at least 1.
+    pub keep: usize,
     /// Package only these locked packages and keep the rest of the previous
     /// output; empty means every package plus `<app>-venv` and `<app>-deps`.
     pub only: BTreeSet<PackageName>,
@@ -78,6 +80,8 @@ pub enum PackageError {
     Repodata(#[from] RepodataError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    History(#[from] HistoryError),
     #[error("packaging failed for {} packages:\n{}", failures.len(), failures.join("\n"))]
     Several { failures: Vec<String> },
 }
@@ -89,17 +93,22 @@ impl crate::hint::Hint for PackageError {
             Self::Host(inner) => inner.hint(),
             Self::Write(inner) => inner.hint(),
             Self::Repodata(inner) => inner.hint(),
+            Self::History(inner) => inner.hint(),
             // A spec error's cause (a dependency it cannot express) is in the chain.
             Self::Spec(_) | Self::Output(_) | Self::Several { .. } => None,
         }
     }
 }
 
-/// One unit of work: a locked package and its cached wheel.
+/// One unit of work: a locked package and its cached wheel, with the
+/// context (release, epoch, build time) the release history gives its RPM.
 struct WheelJob<'a> {
     package: &'a LockedPackage,
     wheel: &'a VerifiedWheel,
     extras: BTreeSet<ExtraName>,
+    context: PackageContext,
+    /// What the history records of it; `file` is filled once written.
+    record: ReleasedRpm,
 }
 
 /// Package every verified wheel, then the venv and meta packages, then the
@@ -118,12 +127,14 @@ pub fn package_lock(
         app: options.app.clone(),
         prefix: options.prefix.clone(),
         style: RpmVersionStyle::for_rpm(&target.rpm_version),
-        release: format!("{}{}", options.release, target.dist_tag),
+        release: String::new(),
         build_time: lock_build_time(lock),
+        epoch_offset: 0,
         target: target.clone(),
     };
-    let jobs = plan_jobs(lock, wheels);
     let interpreter = find_interpreter(context.python_minor())?;
+    let history = History::read(&options.output_dir)?;
+    let jobs = plan_jobs(lock, wheels, &context, &history, cache, &interpreter);
     let claim = OutputClaim::claim(&options.output_dir, reporter)?;
     let staging = claim.staging();
     let partial = !options.only.is_empty();
@@ -144,28 +155,26 @@ pub fn package_lock(
         (false, false) => 1,
     };
     reporter.stage_started("packaging", jobs.len() as u64 + extra_rpms);
-    let store = RpmStore::new(cache, &context, &interpreter);
     let wheel_size = |job: &WheelJob<'_>| {
         std::fs::metadata(job.wheel.path()).map_or(0, |metadata| metadata.len())
     };
     let results = run_parallel_costliest_first(&jobs, options.jobs, wheel_size, |job| {
-        let outcome = package_wheel(
-            &context,
-            cache,
-            &store,
-            job,
-            &interpreter,
-            staging,
-            reporter,
-        );
+        let outcome = package_wheel(cache, job, &interpreter, staging, reporter);
         reporter.stage_advanced(job.package.name.as_ref());
         outcome
     });
     let mut rpms = Vec::new();
+    let mut records = Vec::new();
     let mut failures = Vec::new();
-    for result in results {
+    for (job, result) in jobs.iter().zip(results) {
         match result {
-            Ok(rpm) => rpms.push(rpm),
+            Ok(rpm) => {
+                records.push(ReleasedRpm {
+                    file: rpm.file_name.clone(),
+                    ..job.record.clone()
+                });
+                rpms.push(rpm);
+            }
             Err(error) => failures.push(format!("- {}", error.with_hint())),
         }
     }
@@ -173,11 +182,21 @@ pub fn package_lock(
         reporter.stage_finished();
         return Err(PackageError::Several { failures });
     }
-    if partial {
+    let history = if partial {
         warn_if_deps_stale(&context, &rpms, &previous_files, reporter);
+        history
     } else {
-        write_app_rpms(&context, staging, &mut rpms, complete, reporter)?;
-    }
+        let release = AppRelease {
+            history,
+            lock_digest: lock_digest(lock),
+            records,
+            with_deps: complete,
+        };
+        let history = write_app_rpms(&context, staging, &mut rpms, release, reporter)?;
+        keep_earlier_releases(&options.output_dir, staging, &history, options.keep)?;
+        history
+    };
+    write_history(staging, &history)?;
     rpms.sort_by(|left, right| left.file_name.cmp(&right.file_name));
     let repodata = write_repodata(staging)?;
     reporter.stage_finished();
@@ -191,45 +210,6 @@ pub fn package_lock(
         rpms,
         output_dir: options.output_dir.clone(),
     })
-}
-
-/// `<app>-venv`, then (when `with_deps`) `<app>-deps` requiring every RPM
-/// in `rpms`.
-fn write_app_rpms(
-    context: &PackageContext,
-    output_dir: &Path,
-    rpms: &mut Vec<PackagedRpm>,
-    with_deps: bool,
-    reporter: &dyn Reporter,
-) -> Result<(), PackageError> {
-    let venv_spec = venv_rpm_spec(context);
-    let venv = write_rpm(&venv_spec, output_dir)?;
-    rpms.push(packaged(
-        None,
-        venv_spec.version.clone(),
-        &venv_spec,
-        venv,
-        Vec::new(),
-    ));
-    reporter.stage_advanced("venv");
-    if !with_deps {
-        return Ok(());
-    }
-    let members: Vec<(String, RpmEvr)> = rpms
-        .iter()
-        .map(|rpm| (rpm.rpm_name.clone(), rpm.evr.clone()))
-        .collect();
-    let deps_spec = deps_rpm_spec(context, &members);
-    let deps = write_rpm(&deps_spec, output_dir)?;
-    rpms.push(packaged(
-        None,
-        deps_spec.version.clone(),
-        &deps_spec,
-        deps,
-        Vec::new(),
-    ));
-    reporter.stage_advanced("deps");
-    Ok(())
 }
 
 /// Link every `*.rpm` of the previous output into `staging`, except those
@@ -321,20 +301,71 @@ fn lock_build_time(lock: &Lock) -> u64 {
         .unwrap_or(0)
 }
 
-/// Each prepared wheel with the extras the lock activates for its package.
-fn plan_jobs<'a>(lock: &Lock, wheels: &'a [PreparedWheel]) -> Vec<WheelJob<'a>> {
+/// Each prepared wheel with the extras the lock activates for its
+/// package, and the epoch and release the history gives its content.
+fn plan_jobs<'a>(
+    lock: &Lock,
+    wheels: &'a [PreparedWheel],
+    context: &PackageContext,
+    history: &History,
+    cache: &Cache,
+    interpreter: &Path,
+) -> Vec<WheelJob<'a>> {
     let extras = active_extras(lock);
     wheels
         .iter()
-        .map(|prepared| WheelJob {
-            package: &prepared.package,
-            wheel: &prepared.wheel,
-            extras: extras
-                .get(&prepared.package.name)
-                .cloned()
-                .unwrap_or_default(),
+        .map(|prepared| {
+            let package = &prepared.package;
+            let extras = extras.get(&package.name).cloned().unwrap_or_default();
+            let unreleased = PackageContext {
+                build_time: package_build_time(package).unwrap_or(context.build_time),
+                ..context.clone()
+            };
+            let extra_names: Vec<String> = extras.iter().map(ToString::to_string).collect();
+            let content = RpmStore::new(cache, &unreleased, interpreter)
+                .key(prepared.wheel.path(), &extra_names)
+                .map_or_else(String::new, |key| key.to_string());
+            let rpm_name = context.rpm_name(&package.name);
+            let version = package.version.to_string();
+            let assigned = history.assign(&rpm_name, &version, &content);
+            let context = PackageContext {
+                release: format!("{}{}", assigned.release, context.target.dist_tag),
+                epoch_offset: assigned.epoch_offset,
+                ..unreleased
+            };
+            WheelJob {
+                package,
+                wheel: &prepared.wheel,
+                extras,
+                record: ReleasedRpm {
+                    name: rpm_name,
+                    version,
+                    epoch_offset: assigned.epoch_offset,
+                    release: assigned.release,
+                    content,
+                    file: String::new(),
+                },
+                context,
+            }
         })
         .collect()
+}
+
+/// A package's own time: the newest upload time of its locked files.
+fn package_build_time(package: &LockedPackage) -> Option<u64> {
+    package
+        .wheels
+        .iter()
+        .chain(&package.sdist)
+        .filter_map(|artifact| artifact.upload_time)
+        .map(|time| time.as_second().max(0) as u64)
+        .max()
+}
+
+/// The sha256 of the lock as `pylock.toml` renders it: what a release
+/// was built from.
+fn lock_digest(lock: &Lock) -> String {
+    crate::hash::Sha256::of_bytes(crate::lock::pylock::render(lock).as_bytes()).to_string()
 }
 
 /// Extras requested of each package, by the top-level requirements or by
@@ -365,14 +396,14 @@ fn active_extras(lock: &Lock) -> BTreeMap<PackageName, BTreeSet<ExtraName>> {
 /// The RPM of one verified wheel: reused from an earlier build with the
 /// same inputs, else installed, compiled and written (and kept for later).
 fn package_wheel(
-    context: &PackageContext,
     cache: &Cache,
-    store: &RpmStore<'_>,
     job: &WheelJob<'_>,
     interpreter: &Path,
     output_dir: &Path,
     reporter: &dyn Reporter,
 ) -> Result<PackagedRpm, PackageError> {
+    let context = &job.context;
+    let store = RpmStore::new(cache, context, interpreter);
     let extras: Vec<String> = job.extras.iter().map(ToString::to_string).collect();
     let key = store.key(job.wheel.path(), &extras);
     if let Some(rpm) = key.as_ref().and_then(|key| store.reuse(key, output_dir)) {
@@ -401,7 +432,7 @@ fn package_wheel(
     Ok(rpm)
 }
 
-fn packaged(
+pub(super) fn packaged(
     package: Option<PackageName>,
     version: String,
     spec: &RpmSpec,

@@ -73,6 +73,9 @@ pub struct RpmSpec {
     pub directories: Vec<RpmDirectory>,
     pub requires: Vec<RpmDependency>,
     pub provides: Vec<RpmDependency>,
+    /// Packages this one replaces (`<app>-deps` obsoletes what a release
+    /// dropped).
+    pub obsoletes: Vec<RpmDependency>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -392,6 +395,12 @@ fn add_dependencies(builder: &mut PackageBuilder, spec: &RpmSpec) {
     for dependency in &provides {
         builder.provides(to_rpm_dependency(dependency));
     }
+    let mut obsoletes = spec.obsoletes.clone();
+    obsoletes.sort();
+    obsoletes.dedup();
+    for dependency in &obsoletes {
+        builder.obsoletes(to_rpm_dependency(dependency));
+    }
 }
 
 fn to_rpm_dependency(dependency: &RpmDependency) -> rpm::Dependency {
@@ -587,6 +596,7 @@ mod tests {
                     release: None,
                 },
             )],
+            obsoletes: Vec::new(),
         }
     }
 

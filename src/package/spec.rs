@@ -43,10 +43,14 @@ pub struct PackageContext {
     pub prefix: PathBuf,
     pub target: Target,
     pub style: RpmVersionStyle,
-    /// `1.el9` unless configured.
+    /// `3.el9`: the number the release history assigns, and the dist tag.
     pub release: String,
-    /// Seconds since the epoch, derived from the lock.
+    /// Seconds since the epoch, derived from the lock: for a package, its
+    /// own files' upload time, so that it only changes with the package.
     pub build_time: u64,
+    /// Added to the RPM epoch the version gives (the release history raises
+    /// it when a package goes back a version).
+    pub epoch_offset: u64,
 }
 
 impl PackageContext {
@@ -75,9 +79,13 @@ impl PackageContext {
 
     /// A spec with the fields every package of this build shares.
     pub fn base_spec(&self, name: String, evr: &RpmEvr, arch: String) -> RpmSpec {
+        let epoch = match (evr.epoch, self.epoch_offset) {
+            (epoch, 0) => epoch,
+            (epoch, offset) => Some(epoch.unwrap_or(0) + offset),
+        };
         RpmSpec {
             name,
-            epoch: evr.epoch,
+            epoch,
             version: evr.version.clone(),
             release: self.release.clone(),
             arch,
@@ -94,6 +102,7 @@ impl PackageContext {
             directories: Vec::new(),
             requires: Vec::new(),
             provides: Vec::new(),
+            obsoletes: Vec::new(),
         }
     }
 }
@@ -392,6 +401,7 @@ mod tests {
             style: RpmVersionStyle::for_rpm(&target.rpm_version),
             release: "1.el9".to_string(),
             build_time: 0,
+            epoch_offset: 0,
             target,
         }
     }

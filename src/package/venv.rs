@@ -13,23 +13,25 @@ use super::rpm_writer::{RpmDirectory, RpmFile, RpmFileSource, RpmSpec};
 use super::spec::PackageContext;
 use super::version::RpmEvr;
 
-/// The venv and meta packages are versioned by the lock's date, so a newer
-/// lock gives a newer `<app>-deps` that `dnf upgrade` picks up.
-pub fn app_version(context: &PackageContext) -> RpmEvr {
-    let timestamp = jiff::Timestamp::from_second(context.build_time as i64)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    RpmEvr::from_version(timestamp.strftime("%Y%m%d.%H%M%S").to_string())
-}
+/// The epoch of `<app>-venv` and `<app>-deps`: 1, above the date-based
+/// versions of vendor's first releases (epoch 0), so that servers
+/// installed then upgrade to release-numbered ones.
+pub const APP_EPOCH: u64 = 1;
 
-/// `<app>-venv`.
+/// `<app>-venv`, versioned by the target's Python (`1:3.11.9`); its
+/// release comes from the release history, like any package's.
 pub fn venv_rpm_spec(context: &PackageContext) -> RpmSpec {
     let scheme = context.scheme();
     let prefix = context.prefix.display().to_string();
     let (major, minor) = context.python_minor();
     let interpreter = context.target.python_interpreter.clone();
+    let version = RpmEvr {
+        epoch: Some(APP_EPOCH),
+        ..RpmEvr::from_version(context.target.python.to_string())
+    };
     let mut spec = context.base_spec(
         format!("{}-venv", context.app),
-        &app_version(context),
+        &version,
         context.target.arch.clone(),
     );
     spec.summary = format!(
@@ -83,9 +85,19 @@ pub fn venv_rpm_spec(context: &PackageContext) -> RpmSpec {
     spec
 }
 
-/// `<app>-deps`, requiring each `(rpm name, full EVR)` exactly.
-pub fn deps_rpm_spec(context: &PackageContext, members: &[(String, RpmEvr)]) -> RpmSpec {
-    let version = app_version(context);
+/// `<app>-deps` of release `number` (`1:<number>`), requiring each `(rpm
+/// name, full EVR)` exactly and obsoleting each of `dropped` up to the EVR
+/// given (what earlier releases shipped that this one does not).
+pub fn deps_rpm_spec(
+    context: &PackageContext,
+    number: u64,
+    members: &[(String, RpmEvr)],
+    dropped: &[(String, RpmEvr)],
+) -> RpmSpec {
+    let version = RpmEvr {
+        epoch: Some(APP_EPOCH),
+        ..RpmEvr::from_version(number.to_string())
+    };
     let mut spec = context.base_spec(
         format!("{}-deps", context.app),
         &version,
@@ -107,5 +119,11 @@ pub fn deps_rpm_spec(context: &PackageContext, members: &[(String, RpmEvr)]) -> 
     requires.extend(rpmlib_features(&requires, &version));
     requires.sort();
     spec.requires = requires;
+    spec.obsoletes = dropped
+        .iter()
+        .map(|(name, evr)| {
+            RpmDependency::versioned(name.clone(), DependencyFlags::LessOrEqual, evr.clone())
+        })
+        .collect();
     spec
 }
