@@ -53,8 +53,7 @@ pub(super) fn write_app_rpms(
         with_deps,
     } = release;
     let venv_name = format!("{}-venv", context.app);
-    let (venv, record) =
-        write_released(context, staging, &history, |context| venv_rpm_spec(context))?;
+    let (venv, record) = write_released(context, staging, &history, venv_rpm_spec)?;
     records.push(record);
     rpms.push(venv);
     reporter.stage_advanced("venv");
