@@ -11,6 +11,7 @@ mod lock;
 mod lock_input;
 pub mod logging;
 mod project;
+mod releases;
 mod reporter;
 mod requires;
 mod table;
@@ -74,6 +75,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// What a server needs: the RPMs' system requirements as the target's package names.
     Requires(requires::RequiresArgs),
+    /// The releases the output repository holds, and what changed between them.
+    Releases(releases::ReleasesArgs),
     /// Where the cache is, what it holds, and making room.
     Cache(cache::CacheArgs),
 }
@@ -119,6 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Build(arguments) => build::run(&project, arguments),
         Command::Requires(arguments) => requires::run(&project, arguments),
         Command::Verify(arguments) => verify::run(&project, arguments),
+        Command::Releases(arguments) => releases::run(&project, arguments),
         Command::Cache(arguments) => cache::run(&project, arguments),
     }
 }
@@ -176,6 +180,7 @@ fn hint_of(error: &(dyn Error + 'static)) -> Option<String> {
     hinted!(
         vendor::cache::CacheError,
         vendor::config::ConfigError,
+        vendor::direct::DirectError,
         vendor::fetch::FetchError,
         vendor::hash::InvalidSha256,
         vendor::host::HostError,
@@ -187,6 +192,7 @@ fn hint_of(error: &(dyn Error + 'static)) -> Option<String> {
         vendor::lock::pylock::PylockError,
         vendor::package::dependency::DependencyError,
         vendor::package::pipeline::PackageError,
+        vendor::package::releases::HistoryError,
         vendor::package::repodata::RepodataError,
         vendor::package::rpm_writer::RpmWriteError,
         vendor::pep517::BuildError,

@@ -20,6 +20,7 @@ mod lock_build_requires;
 mod lock_fetch;
 mod native_build;
 mod package_rules;
+mod releases;
 mod repodata;
 mod requires;
 mod verify;

@@ -238,6 +238,103 @@ impl History {
     }
 }
 
+/// How one RPM differs between two releases.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Added {
+        name: String,
+        version: String,
+    },
+    Removed {
+        name: String,
+        version: String,
+    },
+    Upgraded {
+        name: String,
+        from: String,
+        to: String,
+    },
+    Downgraded {
+        name: String,
+        from: String,
+        to: String,
+    },
+    /// Same version, other bytes (another build setting, policy, vendor).
+    Rebuilt {
+        name: String,
+        version: String,
+    },
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Added { name, version } => write!(formatter, "+ {name} {version}"),
+            Self::Removed { name, version } => write!(formatter, "- {name} {version}"),
+            Self::Upgraded { name, from, to } => write!(formatter, "↑ {name} {from} → {to}"),
+            Self::Downgraded { name, from, to } => write!(formatter, "↓ {name} {from} → {to}"),
+            Self::Rebuilt { name, version } => write!(formatter, "~ {name} {version} rebuilt"),
+        }
+    }
+}
+
+impl Release {
+    /// What changed from `previous` to this release, by RPM name.
+    pub fn changes_since(&self, previous: &Release) -> Vec<Change> {
+        let before: BTreeMap<&str, &ReleasedRpm> = previous
+            .rpms
+            .iter()
+            .map(|rpm| (rpm.name.as_str(), rpm))
+            .collect();
+        let after: BTreeMap<&str, &ReleasedRpm> = self
+            .rpms
+            .iter()
+            .map(|rpm| (rpm.name.as_str(), rpm))
+            .collect();
+        let names: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let owned = name.to_string();
+                match (before.get(name), after.get(name)) {
+                    (None, Some(new)) => Some(Change::Added {
+                        name: owned,
+                        version: new.version.clone(),
+                    }),
+                    (Some(old), None) => Some(Change::Removed {
+                        name: owned,
+                        version: old.version.clone(),
+                    }),
+                    (Some(old), Some(new)) if old.version != new.version => {
+                        let (from, to) = (old.version.clone(), new.version.clone());
+                        Some(match compare_versions(&new.version, &old.version) {
+                            std::cmp::Ordering::Less => Change::Downgraded {
+                                name: owned,
+                                from,
+                                to,
+                            },
+                            _ => Change::Upgraded {
+                                name: owned,
+                                from,
+                                to,
+                            },
+                        })
+                    }
+                    (Some(old), Some(new))
+                        if old.release != new.release || old.epoch_offset != new.epoch_offset =>
+                    {
+                        Some(Change::Rebuilt {
+                            name: owned,
+                            version: new.version.clone(),
+                        })
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+}
+
 /// Two releases require the same RPMs (name, version, epoch, release).
 fn same_set(left: &[ReleasedRpm], right: &[ReleasedRpm]) -> bool {
     let key = |rpms: &[ReleasedRpm]| -> BTreeSet<(String, String, u64, u64)> {
