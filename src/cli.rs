@@ -193,6 +193,7 @@ fn hint_of(error: &(dyn Error + 'static)) -> Option<String> {
         vendor::package::dependency::DependencyError,
         vendor::package::pipeline::PackageError,
         vendor::package::releases::HistoryError,
+        vendor::package::signing::SigningError,
         vendor::package::repodata::RepodataError,
         vendor::package::rpm_writer::RpmWriteError,
         vendor::pep517::BuildError,

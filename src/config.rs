@@ -27,6 +27,8 @@
 //! exclude-newer = 2026-11-01T00:00:00Z   # a TOML datetime or string; a date means its midnight UTC
 //! [repo]
 //! keep = 5                         # releases whose RPMs the output repository keeps (at least 1)
+//! [sign]
+//! key = "keys/release.asc"         # armored OpenPGP secret key; passphrase from $VENDOR_SIGN_PASSPHRASE
 //! ```
 
 use std::path::{Component, Path, PathBuf};
@@ -76,6 +78,15 @@ pub struct ProjectConfig {
     pub build: BuildConfig,
     pub index: IndexConfig,
     pub repo: RepoConfig,
+    pub sign: SignConfig,
+}
+
+/// `[sign]`: how releases are signed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignConfig {
+    /// The armored OpenPGP secret key, resolved against the project; no
+    /// signing when `None`.
+    pub key: Option<PathBuf>,
 }
 
 /// `[repo]`: the output repository.
@@ -146,6 +157,14 @@ struct RawConfig {
     index: RawIndex,
     #[serde(default)]
     repo: RawRepo,
+    #[serde(default)]
+    sign: RawSign,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSign {
+    key: Option<PathBuf>,
 }
 
 #[derive(Default, Deserialize)]
@@ -261,6 +280,9 @@ pub fn parse_project_config(text: &str, path: &Path) -> Result<ProjectConfig, Co
         },
         index,
         repo,
+        sign: SignConfig {
+            key: raw.sign.key.map(|key| project_dir.join(key)),
+        },
     })
 }
 

@@ -24,6 +24,7 @@ pub mod repodata;
 mod reuse;
 mod rpm;
 pub mod rpm_writer;
+pub mod signing;
 pub mod spec;
 pub mod venv;
 pub mod version;

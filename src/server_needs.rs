@@ -15,6 +15,10 @@
 //! Nothing is guessed: a soname the target file does not map is reported as
 //! unmapped, not dropped.
 
+mod repo_file;
+
+pub use repo_file::repo_file;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -46,7 +50,7 @@ impl crate::hint::Hint for RequiresError {
 }
 
 /// The answer to "what must a server have installed?".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SystemRequirements {
     /// The folder that was read.
     pub folder: PathBuf,
@@ -63,7 +67,7 @@ pub struct SystemRequirements {
 }
 
 /// One system capability and the RPMs that require it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct NeededCapability {
     /// `libjpeg.so.62`, `python(abi) = 3.11`, `/usr/bin/python3.11`.
     pub capability: String,

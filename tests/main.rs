@@ -23,4 +23,5 @@ mod package_rules;
 mod releases;
 mod repodata;
 mod requires;
+mod signing;
 mod verify;

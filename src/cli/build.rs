@@ -17,6 +17,7 @@ use vendor::fetch::FetchOptions;
 use vendor::lock::Lock;
 use vendor::name::PackageName;
 use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
+use vendor::package::signing::{ReleaseSigner, PASSPHRASE_VARIABLE};
 use vendor::policy::Policies;
 use vendor::server_needs::system_requirements;
 use vendor::targets::Target;
@@ -122,7 +123,10 @@ pub(super) fn prepare(
 }
 
 /// `vendor.toml`, which names the app.
-fn app_config<'a>(project: &'a Project, command: &str) -> anyhow::Result<&'a ProjectConfig> {
+pub(super) fn app_config<'a>(
+    project: &'a Project,
+    command: &str,
+) -> anyhow::Result<&'a ProjectConfig> {
     project.config.as_ref().ok_or_else(|| {
         UsageError::with_hint(
             format!(
@@ -133,6 +137,21 @@ fn app_config<'a>(project: &'a Project, command: &str) -> anyhow::Result<&'a Pro
         )
         .into()
     })
+}
+
+/// The release signer `[sign] key` names, unlocked with the passphrase
+/// from the environment.
+fn signer(
+    config: &ProjectConfig,
+    target: &Target,
+) -> anyhow::Result<Option<std::sync::Arc<ReleaseSigner>>> {
+    let Some(key) = &config.sign.key else {
+        return Ok(None);
+    };
+    let passphrase = std::env::var(PASSPHRASE_VARIABLE).ok();
+    Ok(Some(std::sync::Arc::new(ReleaseSigner::load(
+        key, passphrase, target,
+    )?)))
 }
 
 pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
@@ -159,6 +178,7 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         output_dir,
         jobs,
         keep: config.repo.keep,
+        signer: signer(config, &target)?,
         only,
     };
     let report = package_lock(

@@ -20,6 +20,15 @@ pub struct RequiresArgs {
     /// Where `vendor build` wrote the repositories; RPMs are read from `<out>/<target>/`.
     #[arg(long, value_name = "DIR", default_value = "dist")]
     out: PathBuf,
+    /// Print the report as JSON (for automation) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the `.repo` file servers need (`/etc/yum.repos.d/<app>.repo`).
+    #[arg(long, value_name = "FILE", requires = "baseurl")]
+    repo_file: Option<PathBuf>,
+    /// Where servers reach the repository (`https://repo.example.org/mysite/el9`).
+    #[arg(long, value_name = "URL")]
+    baseurl: Option<String>,
 }
 
 /// RPM names shown per row before "… and N more".
@@ -29,6 +38,19 @@ pub fn run(project: &Project, arguments: RequiresArgs) -> anyhow::Result<Outcome
     let target = arguments.lock.target_of(project)?;
     let folder = project.path(&arguments.out).join(&target.name);
     let requirements = system_requirements(&folder, &target)?;
+    if let Some(path) = &arguments.repo_file {
+        write_repo_file(
+            project,
+            &folder,
+            &target,
+            path,
+            arguments.baseurl.as_deref(),
+        )?;
+    }
+    if arguments.json {
+        println!("{}", serde_json::to_string_pretty(&requirements)?);
+        return Ok(Outcome::Success);
+    }
 
     let mut rows = Vec::new();
     for (package, needed) in &requirements.packages {
@@ -58,6 +80,31 @@ pub fn run(project: &Project, arguments: RequiresArgs) -> anyhow::Result<Outcome
         );
     }
     Ok(Outcome::Success)
+}
+
+/// The `.repo` file for the repository in `folder`, published at `baseurl`.
+fn write_repo_file(
+    project: &Project,
+    folder: &std::path::Path,
+    target: &Target,
+    path: &std::path::Path,
+    baseurl: Option<&str>,
+) -> anyhow::Result<()> {
+    let app = &super::build::app_config(project, "requires --repo-file")?
+        .app
+        .name;
+    let signed = folder.join(format!("RPM-GPG-KEY-{app}")).is_file();
+    let text =
+        vendor::server_needs::repo_file(app, &target.name, baseurl.unwrap_or_default(), signed);
+    let path = project.path(path);
+    fs_err::write(&path, text)?;
+    if !project.quiet {
+        eprintln!(
+            "wrote {} (copy it to /etc/yum.repos.d/ on the servers)",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Capabilities no package of the target is known to provide, as a

@@ -26,6 +26,7 @@ use super::repodata::{write_repodata, RepodataError, RepodataSummary};
 use super::reuse::RpmStore;
 pub use super::rpm::PackagedRpm;
 use super::rpm_writer::{write_rpm, RpmSpec, RpmWriteError, WrittenRpm};
+use super::signing::{ReleaseSigner, SigningError};
 use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
 use super::version::{RpmEvr, RpmVersionStyle};
 use crate::cache::Cache;
@@ -53,6 +54,8 @@ pub struct PackageOptions {
     /// The releases whose RPMs the repository keeps (`[repo] keep`), so
     /// that servers can go back to them; at least 1.
     pub keep: usize,
+    /// Sign every RPM written and the repository metadata.
+    pub signer: Option<std::sync::Arc<ReleaseSigner>>,
     /// Package only these locked packages and keep the rest of the previous
     /// output; empty means every package plus `<app>-venv` and `<app>-deps`.
     pub only: BTreeSet<PackageName>,
@@ -74,16 +77,25 @@ pub enum PackageError {
     Host(#[from] crate::host::HostError),
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// Boxed: the rpm crate's errors are large.
     #[error(transparent)]
-    Write(#[from] RpmWriteError),
+    Write(Box<RpmWriteError>),
     #[error(transparent)]
     Repodata(#[from] RepodataError),
     #[error(transparent)]
     Output(#[from] OutputError),
     #[error(transparent)]
     History(#[from] HistoryError),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
     #[error("packaging failed for {} packages:\n{}", failures.len(), failures.join("\n"))]
     Several { failures: Vec<String> },
+}
+
+impl From<RpmWriteError> for PackageError {
+    fn from(error: RpmWriteError) -> Self {
+        Self::Write(Box::new(error))
+    }
 }
 
 impl crate::hint::Hint for PackageError {
@@ -94,6 +106,7 @@ impl crate::hint::Hint for PackageError {
             Self::Write(inner) => inner.hint(),
             Self::Repodata(inner) => inner.hint(),
             Self::History(inner) => inner.hint(),
+            Self::Signing(inner) => inner.hint(),
             // A spec error's cause (a dependency it cannot express) is in the chain.
             Self::Spec(_) | Self::Output(_) | Self::Several { .. } => None,
         }
@@ -184,6 +197,7 @@ pub fn package_lock(
     }
     let history = if partial {
         warn_if_deps_stale(&context, &rpms, &previous_files, reporter);
+        sign_rpms(options.signer.as_deref(), staging, &rpms)?;
         history
     } else {
         let release = AppRelease {
@@ -193,12 +207,16 @@ pub fn package_lock(
             with_deps: complete,
         };
         let history = write_app_rpms(&context, staging, &mut rpms, release, reporter)?;
+        sign_rpms(options.signer.as_deref(), staging, &rpms)?;
         keep_earlier_releases(&options.output_dir, staging, &history, options.keep)?;
         history
     };
     write_history(staging, &history)?;
     rpms.sort_by(|left, right| left.file_name.cmp(&right.file_name));
     let repodata = write_repodata(staging)?;
+    if let Some(signer) = &options.signer {
+        sign_repository(signer, staging, &context)?;
+    }
     reporter.stage_finished();
 
     claim.replace()?;
@@ -349,6 +367,40 @@ fn plan_jobs<'a>(
             }
         })
         .collect()
+}
+
+/// Sign this build's RPMs in `staging` (those carried over from earlier
+/// releases keep the signatures they were published with).
+fn sign_rpms(
+    signer: Option<&ReleaseSigner>,
+    staging: &Path,
+    rpms: &[PackagedRpm],
+) -> Result<(), PackageError> {
+    let Some(signer) = signer else {
+        return Ok(());
+    };
+    for rpm in rpms {
+        signer.sign_rpm(&staging.join(&rpm.file_name))?;
+    }
+    Ok(())
+}
+
+/// `repodata/repomd.xml.asc` and `RPM-GPG-KEY-<app>` for dnf's
+/// `repo_gpgcheck` and `gpgkey`.
+fn sign_repository(
+    signer: &ReleaseSigner,
+    staging: &Path,
+    context: &PackageContext,
+) -> Result<(), PackageError> {
+    let repomd = staging.join("repodata/repomd.xml");
+    let write_error = |path: PathBuf| move |source| OutputError { path, source };
+    let bytes = std::fs::read(&repomd).map_err(write_error(repomd.clone()))?;
+    let signature = signer.sign_detached(&bytes, context.build_time, &repomd)?;
+    let signature_path = staging.join("repodata/repomd.xml.asc");
+    std::fs::write(&signature_path, signature).map_err(write_error(signature_path.clone()))?;
+    let key_path = staging.join(format!("RPM-GPG-KEY-{}", context.app));
+    std::fs::write(&key_path, signer.public_key()).map_err(write_error(key_path.clone()))?;
+    Ok(())
 }
 
 /// A package's own time: the newest upload time of its locked files.

@@ -42,7 +42,11 @@ pub enum RepodataError {
         source: std::io::Error,
     },
     #[error("`{path}` is not a readable RPM: {source}")]
-    Parse { path: PathBuf, source: rpm::Error },
+    Parse {
+        path: PathBuf,
+        /// Boxed: the rpm crate's errors are large.
+        source: Box<rpm::Error>,
+    },
     #[error("cannot write the repository metadata `{path}`: {source}")]
     Write {
         path: PathBuf,
@@ -192,7 +196,7 @@ fn read_package(path: &Path) -> Result<PackageRecord, RepodataError> {
         .and_then(|metadata| package_record(file_name, checksum, file_size, &metadata))
         .map_err(|source| RepodataError::Parse {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })
 }
 

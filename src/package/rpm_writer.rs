@@ -133,13 +133,17 @@ pub enum RpmWriteError {
     AddEntry {
         package: String,
         path: String,
-        source: rpm::Error,
+        /// Boxed: the rpm crate's errors are large.
+        source: Box<rpm::Error>,
     },
     /// rpm's message may quote a whole field (a README): only its start
     /// is shown, and the error is not a chained cause, which would print it
     /// all.
     #[error("cannot build the RPM `{package}`: {}", brief(&cause.to_string(), 200))]
-    Build { package: String, cause: rpm::Error },
+    Build {
+        package: String,
+        cause: Box<rpm::Error>,
+    },
     #[error("cannot write the RPM `{path}`: {source}")]
     Write {
         path: PathBuf,
@@ -178,7 +182,7 @@ pub fn write_rpm(spec: &RpmSpec, output_dir: &Path) -> Result<WrittenRpm, RpmWri
     add_dependencies(&mut builder, spec);
     let build_error = |cause| RpmWriteError::Build {
         package: spec.name.clone(),
-        cause,
+        cause: Box::new(cause),
     };
     let mut package = builder.build().map_err(build_error)?;
     record_archive_size(&mut package).map_err(build_error)?;
@@ -307,7 +311,7 @@ fn add_entries(builder: &mut PackageBuilder, spec: &RpmSpec) -> Result<(), RpmWr
         move |source| RpmWriteError::AddEntry {
             package,
             path,
-            source,
+            source: Box::new(source),
         }
     };
     for directory in &spec.directories {
