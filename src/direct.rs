@@ -34,13 +34,44 @@ use crate::name::PackageName;
 /// `directory` or `vcs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DirectSource {
-    /// A wheel or sdist at a URL (`https://` or `file://`); its file, size
-    /// and sha256 are the package's one artifact.
-    Archive { url: Url },
+    /// An archive at a URL (`https://` or `file://`). A wheel or sdist
+    /// (its file name says so, no subdirectory) is the package's one
+    /// artifact, as from an index. Any other — a forge's
+    /// `…/archive/<commit>.zip`, or one with `#subdirectory=` — is a
+    /// *source archive*: downloaded, unpacked and packed into an sdist like
+    /// a directory.
+    Archive {
+        url: Url,
+        subdirectory: Option<String>,
+        /// A source archive's file, once downloaded (at lock time) or as
+        /// the lock records it.
+        source_archive: Option<SourceArchive>,
+    },
     /// A source tree on this machine, absolute.
     Directory { path: PathBuf, editable: bool },
     /// A git repository at one commit.
     Vcs(VcsSource),
+}
+
+/// The downloaded file of a source archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceArchive {
+    /// The last part of the URL, the file's name in the cache.
+    pub filename: String,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+/// The last part of `url`'s path, percent-decoded.
+pub fn url_file_name(url: &Url) -> String {
+    url.path_segments()
+        .and_then(|mut segments| segments.next_back())
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .unwrap_or_default()
 }
 
 /// A git repository pinned to a commit.
@@ -57,6 +88,16 @@ pub struct VcsSource {
 }
 
 impl DirectSource {
+    /// Whether this is a wheel or sdist used as it is (not a tree to pack).
+    pub fn is_dist_archive(&self) -> bool {
+        match self {
+            Self::Archive {
+                url, subdirectory, ..
+            } => subdirectory.is_none() && DistFilename::from_str(&url_file_name(url)).is_ok(),
+            _ => false,
+        }
+    }
+
     /// The PEP 751 name of the source kind.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -69,7 +110,12 @@ impl DirectSource {
     /// The URL a requirement writes for this source (`name @ <this>`).
     pub fn requirement_url(&self) -> String {
         match self {
-            Self::Archive { url } => url.to_string(),
+            Self::Archive {
+                url, subdirectory, ..
+            } => match subdirectory {
+                Some(subdirectory) => format!("{url}#subdirectory={subdirectory}"),
+                None => url.to_string(),
+            },
             Self::Directory { path, .. } => Url::from_directory_path(path)
                 .map(|url| url.to_string().trim_end_matches('/').to_string())
                 .unwrap_or_else(|()| path.display().to_string()),
@@ -157,7 +203,19 @@ pub fn parse_source(raw: &str) -> Result<DirectSource, DirectError> {
     {
         return Err(unsupported("only git repositories are supported"));
     }
-    let url = Url::parse(raw).map_err(|error| unsupported(&error.to_string()))?;
+    let mut url = Url::parse(raw).map_err(|error| unsupported(&error.to_string()))?;
+    let subdirectory = subdirectory_of(&url);
+    if let Some(subdirectory) = &subdirectory {
+        if subdirectory.split('/').any(|part| part == "..") {
+            return Err(unsupported("`subdirectory` must stay inside the archive"));
+        }
+    }
+    url.set_fragment(None);
+    let archive = |url: Url| DirectSource::Archive {
+        url,
+        subdirectory: subdirectory.clone(),
+        source_archive: None,
+    };
     match url.scheme() {
         "file" => {
             let path = url
@@ -169,25 +227,30 @@ pub fn parse_source(raw: &str) -> Result<DirectSource, DirectError> {
                     editable: false,
                 })
             } else if path.is_file() {
-                Ok(DirectSource::Archive { url })
+                Ok(archive(url))
             } else {
                 Err(DirectError::Missing { path })
             }
         }
-        "http" | "https" => Ok(DirectSource::Archive { url }),
+        "http" | "https" => Ok(archive(url)),
         other => Err(unsupported(&format!("the `{other}` scheme"))),
     }
+}
+
+/// `#…&subdirectory=pkg&…` of a URL, as pip reads it.
+fn subdirectory_of(url: &Url) -> Option<String> {
+    url.fragment().and_then(|fragment| {
+        fragment.split('&').find_map(|pair| {
+            pair.strip_prefix("subdirectory=")
+                .map(|value| value.trim_matches('/').to_string())
+        })
+    })
 }
 
 /// `https://host/repo.git@v1.0#subdirectory=pkg` (after `git+`).
 fn parse_vcs(rest: &str) -> Result<DirectSource, String> {
     let mut url = Url::parse(rest).map_err(|error| error.to_string())?;
-    let subdirectory = url.fragment().and_then(|fragment| {
-        fragment.split('&').find_map(|pair| {
-            pair.strip_prefix("subdirectory=")
-                .map(|value| value.trim_matches('/').to_string())
-        })
-    });
+    let subdirectory = subdirectory_of(&url);
     url.set_fragment(None);
     // The revision follows the last `@` of the path (`user@host` is before it).
     let path = url.path().to_string();
@@ -237,10 +300,38 @@ pub fn pack_source(
     cache: &Cache,
 ) -> Result<PackedTree, DirectError> {
     match source {
-        DirectSource::Archive { url } => Err(DirectError::Unsupported {
-            url: url.to_string(),
-            reason: "an archive is downloaded, not packed".to_string(),
-        }),
+        DirectSource::Archive {
+            url,
+            subdirectory,
+            source_archive,
+        } => {
+            let Some(file) = source_archive
+                .as_ref()
+                .filter(|_| !source.is_dist_archive())
+            else {
+                return Err(DirectError::Unsupported {
+                    url: url.to_string(),
+                    reason: "a wheel or sdist is used as it is, not packed".to_string(),
+                });
+            };
+            let path = cache
+                .find_artifact(&file.sha256, &file.filename)
+                .ok_or_else(|| DirectError::Missing {
+                    path: cache.artifact_path(&file.sha256, &file.filename),
+                })?;
+            let scratch = scratch_folder(cache, "archive-")?;
+            let tree = crate::pep517::unpack_sdist(&path, &scratch.path().join("tree")).map_err(
+                |error| DirectError::Pack {
+                    path: path.clone(),
+                    message: error.to_string(),
+                },
+            )?;
+            let folder = match subdirectory {
+                Some(subdirectory) => tree.root.join(subdirectory),
+                None => tree.root.clone(),
+            };
+            pack_folder(source.clone(), &folder, name, version, cache)
+        }
         DirectSource::Directory { path, .. } => {
             pack_folder(source.clone(), path, name, version, cache)
         }
@@ -249,13 +340,7 @@ pub fn pack_source(
             {
                 return Ok(packed);
             }
-            let scratch = tempfile::Builder::new()
-                .prefix("vcs-")
-                .tempdir_in(cache.root().join("tmp"))
-                .map_err(|error| DirectError::Pack {
-                    path: cache.root().join("tmp"),
-                    message: error.to_string(),
-                })?;
+            let scratch = scratch_folder(cache, "vcs-")?;
             let checkout = scratch.path().join("checkout");
             let commit = git::checkout(vcs, &checkout)?;
             let resolved = VcsSource {
@@ -279,6 +364,17 @@ pub fn pack_source(
             Ok(packed)
         }
     }
+}
+
+/// A folder in the cache's temp area, removed when dropped.
+fn scratch_folder(cache: &Cache, prefix: &str) -> Result<tempfile::TempDir, DirectError> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(cache.root().join("tmp"))
+        .map_err(|error| DirectError::Pack {
+            path: cache.root().join("tmp"),
+            message: error.to_string(),
+        })
 }
 
 /// The sdist an earlier run packed from this commit, if still cached.

@@ -245,7 +245,7 @@ async fn pack_trees(
         .packages
         .iter()
         .filter_map(|package| match &package.direct {
-            Some(source @ (DirectSource::Directory { .. } | DirectSource::Vcs(_))) => Some((
+            Some(source) if !source.is_dist_archive() => Some((
                 package.name.clone(),
                 package.version.clone(),
                 source.clone(),
@@ -256,8 +256,9 @@ async fn pack_trees(
     if trees.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let cache = client.cache().clone();
     let offline = offline || client.is_offline();
+    download_source_archives(&trees, client, offline).await?;
+    let cache = client.cache().clone();
     tokio::task::spawn_blocking(move || {
         let mut packed = BTreeMap::new();
         let mut missing = Vec::new();
@@ -304,6 +305,47 @@ async fn pack_trees(
     })
     .await
     .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+}
+
+/// The files of the source archives among `trees`, into the cache
+/// (checked against the lock's sha256); offline, they must be there.
+async fn download_source_archives(
+    trees: &[(PackageName, pep440_rs::Version, DirectSource)],
+    client: &IndexClient,
+    offline: bool,
+) -> Result<(), FetchError> {
+    let mut missing = Vec::new();
+    let mut failures = Vec::new();
+    for (name, version, source) in trees {
+        let DirectSource::Archive {
+            url,
+            source_archive: Some(file),
+            ..
+        } = source
+        else {
+            continue;
+        };
+        if offline {
+            if client
+                .cache()
+                .find_artifact(&file.sha256, &file.filename)
+                .is_none()
+            {
+                missing.push(format!("`{name}` {version} (`{source}`)"));
+            }
+            continue;
+        }
+        if let Err(error) = client.download(url, &file.filename, &file.sha256).await {
+            failures.push(error);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(FetchError::Missing { artifacts: missing });
+    }
+    if !failures.is_empty() {
+        return Err(FetchError::Failed { failures });
+    }
+    Ok(())
 }
 
 /// `lock` with each packed tree as its package's sdist, so that the rest

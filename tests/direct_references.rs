@@ -1,5 +1,6 @@
-//! Hermetic tests of direct references: a local folder (`-e ./treepkg`,
-//! whose version only its backend knows), a
+//! Hermetic tests of direct references: a forge-style source archive
+//! with `#subdirectory=`, a local folder (`-e ./treepkg`, whose version
+//! only its backend knows), a
 //! git repository at a tag (`git+file://…@v1`) and a `file://` sdist lock as
 //! PEP 751 `directory`, `vcs` (the tag's commit) and `archive` sources with
 //! their build environments; `vendor fetch` packs the folder and the commit
@@ -101,8 +102,24 @@ fn folders_repositories_and_archives_lock_fetch_and_build_as_sdists() {
     std::fs::write(&archive_path, archive.bytes.as_slice()).unwrap();
     let archive_url = url::Url::from_file_path(&archive_path).unwrap();
 
+    // A forge-style archive of a whole repository (`<commit>.tar.gz`, one
+    // top folder) whose project is in a subdirectory.
+    let forge = scratch.path().join("forge");
+    write_tree(&forge.join("mono-0a1b2c3/python"), "archpkg", "4.2", false);
+    let forge_archive = scratch.path().join("0a1b2c3.tar.gz");
+    let tarred = Command::new("tar")
+        .arg("czf")
+        .arg(&forge_archive)
+        .arg("-C")
+        .arg(&forge)
+        .arg("mono-0a1b2c3")
+        .status()
+        .unwrap();
+    assert!(tarred.success());
+    let forge_url = url::Url::from_file_path(&forge_archive).unwrap();
+
     let project = Project::new().requirements(&format!(
-        "-e ./treepkg\ngitpkg @ git+{repository_url}@v1\nnativepkg @ {archive_url}\n"
+        "-e ./treepkg\ngitpkg @ git+{repository_url}@v1\nnativepkg @ {archive_url}\narchpkg @ {forge_url}#subdirectory=python\n"
     ));
     write_tree(&project.file("treepkg"), "treepkg", "0.3", true);
     project.write(
@@ -125,7 +142,11 @@ fn folders_repositories_and_archives_lock_fetch_and_build_as_sdists() {
         archived["hashes"]["sha256"].as_str(),
         Some(archive.sha256.as_str())
     );
-    for name in ["treepkg", "gitpkg", "nativepkg"] {
+    let forge_source = source_of(&lock, "archpkg", "archive");
+    assert_eq!(forge_source["subdirectory"].as_str(), Some("python"));
+    assert_eq!(lock.version_of("archpkg"), "4.2");
+    assert!(forge_source["hashes"]["sha256"].as_str().is_some());
+    for name in ["treepkg", "gitpkg", "nativepkg", "archpkg"] {
         let package = lock.package(name);
         assert!(
             package.sdist().is_none() && package.wheels().is_empty(),
@@ -173,6 +194,7 @@ fn folders_repositories_and_archives_lock_fetch_and_build_as_sdists() {
         gitpkg.as_str(),
         "+ treepkg @ file://",
         "+ nativepkg @ file://",
+        "+ archpkg @ file://",
         "+ runtimedep==1.0",
     ] {
         assert!(plan.contains(expected), "{expected}: {plan}");
@@ -192,6 +214,7 @@ fn folders_repositories_and_archives_lock_fetch_and_build_as_sdists() {
         "demo-python3-gitpkg-1.0-1.el9.noarch.rpm",
         "demo-python3-nativepkg-1.0-1.el9.noarch.rpm",
         "demo-python3-treepkg-0.3-1.el9.noarch.rpm",
+        "demo-python3-archpkg-4.2-1.el9.noarch.rpm",
     ] {
         assert!(
             rpms.iter().any(|rpm| rpm == expected),

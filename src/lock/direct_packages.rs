@@ -27,7 +27,9 @@ use url::Url;
 use super::resolve::{MetadataPick, MetadataSource, ResolveError};
 use super::SdistMetadataBuilder;
 use super::{Lock, LockError};
-use crate::direct::{pack_source, parse_source, DirectError, DirectSource, PackedTree};
+use crate::direct::{
+    pack_source, parse_source, url_file_name, DirectError, DirectSource, PackedTree, SourceArchive,
+};
 use crate::filename::DistFilename;
 use crate::index::{CoreMetadata, IndexClient, IndexFile, ProjectFiles};
 use crate::name::PackageName;
@@ -89,10 +91,24 @@ impl DirectPackages {
                 continue;
             }
             let (source, file) = match &source {
-                DirectSource::Archive { url } => (
+                DirectSource::Archive { url, .. } if source.is_dist_archive() => (
                     source.clone(),
                     download_archive(name, url, client, runtime).map_err(failed)?,
                 ),
+                DirectSource::Archive {
+                    url, subdirectory, ..
+                } => {
+                    let downloaded =
+                        download_source_archive(url, client, runtime).map_err(failed)?;
+                    let source = DirectSource::Archive {
+                        url: url.clone(),
+                        subdirectory: subdirectory.clone(),
+                        source_archive: Some(downloaded),
+                    };
+                    let packed =
+                        pack_tree(&source, name, client.cache(), backend).map_err(failed)?;
+                    (packed.source.clone(), packed_file(&packed).map_err(failed)?)
+                }
                 _ => {
                     let packed =
                         pack_tree(&source, name, client.cache(), backend).map_err(failed)?;
@@ -161,7 +177,7 @@ impl DirectPackages {
             let Some(direct) = self.packages.get(&package.name) else {
                 continue;
             };
-            if !matches!(direct.source, DirectSource::Archive { .. }) {
+            if !direct.source.is_dist_archive() {
                 package.sdist = None;
             }
             package.index = None;
@@ -206,6 +222,32 @@ fn packed_file(packed: &PackedTree) -> Result<IndexFile, DirectError> {
     ))
 }
 
+/// Download a source archive into the cache, as it is.
+fn download_source_archive(
+    url: &Url,
+    client: &IndexClient,
+    runtime: &Handle,
+) -> Result<SourceArchive, DirectError> {
+    let mut filename = url_file_name(url);
+    if filename.is_empty() {
+        filename = "archive".to_string();
+    }
+    let (sha256, path) = runtime
+        .block_on(client.store_unverified(url, &filename))
+        .map_err(|error| DirectError::Unsupported {
+            url: url.to_string(),
+            reason: format!("cannot download it: {error}"),
+        })?;
+    let size = std::fs::metadata(&path)
+        .map(|metadata| metadata.len())
+        .unwrap_or(0);
+    Ok(SourceArchive {
+        filename,
+        sha256,
+        size,
+    })
+}
+
 /// Download (or copy, for `file://`) an archive into the cache; its file
 /// name says which package and version it is.
 fn download_archive(
@@ -218,15 +260,7 @@ fn download_archive(
         url: url.to_string(),
         reason,
     };
-    let last = url
-        .path_segments()
-        .and_then(|mut segments| segments.next_back())
-        .map(|segment| {
-            percent_encoding::percent_decode_str(segment)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .unwrap_or_default();
+    let last = url_file_name(url);
     let filename = DistFilename::from_str(&last).map_err(|_| {
         unsupported(format!(
             "`{last}` is not a wheel or sdist file name (`name-version.tar.gz`, `.zip` or `.whl`)"

@@ -52,6 +52,8 @@ struct Package {
 struct Artifact {
     url: Option<String>,
     path: Option<String>,
+    /// Only for an `archive` source.
+    subdirectory: Option<String>,
     #[serde(default)]
     hashes: BTreeMap<String, String>,
 }
@@ -219,11 +221,15 @@ fn direct_url(package: &Package, lock_folder: &Path) -> Result<Option<String>, S
         return local(path).map(Some);
     }
     if let Some(archive) = &package.archive {
-        return match (&archive.url, &archive.path) {
-            (Some(url), _) => Ok(Some(url.clone())),
-            (None, Some(path)) => local(path.clone()).map(Some),
-            (None, None) => Err("the `archive` source has no `url` or `path`".to_string()),
+        let url = match (&archive.url, &archive.path) {
+            (Some(url), _) => url.clone(),
+            (None, Some(path)) => local(path.clone())?,
+            (None, None) => return Err("the `archive` source has no `url` or `path`".to_string()),
         };
+        return Ok(Some(match &archive.subdirectory {
+            Some(subdirectory) => format!("{url}#subdirectory={subdirectory}"),
+            None => url,
+        }));
     }
     Ok(None)
 }

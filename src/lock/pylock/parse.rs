@@ -17,7 +17,7 @@ use url::Url;
 
 use super::render::lock_folder;
 use super::PylockError;
-use crate::direct::{DirectSource, VcsSource};
+use crate::direct::{url_file_name, DirectSource, SourceArchive, VcsSource};
 use crate::filename::DistFilename;
 use crate::hash::Sha256;
 use crate::lock::model::{
@@ -249,11 +249,50 @@ fn parse_direct(
 ) -> Result<(Option<DirectSource>, Option<LockedArtifact>), PylockError> {
     if let Some(archive) = table.get("archive") {
         let archive_scope = scope.within("archive");
-        let artifact = parse_artifact(&archive_scope, scope.as_table(archive, "archive")?)?;
-        let source = DirectSource::Archive {
-            url: artifact.url.clone(),
+        let archive = scope.as_table(archive, "archive")?;
+        let subdirectory = archive_scope
+            .optional_str(archive, "subdirectory")?
+            .map(str::to_string);
+        let url = match (
+            archive_scope.optional_str(archive, "url")?,
+            archive_scope.optional_str(archive, "path")?,
+        ) {
+            (Some(url), _) => {
+                Url::parse(url).map_err(|error| archive_scope.invalid("url", error))?
+            }
+            (None, Some(path)) => archive_scope.file_url(path)?,
+            (None, None) => return Err(archive_scope.missing("url")),
         };
-        return Ok((Some(source), Some(artifact)));
+        let mut source = DirectSource::Archive {
+            url: url.clone(),
+            subdirectory,
+            source_archive: None,
+        };
+        if source.is_dist_archive() {
+            let artifact = parse_artifact(&archive_scope, archive)?;
+            return Ok((Some(source), Some(artifact)));
+        }
+        // A source archive: its file is packed at fetch time.
+        let hashes = archive
+            .get("hashes")
+            .ok_or_else(|| archive_scope.missing("hashes"))?;
+        let hashes = archive_scope.as_table(hashes, "hashes")?;
+        let sha256 = archive_scope
+            .within("hashes")
+            .parsed::<Sha256>(hashes, "sha256")?
+            .ok_or_else(|| archive_scope.missing("hashes.sha256"))?;
+        let size = match archive.get("size") {
+            Some(Value::Integer(size)) => u64::try_from(*size).unwrap_or(0),
+            _ => 0,
+        };
+        if let DirectSource::Archive { source_archive, .. } = &mut source {
+            *source_archive = Some(SourceArchive {
+                filename: url_file_name(&url),
+                sha256,
+                size,
+            });
+        }
+        return Ok((Some(source), None));
     }
     if let Some(directory) = table.get("directory") {
         let directory_scope = scope.within("directory");

@@ -146,10 +146,26 @@ fn direct_table(
 ) -> (&'static str, Table) {
     let mut table = Table::new();
     match direct {
-        DirectSource::Archive { .. } => {
+        DirectSource::Archive {
+            url,
+            subdirectory,
+            source_archive,
+        } => {
             if let Some(artifact) = package.sdist.as_ref().or(package.wheels.first()) {
                 table = artifact_table(artifact, folder);
                 table.remove("name");
+            } else if let Some(file) = source_archive {
+                match relative_path(url, folder) {
+                    Some(path) => table["path"] = value(path),
+                    None => table["url"] = value(url.as_str()),
+                }
+                table["size"] = value(i64::try_from(file.size).unwrap_or(i64::MAX));
+                let mut hashes = InlineTable::new();
+                hashes.insert("sha256", file.sha256.as_str().into());
+                table["hashes"] = value(hashes);
+            }
+            if let Some(subdirectory) = subdirectory {
+                table["subdirectory"] = value(subdirectory.as_str());
             }
         }
         DirectSource::Directory { path, editable } => {
