@@ -15,6 +15,7 @@
 
 mod app_rpms;
 pub mod dependency;
+mod error;
 mod header_text;
 pub mod license;
 mod output;

@@ -15,9 +15,10 @@
 
 use std::path::Path;
 
+use super::error::PackageError;
 use super::output::OutputError;
-use super::pipeline::{packaged, PackageError, PackagedRpm};
 use super::releases::{History, Release, ReleasedRpm, HISTORY_FILE};
+use super::rpm::{packaged, PackagedRpm};
 use super::rpm_writer::{write_rpm, RpmSpec};
 use super::spec::PackageContext;
 use super::venv::{deps_rpm_spec, venv_rpm_spec};

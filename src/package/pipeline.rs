@@ -20,21 +20,22 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use super::app_rpms::{keep_earlier_releases, write_app_rpms, write_history, AppRelease};
+pub use super::error::PackageError;
 use super::output::{OutputClaim, OutputError};
-use super::releases::{History, HistoryError, ReleasedRpm};
-use super::repodata::{write_repodata, RepodataError, RepodataSummary};
+use super::releases::{History, ReleasedRpm};
+use super::repodata::{write_repodata, RepodataSummary};
 use super::reuse::RpmStore;
+use super::rpm::packaged;
 pub use super::rpm::PackagedRpm;
-use super::rpm_writer::{write_rpm, RpmSpec, RpmWriteError, WrittenRpm};
-use super::signing::{ReleaseSigner, SigningError};
-use super::spec::{wheel_rpm_spec, PackageContext, SpecError};
-use super::version::{RpmEvr, RpmVersionStyle};
+use super::rpm_writer::write_rpm;
+use super::signing::ReleaseSigner;
+use super::spec::{wheel_rpm_spec, PackageContext};
+use super::version::RpmVersionStyle;
 use crate::cache::Cache;
-use crate::elf::BundledLibrary;
 use crate::hint::Hint;
 use crate::host::find_interpreter;
 use crate::install::cached::install_wheel_cached;
-use crate::install::{InstallError, InstallOptions};
+use crate::install::InstallOptions;
 use crate::lock::{Lock, LockedPackage};
 use crate::name::{ExtraName, PackageName};
 use crate::parallel::run_parallel_costliest_first;
@@ -67,50 +68,6 @@ pub struct PackageReport {
     pub rpms: Vec<PackagedRpm>,
     pub repodata: RepodataSummary,
     pub output_dir: PathBuf,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PackageError {
-    #[error(transparent)]
-    Install(#[from] InstallError),
-    #[error(transparent)]
-    Host(#[from] crate::host::HostError),
-    #[error(transparent)]
-    Spec(#[from] SpecError),
-    /// Boxed: the rpm crate's errors are large.
-    #[error(transparent)]
-    Write(Box<RpmWriteError>),
-    #[error(transparent)]
-    Repodata(#[from] RepodataError),
-    #[error(transparent)]
-    Output(#[from] OutputError),
-    #[error(transparent)]
-    History(#[from] HistoryError),
-    #[error(transparent)]
-    Signing(#[from] SigningError),
-    #[error("packaging failed for {} packages:\n{}", failures.len(), failures.join("\n"))]
-    Several { failures: Vec<String> },
-}
-
-impl From<RpmWriteError> for PackageError {
-    fn from(error: RpmWriteError) -> Self {
-        Self::Write(Box::new(error))
-    }
-}
-
-impl crate::hint::Hint for PackageError {
-    fn hint(&self) -> Option<String> {
-        match self {
-            Self::Install(inner) => inner.hint(),
-            Self::Host(inner) => inner.hint(),
-            Self::Write(inner) => inner.hint(),
-            Self::Repodata(inner) => inner.hint(),
-            Self::History(inner) => inner.hint(),
-            Self::Signing(inner) => inner.hint(),
-            // A spec error's cause (a dependency it cannot express) is in the chain.
-            Self::Spec(_) | Self::Output(_) | Self::Several { .. } => None,
-        }
-    }
 }
 
 /// One unit of work: a locked package and its cached wheel, with the
@@ -482,31 +439,4 @@ fn package_wheel(
         store.keep(key, &rpm, output_dir);
     }
     Ok(rpm)
-}
-
-pub(super) fn packaged(
-    package: Option<PackageName>,
-    version: String,
-    spec: &RpmSpec,
-    written: WrittenRpm,
-    bundled: Vec<BundledLibrary>,
-) -> PackagedRpm {
-    PackagedRpm {
-        package,
-        version,
-        rpm_name: spec.name.clone(),
-        evr: RpmEvr {
-            epoch: spec.epoch,
-            version: spec.version.clone(),
-            release: Some(spec.release.clone()),
-        },
-        file_name: written
-            .path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        arch: spec.arch.clone(),
-        bundled,
-        size: written.size,
-    }
 }

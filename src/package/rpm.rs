@@ -8,6 +8,7 @@
 use crate::elf::BundledLibrary;
 use crate::name::PackageName;
 
+use super::rpm_writer::{RpmSpec, WrittenRpm};
 use super::version::RpmEvr;
 
 /// One RPM written, for the summary table.
@@ -23,4 +24,32 @@ pub struct PackagedRpm {
     pub arch: String,
     pub bundled: Vec<BundledLibrary>,
     pub size: u64,
+}
+
+/// The summary row of an RPM `spec` described and `written` wrote.
+pub(super) fn packaged(
+    package: Option<PackageName>,
+    version: String,
+    spec: &RpmSpec,
+    written: WrittenRpm,
+    bundled: Vec<BundledLibrary>,
+) -> PackagedRpm {
+    PackagedRpm {
+        package,
+        version,
+        rpm_name: spec.name.clone(),
+        evr: RpmEvr {
+            epoch: spec.epoch,
+            version: spec.version.clone(),
+            release: Some(spec.release.clone()),
+        },
+        file_name: written
+            .path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        arch: spec.arch.clone(),
+        bundled,
+        size: written.size,
+    }
 }
