@@ -165,30 +165,7 @@ fn folders_repositories_and_archives_lock_fetch_and_build_as_sdists() {
     // Locking again changes nothing; the packed trees are deterministic.
     project.lock_with(&index, &["--locked"]).assert_success();
     // uv reads the sources as PEP 751 defines them.
-    let uv_scratch = tempfile::tempdir().unwrap();
-    let venv = uv_scratch.path().join("venv");
-    let run_uv =
-        |args: &[&str]| crate::lock_build_requires::run_uv(&project, uv_scratch.path(), args);
-    run_uv(&[
-        "venv",
-        "--quiet",
-        "--python",
-        "3.11",
-        venv.to_str().unwrap(),
-    ]);
-    let plan = run_uv(&[
-        "pip",
-        "install",
-        "--dry-run",
-        "--preview-features",
-        "pylock",
-        "--python-version",
-        common::PYTHON,
-        "--index-url",
-        &index.url(),
-        "-r",
-        "pylock.toml",
-    ]);
+    let plan = crate::lock_build_requires::uv_install_plan(&project, &index, "pylock.toml");
     let gitpkg = format!("+ gitpkg @ git+{repository_url}@{tagged}");
     for expected in [
         gitpkg.as_str(),

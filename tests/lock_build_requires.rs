@@ -474,28 +474,20 @@ pub(crate) fn run_uv(project: &Project, scratch: &std::path::Path, args: &[&str]
     text
 }
 
-#[test]
-fn uv_installs_from_a_lock_with_build_requirements() {
-    let index = index();
-    let project = Project::new().requirements("nativepkg\n");
-    project.lock(&index).assert_success();
-    assert!(!build_packages(&project.pylock()).is_empty());
-
+/// What `uv pip install --dry-run -r <lock>` would install from `index`
+/// into a fresh venv of Python 3.11 (uv reading vendor's PEP 751 lock).
+pub(crate) fn uv_install_plan(project: &Project, index: &TestIndex, lock: &str) -> String {
     let scratch = tempfile::tempdir().unwrap();
     let venv = scratch.path().join("venv");
+    let venv_path = venv.to_str().unwrap();
     run_uv(
-        &project,
+        project,
         scratch.path(),
-        &[
-            "venv",
-            "--quiet",
-            "--python",
-            "3.11",
-            venv.to_str().unwrap(),
-        ],
+        &["venv", "--quiet", "--python", "3.11", venv_path],
     );
-    let text = run_uv(
-        &project,
+    let index_url = index.url();
+    run_uv(
+        project,
         scratch.path(),
         &[
             "pip",
@@ -505,10 +497,22 @@ fn uv_installs_from_a_lock_with_build_requirements() {
             "pylock",
             "--python-version",
             common::PYTHON,
+            "--index-url",
+            &index_url,
             "-r",
-            "pylock.toml",
+            lock,
         ],
-    );
+    )
+}
+
+#[test]
+fn uv_installs_from_a_lock_with_build_requirements() {
+    let index = index();
+    let project = Project::new().requirements("nativepkg\n");
+    project.lock(&index).assert_success();
+    assert!(!build_packages(&project.pylock()).is_empty());
+
+    let text = uv_install_plan(&project, &index, "pylock.toml");
     // The application, not its build tools.
     assert!(text.contains("+ nativepkg==1.0"), "{text}");
     assert!(text.contains("+ runtimedep==1.0"), "{text}");
