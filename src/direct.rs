@@ -153,6 +153,8 @@ pub enum DirectError {
     Unsupported { url: String, reason: String },
     #[error("`{}` does not exist", .path.display())]
     Missing { path: PathBuf },
+    #[error("cannot download `{url}`: {message}")]
+    Download { url: String, message: String },
     #[error("`git {args}` failed for `{url}`: {message}")]
     Git {
         url: String,
@@ -179,6 +181,7 @@ impl crate::hint::Hint for DirectError {
         match self {
             Self::Unsupported { .. } => Some("vendor reads `https://` and `file://` archives (wheels and sdists), local folders, and `git+…` repositories".to_string()),
             Self::Missing { .. } => Some("paths in requirement files are relative to the file's folder".to_string()),
+            Self::Download { .. } => Some("check that this machine reaches it; or download it elsewhere and require it as `name @ file:///path/to/archive`".to_string()),
             Self::Git { .. } => Some("check that the repository and revision exist and that `git` can reach them from this machine".to_string()),
             Self::WrongName { found, .. } => Some(format!("name it `{found}` in the requirement")),
             Self::Pack { .. } | Self::Cache(_) | Self::NoStaticVersion { .. } => None,

@@ -274,7 +274,10 @@ fn download_archive(
     }
     let (sha256, path) = runtime
         .block_on(client.store_unverified(url, &last))
-        .map_err(|error| unsupported(format!("cannot download it: {error}")))?;
+        .map_err(|error| DirectError::Download {
+            url: url.to_string(),
+            message: error.to_string(),
+        })?;
     let size = std::fs::metadata(&path)
         .map(|metadata| metadata.len())
         .unwrap_or(0);

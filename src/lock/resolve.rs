@@ -490,10 +490,30 @@ impl<'a> Provider<'a> {
         if let (None, Some(on_decision)) = (extra, self.request.on_decision) {
             on_decision(name, version, &self.version_map(name)?.files(version));
         }
-        let Some(metadata) = self.package_metadata(name, version)? else {
-            return Ok(Dependencies::Unavailable(
-                "has no file usable on the target".to_string(),
-            ));
+        let metadata = match self.package_metadata(name, version) {
+            Ok(Some(metadata)) => metadata,
+            Ok(None) => {
+                return Ok(Dependencies::Unavailable(
+                    "has no file usable on the target".to_string(),
+                ))
+            }
+            // A release whose metadata cannot be read (a 2015 wheel with a
+            // stray quote in `Requires-Dist`) is skipped, as pip and uv
+            // skip it; only if nothing else fits does it show, as the
+            // reason in the explanation.
+            Err(ResolveError::Index(IndexError::InvalidMetadata { filename, reason })) => {
+                return Ok(Dependencies::Unavailable(format!(
+                    "has invalid metadata (`{filename}`: {reason})"
+                )))
+            }
+            Err(ResolveError::MetadataMismatch {
+                filename, found, ..
+            }) => {
+                return Ok(Dependencies::Unavailable(format!(
+                    "has inconsistent metadata (`{filename}` says version {found})"
+                )))
+            }
+            Err(error) => return Err(error),
         };
         let python = &self.request.target.python;
         if let Some(requires_python) = &metadata.requires_python {

@@ -465,7 +465,14 @@ fn location_requirement(text: &str, folder: &Path) -> Option<Result<String, Stri
         fragment
             .split('&')
             .find_map(|pair| pair.strip_prefix("egg="))
-            .map(|name| name.split('[').next().unwrap_or(name).to_string())
+            // `egg=name`, `egg=name[extra]`, `egg=name==1.0+git` (Zulip's):
+            // the name is what PEP 508 allows in one.
+            .map(|egg| {
+                egg.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    .collect::<String>()
+            })
+            .filter(|name| !name.is_empty())
     });
     let name = egg.or_else(|| name_from_location(&url));
     Some(match name {

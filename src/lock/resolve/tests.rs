@@ -86,6 +86,13 @@ impl MetadataSource for InMemoryIndex {
             .iter()
             .find(|(listed, _)| listed == version)
             .expect("a listed version");
+        // `!invalid` stands for metadata the index client cannot parse.
+        if requires.contains(&"!invalid") {
+            return Err(ResolveError::Index(IndexError::InvalidMetadata {
+                filename: file.filename.to_string(),
+                reason: "invalid `Requires-Dist` `botocore<1.4.0',`".to_string(),
+            }));
+        }
         Ok(Arc::new(CoreMetadata {
             name: name.clone(),
             version: version.clone(),
@@ -226,6 +233,21 @@ fn backtracks_past_a_version_whose_dependencies_conflict() {
         resolve_with(&index, &["web"], &BTreeMap::new()).unwrap(),
         pins(&[("tmpl", "1.5"), ("web", "1.0")])
     );
+}
+
+#[test]
+fn a_version_with_invalid_metadata_is_skipped_not_fatal() {
+    let index = InMemoryIndex::default()
+        .with("boto", "1.3", &["!invalid"])
+        .with("boto", "1.2", &[])
+        .with("pinned", "1.0", &["boto<1.4"]);
+    assert_eq!(
+        resolve_with(&index, &["pinned"], &BTreeMap::new()).unwrap(),
+        pins(&[("boto", "1.2"), ("pinned", "1.0")])
+    );
+    // When nothing else fits, the explanation says why.
+    let error = resolve_with(&index, &["boto==1.3"], &BTreeMap::new()).unwrap_err();
+    assert!(error.to_string().contains("invalid metadata"), "{error}");
 }
 
 #[test]

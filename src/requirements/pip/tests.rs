@@ -305,7 +305,7 @@ fn locations_are_read_as_pip_reads_them() {
     let path = write(
         dir.path(),
         "requirements.txt",
-        "-e ./proj\n./proj ; python_version > \"3\"\ngit+https://example.com/repo.git@v1#egg=other[fast]\nhttps://example.com/foo-1.0.tar.gz\n",
+        "-e ./proj\n./proj ; python_version > \"3\"\ngit+https://example.com/repo.git@v1#egg=other[fast]\nhttps://example.com/foo-1.0.tar.gz\nhttps://example.com/archive/abc.zip#egg=talon-core==1.6.0+git&subdirectory=talon-core\n",
     );
     let input = read_requirements(&[path], &[]).unwrap();
     let written: Vec<String> = input
@@ -321,6 +321,7 @@ fn locations_are_read_as_pip_reads_them() {
             format!("my-lib @ {folder} ; python_full_version >= '3.1'"),
             "other @ git+https://example.com/repo.git@v1#egg=other[fast]".to_string(),
             "foo @ https://example.com/foo-1.0.tar.gz".to_string(),
+            "talon-core @ https://example.com/archive/abc.zip#egg=talon-core==1.6.0+git&subdirectory=talon-core".to_string(),
         ]
     );
 }
