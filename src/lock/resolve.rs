@@ -126,6 +126,10 @@ pub enum ResolveError {
     Unhashed { names: Vec<PackageName> },
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// Internal: start the resolution again with `defer` decided last.
+    /// [`resolve`] never returns it.
+    #[error("the resolution restarts with `{defer}` decided last")]
+    Restart { defer: PackageName },
     #[error(
         "`{filename}` does not state its metadata, and building it to learn it failed:\n{source}"
     )]
@@ -167,7 +171,34 @@ pub fn resolve(
     request: &ResolveRequest<'_>,
     source: &dyn MetadataSource,
 ) -> Result<Resolution, ResolveError> {
-    let provider = Provider::new(request, source)?;
+    let mut deferred = HashSet::new();
+    loop {
+        let provider = Provider::new(request, source, deferred.clone())?;
+        match solve(provider) {
+            // A package walked back through its history because of one
+            // decided earlier: decide that one last and start again (the
+            // metadata read so far is memoized by the source).
+            Err(ResolveError::Restart { defer }) if deferred.len() < MAX_RESTARTS => {
+                deferred.insert(defer);
+            }
+            Err(ResolveError::Restart { .. }) => {
+                return solve(Provider::new(request, source, deferred)?.without_restarts())
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How many packages may be deferred (each a fresh start) before the
+/// resolver keeps walking instead.
+const MAX_RESTARTS: usize = 8;
+
+/// Versions of one package tried in one resolution before the resolver
+/// looks for the decided package that keeps rejecting them.
+const WALK_LIMIT: usize = 6;
+
+/// One PubGrub run over `provider`.
+fn solve(provider: Provider<'_>) -> Result<Resolution, ResolveError> {
     let root_version = Version::new([0]);
     match pubgrub::resolve(&provider, ResolverPackage::Root, root_version) {
         Ok(selection) => provider.into_resolution(selection.into_iter().collect()),
@@ -215,6 +246,12 @@ struct Provider<'a> {
     metadata: RefCell<HashMap<(PackageName, Version), Arc<CoreMetadata>>>,
     discovery_order: RefCell<HashMap<ResolverPackage, usize>>,
     requested_by: RefCell<HashMap<PackageName, String>>,
+    /// Packages decided after all others (see [`resolve`]).
+    deferred: HashSet<PackageName>,
+    /// Per package: the version last chosen and how many were chosen.
+    choices: RefCell<HashMap<PackageName, (Version, usize)>>,
+    /// Whether a walk through a package's history may restart the run.
+    restarts: bool,
 }
 
 type Constraints = DependencyConstraints<ResolverPackage, Ranges<Version>>;
@@ -223,6 +260,7 @@ impl<'a> Provider<'a> {
     fn new(
         request: &'a ResolveRequest<'a>,
         source: &'a dyn MetadataSource,
+        deferred: HashSet<PackageName>,
     ) -> Result<Self, ResolveError> {
         let environment = request.target.marker_environment();
         let mut constraints: HashMap<PackageName, Ranges<Version>> = HashMap::new();
@@ -275,7 +313,58 @@ impl<'a> Provider<'a> {
             metadata: RefCell::default(),
             discovery_order: RefCell::default(),
             requested_by: RefCell::default(),
+            deferred,
+            choices: RefCell::default(),
+            restarts: true,
         })
+    }
+
+    fn without_restarts(mut self) -> Self {
+        self.restarts = false;
+        self
+    }
+
+    /// Note the version chosen for `name`; after [`WALK_LIMIT`] choices,
+    /// the decided package that rejects its newest version, if any: the
+    /// culprit of a walk back through its history (boto3 and botocore
+    /// walked back to 2015 because `python-dateutil` 3.0 was decided
+    /// first and botocore caps it below 3).
+    fn walk_culprit(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        range: &Ranges<Version>,
+    ) -> Option<PackageName> {
+        let count = {
+            let mut choices = self.choices.borrow_mut();
+            let entry = choices.entry(name.clone()).or_insert((version.clone(), 0));
+            *entry = (version.clone(), entry.1 + 1);
+            entry.1
+        };
+        if !self.restarts || count != WALK_LIMIT {
+            return None;
+        }
+        let map = self.version_map(name).ok()?;
+        let newest = map.choose(&Ranges::full(), self.choice_policy(name))?;
+        if range.contains(&newest) {
+            return None;
+        }
+        let metadata = self.package_metadata(name, &newest).ok()??;
+        let choices = self.choices.borrow();
+        self.active_requirements(&metadata, None)
+            .into_iter()
+            .find_map(|requirement| {
+                let (chosen, _) = choices.get(&requirement.name)?;
+                let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url
+                else {
+                    return None;
+                };
+                let excluded = !specifiers.contains(chosen);
+                (excluded
+                    && !self.deferred.contains(&requirement.name)
+                    && &requirement.name != name)
+                    .then(|| requirement.name.clone())
+            })
     }
 
     /// ` (required by …)` for error messages; nothing for a top-level
@@ -671,9 +760,10 @@ impl DependencyProvider for Provider<'_> {
     type VS = Ranges<Version>;
     type M = String;
     type Err = ResolveError;
-    /// Pinned packages first, then the most conflicted, then breadth-first
-    /// in discovery order (earlier requirements decide first, as in uv).
-    type Priority = (bool, u32, Reverse<usize>);
+    /// Deferred packages last; pinned packages first, then the most
+    /// conflicted, then breadth-first in discovery order (earlier
+    /// requirements decide first, as in uv).
+    type Priority = (bool, bool, u32, Reverse<usize>);
 
     fn prioritize(
         &self,
@@ -687,7 +777,11 @@ impl DependencyProvider for Provider<'_> {
             .get(package)
             .copied()
             .unwrap_or(usize::MAX);
+        let deferred = package
+            .name()
+            .is_some_and(|name| self.deferred.contains(name));
         (
+            !deferred,
             range.as_singleton().is_some(),
             statistics.conflict_count(),
             Reverse(order),
@@ -704,6 +798,11 @@ impl DependencyProvider for Provider<'_> {
         };
         let map = self.version_map(name)?;
         let choice = map.choose(range, self.choice_policy(name));
+        if let (Some(version), ResolverPackage::Base(_)) = (&choice, package) {
+            if let Some(defer) = self.walk_culprit(name, version, range) {
+                return Err(ResolveError::Restart { defer });
+            }
+        }
         if choice.is_none() && map.has_sdist_only_version_in(range) {
             return Err(ResolveError::NoWheel {
                 name: name.clone(),

@@ -250,6 +250,37 @@ fn a_version_with_invalid_metadata_is_skipped_not_fatal() {
     assert!(error.to_string().contains("invalid metadata"), "{error}");
 }
 
+/// The boto3 shape: a package released daily whose every release caps a
+/// dependency that was decided first at a version above the cap. The
+/// resolver must not walk the package back through its history (Zulip's
+/// requirements took boto3 back to 0.0.3 that way): it decides the
+/// capped dependency last instead, reading a bounded number of metadata
+/// files.
+#[test]
+fn a_capped_dependency_decided_first_does_not_walk_a_sibling_back_through_its_history() {
+    let mut index = InMemoryIndex::default()
+        .with("dateutil", "2.9", &[])
+        .with("dateutil", "3.0", &[])
+        .with("boto", "0.1", &[]);
+    let boto_requires: &'static [&'static str] = &["core", "dateutil<3"];
+    for minor in 1..=300 {
+        let version: &'static str = Box::leak(format!("1.{minor}").into_boxed_str());
+        let core: &'static str = Box::leak(format!("core=={version}").into_boxed_str());
+        let requires: &'static [&'static str] =
+            Box::leak(vec![core, boto_requires[1]].into_boxed_slice());
+        index = index
+            .with("boto", version, requires)
+            .with("core", version, &["dateutil<3"]);
+    }
+    let resolved = resolve_with(&index, &["dateutil", "boto"], &BTreeMap::new()).unwrap();
+    assert_eq!(
+        resolved,
+        pins(&[("boto", "1.300"), ("core", "1.300"), ("dateutil", "2.9")])
+    );
+    let reads = index.metadata_reads.get();
+    assert!(reads < 40, "read the metadata of {reads} versions");
+}
+
 #[test]
 fn explains_why_there_is_no_solution() {
     let index = InMemoryIndex::default()
