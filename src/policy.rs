@@ -67,6 +67,10 @@ const BUILTIN_POLICIES: &[(&str, &str)] = &[
     ),
     ("lxml", include_str!("../policies/packages/lxml.toml")),
     (
+        "matplotlib-inline",
+        include_str!("../policies/packages/matplotlib-inline.toml"),
+    ),
+    (
         "mysqlclient",
         include_str!("../policies/packages/mysqlclient.toml"),
     ),

@@ -5,8 +5,9 @@
 //!
 //! Rules (the same for both sources):
 //! - `top_level.txt` wins when present (setuptools writes it from the
-//!   packages it actually built); `/` in it becomes `.`, and a name that is
-//!   a namespace package in the file list is expanded like one (below);
+//!   packages it actually built); `/` in it becomes `.`, a name that is a
+//!   namespace package in the file list is expanded like one (below), and
+//!   a name the wheel has no file or folder for is stale and left out;
 //! - otherwise the file list decides: at the install root (the wheel's root
 //!   and `<dist>.data/purelib|platlib/`), a directory with `__init__.py` is a
 //!   package, a `.py` file a module, a `<name>.<tag>.so` file an extension
@@ -46,6 +47,9 @@ pub(super) fn top_level_modules(names: &[String], top_level: Option<&str>) -> Ve
         .lines()
         .map(|line| line.trim().trim_matches('/').replace('/', "."))
         .filter(|module| is_importable(module))
+        // A stale name (google-re2 lists `_re2`, an extension its build put
+        // inside `re2/`) is not in the wheel: only what is, is imported.
+        .filter(|module| tree.has_top_level(module.split('.').next().unwrap_or_default()))
         .collect();
     if listed.is_empty() {
         tree.collect(&[], 0, &mut modules);
@@ -124,6 +128,15 @@ impl InstallTree {
             [] => Some(self),
             [first, rest @ ..] => self.directories.get(*first)?.directory(rest),
         }
+    }
+
+    /// Whether the install root holds `name` as a folder or a module file.
+    fn has_top_level(&self, name: &str) -> bool {
+        self.directories.contains_key(name)
+            || self
+                .files
+                .iter()
+                .any(|file| module_of_file(file) == Some(name))
     }
 
     fn is_package(&self) -> bool {
@@ -230,9 +243,10 @@ mod tests {
     #[test]
     fn prefers_top_level_txt() {
         let wheel = names(&["a/__init__.py", "b.py"]);
+        // `ns/inner` names nothing in the wheel: stale, left out.
         assert_eq!(
             top_level_modules(&wheel, Some("a\n\ntests\nns/inner\n")),
-            ["a", "ns.inner"]
+            ["a"]
         );
         assert_eq!(top_level_modules(&wheel, Some("\n")), ["a", "b"]);
         let namespaced = names(&[
@@ -244,6 +258,16 @@ mod tests {
             top_level_modules(&namespaced, Some("zope\n")),
             ["zope.interface"]
         );
-        assert_eq!(top_level_modules(&namespaced, Some("other\n")), ["other"]);
+        // Only stale names: the file list decides.
+        assert_eq!(
+            top_level_modules(&namespaced, Some("other\n")),
+            ["zope.interface"]
+        );
+        // google-re2's `top_level.txt` lists `_re2`, which its build put in `re2/`.
+        let re2 = names(&[
+            "re2/__init__.py",
+            "re2/_re2.cpython-311-x86_64-linux-gnu.so",
+        ]);
+        assert_eq!(top_level_modules(&re2, Some("_re2\nre2\n")), ["re2"]);
     }
 }
