@@ -23,5 +23,6 @@ mod package_rules;
 mod releases;
 mod repodata;
 mod requires;
+mod resolver_scale;
 mod signing;
 mod verify;
