@@ -26,7 +26,7 @@ use pep440_rs::Version;
 use url::Url;
 
 use crate::cache::{Bucket, Cache};
-use crate::filename::DistFilename;
+use crate::filename::{url_file_name, DistFilename};
 use crate::hash::Sha256;
 use crate::name::PackageName;
 
@@ -62,18 +62,6 @@ pub struct SourceArchive {
     pub size: u64,
 }
 
-/// The last part of `url`'s path, percent-decoded.
-pub fn url_file_name(url: &Url) -> String {
-    url.path_segments()
-        .and_then(|mut segments| segments.next_back())
-        .map(|segment| {
-            percent_encoding::percent_decode_str(segment)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .unwrap_or_default()
-}
-
 /// A git repository pinned to a commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VcsSource {
@@ -93,7 +81,10 @@ impl DirectSource {
         match self {
             Self::Archive {
                 url, subdirectory, ..
-            } => subdirectory.is_none() && DistFilename::from_str(&url_file_name(url)).is_ok(),
+            } => {
+                subdirectory.is_none()
+                    && url_file_name(url).is_some_and(|name| DistFilename::from_str(&name).is_ok())
+            }
             _ => false,
         }
     }

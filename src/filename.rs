@@ -12,6 +12,17 @@ use pep440_rs::Version;
 
 use crate::name::PackageName;
 
+/// The percent-decoded last path segment of `url`, the file name an index
+/// link or a direct reference gives; `None` when there is none.
+pub fn url_file_name(url: &url::Url) -> Option<String> {
+    let segment = url.path_segments()?.next_back()?;
+    let decoded = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    (!decoded.is_empty()).then_some(decoded)
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("`{filename}` is not a valid distribution file name: {reason}")]
 pub struct InvalidFilename {

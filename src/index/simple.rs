@@ -17,7 +17,7 @@ use url::Url;
 
 use super::credentials::strip_credentials;
 use super::IndexFile;
-use crate::filename::DistFilename;
+use crate::filename::{url_file_name, DistFilename};
 use crate::hash::Sha256;
 
 /// The `Accept` header for simple-API pages: JSON preferred, HTML accepted.
@@ -123,7 +123,7 @@ pub(crate) fn parse_html(
         .filter_map(|tag| {
             let href = attribute(&tag, "href")?;
             let url = base.join(href.trim()).ok()?;
-            let filename = filename_of(&url)?;
+            let filename = url_file_name(&url)?;
             let sha256 = url
                 .fragment()
                 .and_then(|fragment| fragment.strip_prefix("sha256="))
@@ -142,16 +142,6 @@ pub(crate) fn parse_html(
         })
         .collect();
     Ok(files)
-}
-
-/// The percent-decoded last path segment of `url`.
-pub(crate) fn filename_of(url: &Url) -> Option<String> {
-    let segment = url.path_segments()?.next_back()?;
-    let decoded = percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()?
-        .into_owned();
-    (!decoded.is_empty()).then_some(decoded)
 }
 
 /// An [`IndexFile`] with only name and location known; `None` when

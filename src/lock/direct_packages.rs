@@ -28,9 +28,9 @@ use super::resolve::{MetadataPick, MetadataSource, ResolveError};
 use super::SdistMetadataBuilder;
 use super::{Lock, LockError};
 use crate::direct::{
-    pack_source, parse_source, url_file_name, DirectError, DirectSource, PackedTree, SourceArchive,
+    pack_source, parse_source, DirectError, DirectSource, PackedTree, SourceArchive,
 };
-use crate::filename::DistFilename;
+use crate::filename::{url_file_name, DistFilename};
 use crate::index::{CoreMetadata, IndexClient, IndexFile, ProjectFiles};
 use crate::name::PackageName;
 use crate::requirements::SourcedRequirement;
@@ -228,10 +228,7 @@ fn download_source_archive(
     client: &IndexClient,
     runtime: &Handle,
 ) -> Result<SourceArchive, DirectError> {
-    let mut filename = url_file_name(url);
-    if filename.is_empty() {
-        filename = "archive".to_string();
-    }
+    let filename = url_file_name(url).unwrap_or_else(|| "archive".to_string());
     let (sha256, path) = runtime
         .block_on(client.store_unverified(url, &filename))
         .map_err(|error| DirectError::Unsupported {
@@ -260,7 +257,7 @@ fn download_archive(
         url: url.to_string(),
         reason,
     };
-    let last = url_file_name(url);
+    let last = url_file_name(url).unwrap_or_default();
     let filename = DistFilename::from_str(&last).map_err(|_| {
         unsupported(format!(
             "`{last}` is not a wheel or sdist file name (`name-version.tar.gz`, `.zip` or `.whl`)"

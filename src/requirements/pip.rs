@@ -490,7 +490,7 @@ fn name_from_location(url: &str) -> Option<String> {
             return crate::direct::pack::static_name(&path).map(|name| name.to_string());
         }
     }
-    let last = parsed.path_segments()?.next_back()?.to_string();
+    let last = crate::filename::url_file_name(&parsed)?;
     crate::filename::DistFilename::from_str(&last)
         .ok()
         .map(|filename| filename.name().to_string())

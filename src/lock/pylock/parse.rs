@@ -17,8 +17,8 @@ use url::Url;
 
 use super::render::lock_folder;
 use super::PylockError;
-use crate::direct::{url_file_name, DirectSource, SourceArchive, VcsSource};
-use crate::filename::DistFilename;
+use crate::direct::{DirectSource, SourceArchive, VcsSource};
+use crate::filename::{url_file_name, DistFilename};
 use crate::hash::Sha256;
 use crate::lock::model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
@@ -287,7 +287,7 @@ fn parse_direct(
         };
         if let DirectSource::Archive { source_archive, .. } = &mut source {
             *source_archive = Some(SourceArchive {
-                filename: url_file_name(&url),
+                filename: url_file_name(&url).unwrap_or_default(),
                 sha256,
                 size,
             });
