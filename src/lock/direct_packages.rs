@@ -229,15 +229,7 @@ fn download_source_archive(
     runtime: &Handle,
 ) -> Result<SourceArchive, DirectError> {
     let filename = url_file_name(url).unwrap_or_else(|| "archive".to_string());
-    let (sha256, path) = runtime
-        .block_on(client.store_unverified(url, &filename))
-        .map_err(|error| DirectError::Unsupported {
-            url: url.to_string(),
-            reason: format!("cannot download it: {error}"),
-        })?;
-    let size = std::fs::metadata(&path)
-        .map(|metadata| metadata.len())
-        .unwrap_or(0);
+    let (sha256, size) = download(url, &filename, client, runtime)?;
     Ok(SourceArchive {
         filename,
         sha256,
@@ -269,8 +261,20 @@ fn download_archive(
             filename.name()
         )));
     }
+    let (sha256, size) = download(url, &last, client, runtime)?;
+    Ok(local_file(filename, url.clone(), sha256, size))
+}
+
+/// Download (or copy, for `file://`) `url` into the cache as `filename`;
+/// its digest and size.
+fn download(
+    url: &Url,
+    filename: &str,
+    client: &IndexClient,
+    runtime: &Handle,
+) -> Result<(crate::hash::Sha256, u64), DirectError> {
     let (sha256, path) = runtime
-        .block_on(client.store_unverified(url, &last))
+        .block_on(client.store_unverified(url, filename))
         .map_err(|error| DirectError::Download {
             url: url.to_string(),
             message: error.to_string(),
@@ -278,7 +282,7 @@ fn download_archive(
     let size = std::fs::metadata(&path)
         .map(|metadata| metadata.len())
         .unwrap_or(0);
-    Ok(local_file(filename, url.clone(), sha256, size))
+    Ok((sha256, size))
 }
 
 fn local_file(
