@@ -32,39 +32,40 @@ impl LockInputArgs {
     /// The lock the command works on. `offline` applies to locking a file
     /// of another tool (its index pages must then be cached).
     pub fn load(&self, project: &Project, offline: bool) -> anyhow::Result<Lock> {
-        let path = project.lock_path(self.lock.as_deref());
-        let from_vendor = match vendor_lock_file_name(&path) {
-            true => pylock::read(&path),
-            false => Err(PylockError::NotFromVendor { path: path.clone() }),
-        };
-        match from_vendor {
-            Ok(lock) => {
-                self.check_matches(&lock, &path)?;
-                Ok(lock)
-            }
-            Err(PylockError::NotFromVendor { .. }) => {
+        let (path, vendor_lock) = self.vendor_lock(project)?;
+        match vendor_lock {
+            Some(lock) => Ok(lock),
+            None => {
                 let target = project.target(self.target.as_deref(), self.python.as_ref())?;
                 super::lock::lock_pinned(project, &path, &target, offline)
             }
-            Err(error) => Err(error.into()),
         }
     }
 
     /// The target the lock is for: the one a vendor lock names, else the
     /// flags' (without locking anything).
     pub fn target_of(&self, project: &Project) -> anyhow::Result<Target> {
-        let path = project.lock_path(self.lock.as_deref());
-        if vendor_lock_file_name(&path) {
-            match pylock::read(&path) {
-                Ok(lock) => {
-                    self.check_matches(&lock, &path)?;
-                    return project.target(Some(&lock.options.target), Some(&lock.options.python));
-                }
-                Err(PylockError::NotFromVendor { .. }) => {}
-                Err(error) => return Err(error.into()),
-            }
+        match self.vendor_lock(project)?.1 {
+            Some(lock) => project.target(Some(&lock.options.target), Some(&lock.options.python)),
+            None => project.target(self.target.as_deref(), self.python.as_ref()),
         }
-        project.target(self.target.as_deref(), self.python.as_ref())
+    }
+
+    /// The lock file's path, and the lock when vendor wrote it (checked
+    /// against `--target` / `--python`); `None` for a file of another tool.
+    fn vendor_lock(&self, project: &Project) -> anyhow::Result<(PathBuf, Option<Lock>)> {
+        let path = project.lock_path(self.lock.as_deref());
+        if !vendor_lock_file_name(&path) {
+            return Ok((path, None));
+        }
+        match pylock::read(&path) {
+            Ok(lock) => {
+                self.check_matches(&lock, &path)?;
+                Ok((path, Some(lock)))
+            }
+            Err(PylockError::NotFromVendor { .. }) => Ok((path, None)),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// `--target` / `--python` must agree with a lock vendor wrote: it was
