@@ -19,7 +19,7 @@ use super::error::PackageError;
 use super::output::OutputError;
 use super::releases::{History, Release, ReleasedRpm, HISTORY_FILE};
 use super::rpm::{packaged, PackagedRpm};
-use super::rpm_writer::{write_rpm, RpmSpec};
+use super::rpm_writer::{parse_rpm_file_name, write_rpm, RpmSpec};
 use super::spec::PackageContext;
 use super::venv::{deps_rpm_spec, venv_rpm_spec};
 use super::version::RpmEvr;
@@ -126,15 +126,12 @@ fn write_released(
 /// its file name holds version and release, the record the epoch offset
 /// (a version's own PEP 440 epoch is rare enough to obsolete by offset).
 fn recorded_evr(rpm: &ReleasedRpm, context: &PackageContext) -> RpmEvr {
-    let stem = rpm.file.strip_suffix(".rpm").unwrap_or(&rpm.file);
-    let stem = stem.rsplit_once('.').map_or(stem, |(stem, _arch)| stem);
-    let mut parts = stem.rsplitn(3, '-');
-    let release = parts.next().unwrap_or_default().to_string();
-    let version = parts.next().unwrap_or_default().to_string();
-    let release = if release.is_empty() {
-        format!("{}{}", rpm.release, context.target.dist_tag)
-    } else {
-        release
+    let (version, release) = match parse_rpm_file_name(&rpm.file) {
+        Some((_, version, release, _)) => (version.to_string(), release.to_string()),
+        None => (
+            rpm.version.clone(),
+            format!("{}{}", rpm.release, context.target.dist_tag),
+        ),
     };
     RpmEvr {
         epoch: (rpm.epoch_offset > 0).then_some(rpm.epoch_offset),

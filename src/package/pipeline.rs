@@ -27,7 +27,7 @@ use super::repodata::{write_repodata, RepodataSummary};
 use super::reuse::RpmStore;
 use super::rpm::packaged;
 pub use super::rpm::PackagedRpm;
-use super::rpm_writer::write_rpm;
+use super::rpm_writer::{parse_rpm_file_name, write_rpm};
 use super::signing::ReleaseSigner;
 use super::spec::{wheel_rpm_spec, PackageContext};
 use super::version::RpmVersionStyle;
@@ -213,7 +213,7 @@ fn carry_over_previous_rpms(
             source,
         })?;
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rpm_name) = rpm_name_of_file(&file_name) else {
+        let Some((rpm_name, ..)) = parse_rpm_file_name(&file_name) else {
             continue;
         };
         previous.insert(file_name.clone());
@@ -229,15 +229,6 @@ fn carry_over_previous_rpms(
             })?;
     }
     Ok(previous)
-}
-
-/// `name` of `name-version-release.arch.rpm` (RPM versions and releases
-/// never contain `-`).
-fn rpm_name_of_file(file_name: &str) -> Option<&str> {
-    let stem = file_name.strip_suffix(".rpm")?;
-    let mut parts = stem.rsplitn(3, '-');
-    let (_release, _version, name) = (parts.next()?, parts.next()?, parts.next()?);
-    Some(name)
 }
 
 /// A partial build keeps the previous `<app>-deps`, which requires exact

@@ -173,6 +173,16 @@ pub fn rpm_file_name(spec: &RpmSpec) -> String {
     )
 }
 
+/// The parts of an [`rpm_file_name`]: `(name, version, release, arch)`
+/// (RPM versions and releases never contain `-`; arches never `.`).
+pub fn parse_rpm_file_name(file_name: &str) -> Option<(&str, &str, &str, &str)> {
+    let stem = file_name.strip_suffix(".rpm")?;
+    let (rest, arch) = stem.rsplit_once('.')?;
+    let mut parts = rest.rsplitn(3, '-');
+    let (release, version, name) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((name, version, release, arch))
+}
+
 /// Write the package to `output_dir/`[`rpm_file_name`] atomically and
 /// return its path and size. An existing file of that name is replaced.
 pub fn write_rpm(spec: &RpmSpec, output_dir: &Path) -> Result<WrittenRpm, RpmWriteError> {
@@ -623,6 +633,11 @@ mod tests {
             rpm_file_name(&spec),
             "demo-python3-sample-1.0~rc1-1.el9.noarch.rpm"
         );
+        assert_eq!(
+            parse_rpm_file_name(&rpm_file_name(&spec)),
+            Some(("demo-python3-sample", "1.0~rc1", "1.el9", "noarch"))
+        );
+        assert_eq!(parse_rpm_file_name("releases.json"), None);
     }
 
     #[test]
