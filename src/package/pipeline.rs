@@ -32,6 +32,7 @@ use super::signing::ReleaseSigner;
 use super::spec::{wheel_rpm_spec, PackageContext};
 use super::version::RpmVersionStyle;
 use crate::cache::Cache;
+use crate::hash::{file_digest, Sha256};
 use crate::hint::Hint;
 use crate::host::find_interpreter;
 use crate::install::cached::install_wheel_cached;
@@ -77,6 +78,9 @@ struct WheelJob<'a> {
     wheel: &'a VerifiedWheel,
     extras: BTreeSet<ExtraName>,
     context: PackageContext,
+    /// The wheel's sha256, read once for the history's content key and the
+    /// RPM store's key; `None` when the wheel cannot be read.
+    wheel_digest: Option<Sha256>,
     /// What the history records of it; `file` is filled once written.
     record: ReleasedRpm,
 }
@@ -288,9 +292,12 @@ fn plan_jobs<'a>(
                 ..context.clone()
             };
             let extra_names: Vec<String> = extras.iter().map(ToString::to_string).collect();
-            let content = RpmStore::new(cache, &unreleased, interpreter)
-                .key(prepared.wheel.path(), &extra_names)
-                .map_or_else(String::new, |key| key.to_string());
+            let wheel_digest = file_digest(prepared.wheel.path()).ok();
+            let content = wheel_digest.as_ref().map_or_else(String::new, |digest| {
+                RpmStore::new(cache, &unreleased, interpreter)
+                    .key(digest, &extra_names)
+                    .to_string()
+            });
             let rpm_name = context.rpm_name(&package.name);
             let version = package.version.to_string();
             let assigned = history.assign(&rpm_name, &version, &content);
@@ -312,6 +319,7 @@ fn plan_jobs<'a>(
                     file: String::new(),
                 },
                 context,
+                wheel_digest,
             }
         })
         .collect()
@@ -405,7 +413,10 @@ fn package_wheel(
     let context = &job.context;
     let store = RpmStore::new(cache, context, interpreter);
     let extras: Vec<String> = job.extras.iter().map(ToString::to_string).collect();
-    let key = store.key(job.wheel.path(), &extras);
+    let key = job
+        .wheel_digest
+        .as_ref()
+        .map(|digest| store.key(digest, &extras));
     if let Some(rpm) = key.as_ref().and_then(|key| store.reuse(key, output_dir)) {
         return Ok(rpm);
     }

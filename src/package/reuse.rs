@@ -1,8 +1,8 @@
 //! Reusing RPMs written by an earlier build with the same inputs.
 //!
-//! Input: the cache, the packaging context, a verified wheel and the extras
-//! it is packaged with. Output: a previously written RPM linked into the
-//! output folder, or nothing. Invariant: the key covers everything an RPM's
+//! Input: the cache, the packaging context, a verified wheel's sha256 and
+//! the extras it is packaged with. Output: a previously written RPM linked
+//! into the output folder, or nothing. Invariant: the key covers everything an RPM's
 //! bytes depend on — the wheel's bytes, the context (app, prefix, target,
 //! release, build time, version style), the extras, the interpreter that
 //! compiles `.pyc` files, and the `vendor` binary itself — so a hit is
@@ -20,7 +20,7 @@ use super::spec::PackageContext;
 use super::version::RpmEvr;
 use crate::cache::{sharded_key, Bucket, Cache};
 use crate::elf::BundledLibrary;
-use crate::hash::{executable_digest, file_digest, Sha256, Sha256Hasher};
+use crate::hash::{executable_digest, Sha256, Sha256Hasher};
 use crate::name::PackageName;
 
 /// Bumped when the entry layout changes.
@@ -45,15 +45,14 @@ impl<'a> RpmStore<'a> {
     }
 
     /// The key of `wheel` packaged with `extras` (sorted by the caller).
-    pub(super) fn key(&self, wheel: &Path, extras: &[String]) -> Option<Sha256> {
-        let wheel_digest = file_digest(wheel).ok()?;
+    pub(super) fn key(&self, wheel_digest: &Sha256, extras: &[String]) -> Sha256 {
         let mut hasher = Sha256Hasher::default();
         hasher.update(self.shared.as_bytes());
         hasher.update(wheel_digest.as_str().as_bytes());
         for extra in extras {
             hasher.update(format!("\nextra:{extra}").as_bytes());
         }
-        Some(hasher.finish())
+        hasher.finish()
     }
 
     /// The earlier RPM of `key`, linked (or copied) into `output_dir`.
