@@ -65,6 +65,23 @@ write_wheels_only_requirements() {
     rm -rf "$scratch/check-cache" "$scratch/check-work"
 }
 
+# One timed run of each tool on the requirements file $6 with the caches $2
+# (vendor) and $3 (uv); vendor goes first on odd runs $1, so neither always
+# meets a colder machine. Appends the seconds to the arrays named $7
+# (vendor) and $8 (uv).
+time_both() {
+    local run="$1" vendor_cache="$2" uv_cache="$3" vendor_work="$4" uv_work="$5"
+    local requirements="$6"
+    local -n vendor_times="$7" uv_times="$8"
+    if [ $((run % 2)) -eq 1 ]; then
+        vendor_times+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements")")
+        uv_times+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements")")
+    else
+        uv_times+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements")")
+        vendor_times+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements")")
+    fi
+}
+
 # Cold then warm runs of vendor and uv on the requirements file $2, tool
 # order alternating; sets COLD_VENDOR, COLD_UV, WARM_VENDOR, WARM_UV.
 measure_lock() {
@@ -75,14 +92,8 @@ measure_lock() {
     log "$(basename "$requirements") cold: $runs runs each, a new empty cache for every run"
     for run in $(seq 1 "$runs"); do
         local vendor_cache="$scratch/vendor-cold-$run" uv_cache="$scratch/uv-cold-$run"
-        # Alternate which tool goes first, too.
-        if [ $((run % 2)) -eq 1 ]; then
-            COLD_VENDOR+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements")")
-            COLD_UV+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements")")
-        else
-            COLD_UV+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements")")
-            COLD_VENDOR+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements")")
-        fi
+        time_both "$run" "$vendor_cache" "$uv_cache" "$vendor_work" "$uv_work" \
+            "$requirements" COLD_VENDOR COLD_UV
         rm -rf "$vendor_cache" "$uv_cache"
     done
 
@@ -92,13 +103,8 @@ measure_lock() {
     run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements" >/dev/null
     run_uv_compile "$uv_cache" "$uv_work" "$requirements" >/dev/null
     for run in $(seq 1 "$runs"); do
-        if [ $((run % 2)) -eq 1 ]; then
-            WARM_VENDOR+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements")")
-            WARM_UV+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements")")
-        else
-            WARM_UV+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements")")
-            WARM_VENDOR+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements")")
-        fi
+        time_both "$run" "$vendor_cache" "$uv_cache" "$vendor_work" "$uv_work" \
+            "$requirements" WARM_VENDOR WARM_UV
     done
 }
 
