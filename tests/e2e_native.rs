@@ -317,6 +317,18 @@ fn native_packages_from_pypi_build_from_sdists_install_with_dnf_and_work() {
     );
 }
 
+/// A project of the app `APP` with `requirements`, locked against PyPI at
+/// the fixed cut-off, with the time limit of builds that compile.
+fn locked_app(requirements: &str) -> Project {
+    let mut project = Project::new().requirements(requirements);
+    project.set_time_limit(TIME_LIMIT);
+    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
+    project
+        .lock_command(None, PYTHON, &["--exclude-newer", EXCLUDE_NEWER])
+        .assert_success();
+    project
+}
+
 /// `psycopg[c]`: psycopg-c (an sdist only) is built against the system's
 /// libpq by its built-in policy, and verified the way an application uses
 /// it: `psycopg_c` refuses to be imported before `psycopg`, so the policy
@@ -324,12 +336,7 @@ fn native_packages_from_pypi_build_from_sdists_install_with_dnf_and_work() {
 /// picked the C implementation.
 #[test]
 fn psycopg3_with_its_c_implementation_builds_and_verifies() {
-    let mut project = Project::new().requirements("psycopg[c]>=3.2,<3.3\n");
-    project.set_time_limit(TIME_LIMIT);
-    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
-    project
-        .lock_command(None, PYTHON, &["--exclude-newer", EXCLUDE_NEWER])
-        .assert_success();
+    let project = locked_app("psycopg[c]>=3.2,<3.3\n");
     let built = project.run(&["build"]);
     built.assert_success();
     assert_eq!(summary_cell(&built, "psycopg-c", "from"), "sdist (built)");
@@ -354,13 +361,7 @@ fn psycopg3_with_its_c_implementation_builds_and_verifies() {
 /// proven by its probe (a hash computed, the binary implementation picked).
 #[test]
 fn native_packages_of_real_apps_build_and_pass_their_policies() {
-    let mut project =
-        Project::new().requirements("lxml\nxmlsec\npycurl\nargon2-cffi\npsycopg[binary,pool]\n");
-    project.set_time_limit(TIME_LIMIT);
-    project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
-    project
-        .lock_command(None, PYTHON, &["--exclude-newer", EXCLUDE_NEWER])
-        .assert_success();
+    let project = locked_app("lxml\nxmlsec\npycurl\nargon2-cffi\npsycopg[binary,pool]\n");
     let built = project.run(&["build"]);
     built.assert_success();
     for package in ["lxml", "xmlsec", "pycurl"] {
