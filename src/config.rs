@@ -14,6 +14,15 @@
 //! name = "mysite"                  # RPM names: mysite-python3-django, mysite-venv, ...
 //! prefix = "/opt/mysite"           # default: /opt/<name>
 //! requirements = ["requirements.in"]
+//! source = "."                     # the app's own project → the `<app>` RPM (see `deployment`)
+//! [app.files]                      # server path = project path
+//! "/opt/mysite/deploy/apache_common.conf" = "deploy/apache_common.conf"
+//! [app.config]                     # %config(noreplace) under /etc
+//! "/etc/mysite/local_settings.py" = "deploy/local_settings.py"
+//! [app.service]                    # mysite.service, run as `user`
+//! exec = "/opt/mysite/bin/gunicorn mysite.wsgi"
+//! [app.scripts]                    # post-install, post-upgrade, pre-uninstall
+//! post-upgrade = "/opt/mysite/bin/mysite-manage migrate --noinput"
 //! [target]
 //! name = "el9"
 //! python = "3.11.9"
@@ -31,7 +40,7 @@
 //! key = "keys/release.asc"         # armored OpenPGP secret key; passphrase from $VENDOR_SIGN_PASSPHRASE
 //! ```
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use jiff::Timestamp;
@@ -40,6 +49,9 @@ use serde::Deserialize;
 
 use crate::name::PackageName;
 use crate::requirements::resolve_location;
+
+mod deployment;
+pub use deployment::{DeployedFile, Deployment, ScriptsConfig, ServiceConfig};
 
 /// The file name looked for in the project folder.
 pub const CONFIG_FILE_NAME: &str = "vendor.toml";
@@ -111,6 +123,8 @@ pub struct AppConfig {
     pub prefix: Option<String>,
     /// Requirement sources, resolved against the project folder, in order.
     pub requirements: Vec<PathBuf>,
+    /// `[app] source` and the `[app.*]` tables: the `<app>` RPM.
+    pub deployment: Option<Deployment>,
 }
 
 impl AppConfig {
@@ -180,6 +194,13 @@ struct RawApp {
     prefix: Option<String>,
     #[serde(default)]
     requirements: Vec<PathBuf>,
+    source: Option<PathBuf>,
+    #[serde(default)]
+    files: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    config: std::collections::BTreeMap<String, String>,
+    service: Option<deployment::RawService>,
+    scripts: Option<deployment::RawScripts>,
 }
 
 #[derive(Default, Deserialize)]
@@ -327,7 +348,19 @@ fn check_app(raw: RawApp, project_dir: &Path) -> Result<AppConfig, Problem> {
         ));
     }
     let prefix = raw.prefix.map(|prefix| check_prefix(&prefix)).transpose()?;
+    let deployment = deployment::check_deployment(
+        &raw.name,
+        raw.source.as_deref(),
+        deployment::RawDeployment {
+            files: raw.files,
+            config: raw.config,
+            service: raw.service,
+            scripts: raw.scripts,
+        },
+        project_dir,
+    )?;
     Ok(AppConfig {
+        deployment,
         name: raw.name,
         prefix,
         requirements: raw
@@ -341,13 +374,7 @@ fn check_app(raw: RawApp, project_dir: &Path) -> Result<AppConfig, Problem> {
 /// An absolute, clean path, returned without a trailing `/`.
 fn check_prefix(prefix: &str) -> Result<String, Problem> {
     let trimmed = prefix.trim_end_matches('/');
-    let path = Path::new(trimmed);
-    let clean = path.is_absolute()
-        && !trimmed.is_empty()
-        && path
-            .components()
-            .all(|component| matches!(component, Component::RootDir | Component::Normal(_)))
-        && !trimmed.contains("//")
+    let clean = deployment::is_clean_absolute(trimmed)
         && trimmed
             .chars()
             .all(|character| character.is_ascii_alphanumeric() || "/-_.+".contains(character));

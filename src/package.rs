@@ -13,6 +13,7 @@
 //! Invariant: these rule modules are pure (bytes and values in, values out);
 //! writing RPMs and repository metadata lives in sibling modules.
 
+mod app_package;
 mod app_rpms;
 pub mod dependency;
 mod error;
@@ -25,6 +26,7 @@ pub mod repodata;
 mod reuse;
 mod rpm;
 pub mod rpm_writer;
+pub mod service;
 pub mod signing;
 pub mod spec;
 pub mod venv;

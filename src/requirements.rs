@@ -26,6 +26,7 @@ mod pyproject;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use pep508_rs::Requirement;
 
@@ -163,6 +164,64 @@ fn render_included_from(origin: &Option<Origin>) -> String {
         .as_ref()
         .map(|origin| format!(" (included from `{origin}`)"))
         .unwrap_or_default()
+}
+
+/// The requirement on the app's own project (`[app] source`): its
+/// `[project] name` at that folder, as a `directory` package, unless
+/// `input` already requires that name (`-e .` in a requirements file).
+pub fn add_app_source(
+    input: &mut RequirementsInput,
+    source: &Path,
+    config_path: &Path,
+) -> Result<(), RequirementsError> {
+    let pyproject = source.join("pyproject.toml");
+    let invalid = |message: String, hint: &str| RequirementsError::Pyproject {
+        path: pyproject.clone(),
+        message,
+        hint: Some(hint.to_string()),
+    };
+    if !pyproject.is_file() {
+        return Err(invalid(
+            format!(
+                "`[app] source` of `{}` has no `pyproject.toml`",
+                config_path.display()
+            ),
+            "`source` names the folder of the app's own project, usually `.`",
+        ));
+    }
+    let name = crate::direct::pack::static_name(source).ok_or_else(|| {
+        invalid(
+            "`[project] name` is missing or not a valid package name".to_string(),
+            "the app's project states its name in `[project] name`; it becomes the `<app>` RPM's content",
+        )
+    })?;
+    if input
+        .requirements
+        .iter()
+        .any(|sourced| sourced.requirement.name == name)
+    {
+        return Ok(());
+    }
+    let url = url::Url::from_directory_path(source).map_err(|()| {
+        invalid(
+            "`[app] source` is not an absolute path".to_string(),
+            "use a path relative to `vendor.toml`",
+        )
+    })?;
+    let requirement = Requirement::from_str(&format!("{name} @ {url}")).map_err(|error| {
+        invalid(
+            error.to_string(),
+            "the folder's path must be usable in a `file://` URL",
+        )
+    })?;
+    input.requirements.push(SourcedRequirement::new(
+        requirement,
+        Origin {
+            path: config_path.to_path_buf(),
+            line: 0,
+        },
+    ));
+    Ok(())
 }
 
 /// Read requirement sources in order: `pyproject.toml` files

@@ -279,7 +279,23 @@ fn classify(requirement: &Dependency, target: &Target) -> (String, Option<String
     if let Some(soname) = soname_of(name) {
         return (soname.to_string(), target.sonames.get(soname).cloned());
     }
+    if is_scriptlet_tool(requirement) {
+        // vendor names the distribution's own package for what a
+        // scriptlet runs (`Requires(pre): shadow-utils`).
+        return (name.to_string(), Some(name.to_string()));
+    }
     (render_dependency(requirement), None)
+}
+
+/// A plain package name required by a scriptlet.
+fn is_scriptlet_tool(requirement: &Dependency) -> bool {
+    let scriptlet = DependencyFlags::SCRIPT_PRE
+        | DependencyFlags::SCRIPT_POST
+        | DependencyFlags::SCRIPT_PREUN
+        | DependencyFlags::SCRIPT_POSTUN;
+    requirement.flags.intersects(scriptlet)
+        && !requirement.flags.contains(DependencyFlags::INTERP)
+        && !requirement.name.contains(['(', '/', ' '])
 }
 
 /// `libc.so.6(GLIBC_2.34)(64bit)` → `libc.so.6`; `None` when not a soname.

@@ -20,6 +20,7 @@
 //! glibc = "2.34"
 //! libstdcxx = "3.4.29"           # optional: newest GLIBCXX_ symbol version
 //! rpm = "4.16.1.3"
+//! systemd = "252"                # optional: picks the unit scriptlets' form
 //! [python]
 //! default = "3.11.9"
 //! [[python.available]]
@@ -128,6 +129,8 @@ pub struct Target {
     /// (`3.4.29`: GCC 11), when the target file states it.
     pub libstdcxx: Option<Version>,
     pub rpm_version: Version,
+    /// The systemd the distribution ships, when the target file states it.
+    pub systemd: Option<Version>,
     /// The selected full version (the target file's default unless chosen).
     pub python: Version,
     /// Every full version the distribution ships, ascending.
@@ -216,6 +219,15 @@ impl Target {
     }
 
     /// `(X, Y)` of the selected Python.
+    /// Whether the target's systemd has `systemd-update-helper` (v249 and
+    /// later), which its RPM macros call instead of `systemctl`; a target
+    /// file without `systemd` is taken to be that recent.
+    pub fn has_systemd_update_helper(&self) -> bool {
+        self.systemd
+            .as_ref()
+            .is_none_or(|version| version.release().first().is_some_and(|major| *major >= 249))
+    }
+
     pub fn python_series(&self) -> (u64, u64) {
         python_series(&self.python)
     }
@@ -332,6 +344,7 @@ struct TargetFile {
     glibc: String,
     libstdcxx: Option<String>,
     rpm: String,
+    systemd: Option<String>,
     python: PythonSection,
     #[serde(default)]
     sonames: BTreeMap<String, String>,
@@ -375,6 +388,11 @@ fn parse_target(name: &str, text: &str, origin: &str) -> Result<Target, TargetEr
         Version::from_str(text).map_err(|error| invalid(format!("`{key} = \"{text}\"`: {error}")))
     };
     let rpm_version = parse_version("rpm", &file.rpm)?;
+    let systemd = file
+        .systemd
+        .as_deref()
+        .map(|text| parse_version("systemd", text))
+        .transpose()?;
     let libstdcxx = file
         .libstdcxx
         .as_deref()
@@ -419,6 +437,7 @@ fn parse_target(name: &str, text: &str, origin: &str) -> Result<Target, TargetEr
         glibc,
         libstdcxx,
         rpm_version,
+        systemd,
         python: default.clone(),
         pythons,
         python_interpreter: String::new(),

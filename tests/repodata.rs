@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use vendor::package::dependency::{DependencyFlags, RpmDependency};
 use vendor::package::repodata::{write_repodata, RepodataError};
-use vendor::package::rpm_writer::{write_rpm, RpmDirectory, RpmFile, RpmFileSource, RpmSpec};
+use vendor::package::rpm_writer::{
+    write_rpm, RpmDirectory, RpmFile, RpmFileSource, RpmScripts, RpmSpec,
+};
 use vendor::package::version::RpmEvr;
 
 use rpm_tools::file_tree as tree;
@@ -50,6 +52,7 @@ fn spec(name: &str, epoch: Option<u64>, version: &str, build_time: u64) -> RpmSp
         requires: Vec::new(),
         provides: Vec::new(),
         obsoletes: Vec::new(),
+        scripts: RpmScripts::default(),
     }
 }
 
@@ -60,6 +63,8 @@ fn bytes_file(path: &str, mode: u32, contents: &str) -> RpmFile {
         source: RpmFileSource::Bytes(contents.as_bytes().to_vec()),
         is_license: false,
         is_doc: false,
+        is_config: false,
+        group: None,
     }
 }
 

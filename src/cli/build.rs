@@ -16,7 +16,7 @@ use vendor::config::ProjectConfig;
 use vendor::fetch::FetchOptions;
 use vendor::lock::Lock;
 use vendor::name::PackageName;
-use vendor::package::pipeline::{package_lock, PackageOptions, PackageReport};
+use vendor::package::pipeline::{package_lock, Application, PackageOptions, PackageReport};
 use vendor::package::signing::{ReleaseSigner, PASSPHRASE_VARIABLE};
 use vendor::policy::Policies;
 use vendor::server_needs::system_requirements;
@@ -139,6 +139,29 @@ pub(super) fn app_config<'a>(
     })
 }
 
+/// The app's own package (`[app] source`), which the lock must hold.
+fn application(config: &ProjectConfig, lock: &Lock) -> anyhow::Result<Option<Application>> {
+    let Some(deployment) = &config.app.deployment else {
+        return Ok(None);
+    };
+    let package = lock
+        .package_at_directory(&deployment.source)
+        .ok_or_else(|| {
+            UsageError::with_hint(
+                format!(
+                    "the lock has no package from `{}`, the `[app] source` of `{}`",
+                    deployment.source.display(),
+                    config.path.display()
+                ),
+                "run `vendor lock`: it locks the app's own project with its dependencies",
+            )
+        })?;
+    Ok(Some(Application {
+        package: package.name.clone(),
+        deployment: deployment.clone(),
+    }))
+}
+
 /// The release signer `[sign] key` names, unlocked with the passphrase
 /// from the environment.
 fn signer(
@@ -180,6 +203,7 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
         keep: config.repo.keep,
         signer: signer(config, &target)?,
         only,
+        application: application(config, &lock)?,
     };
     let report = package_lock(
         &lock,

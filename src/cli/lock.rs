@@ -16,7 +16,7 @@ use vendor::lock::{
 };
 use vendor::name::{ExtraName, PackageName};
 use vendor::policy::Policies;
-use vendor::requirements::{read_requirements, RequirementsInput};
+use vendor::requirements::{add_app_source, read_requirements, RequirementsInput};
 use vendor::targets::Target;
 
 #[derive(Debug, Args)]
@@ -282,6 +282,10 @@ fn requirement_paths(project: &Project, arguments: &LockArgs) -> anyhow::Result<
         if !config.app.requirements.is_empty() {
             return Ok(config.app.requirements.clone());
         }
+        if config.app.deployment.is_some() {
+            // The app's own project is the requirement (`read_inputs`).
+            return Ok(Vec::new());
+        }
     }
     for candidate in ["requirements.in", "requirements.txt", "pyproject.toml"] {
         let path = project.dir.join(candidate);
@@ -298,6 +302,11 @@ fn requirement_paths(project: &Project, arguments: &LockArgs) -> anyhow::Result<
 
 fn read_inputs(project: &Project, arguments: &LockArgs) -> anyhow::Result<RequirementsInput> {
     let mut input = read_requirements(&requirement_paths(project, arguments)?, &arguments.extras)?;
+    if let Some(config) = &project.config {
+        if let Some(deployment) = &config.app.deployment {
+            add_app_source(&mut input, &deployment.source, &config.path)?;
+        }
+    }
     if !arguments.constraints.is_empty() {
         let paths: Vec<PathBuf> = arguments
             .constraints

@@ -62,6 +62,9 @@ pub fn detect_with_python(python: Version) -> Result<Target, TargetError> {
         // Whatever this machine has is what it links against.
         libstdcxx: None,
         rpm_version,
+        systemd: command_output("systemctl", &["--version"])
+            .and_then(|text| text.split_whitespace().nth(1).map(str::to_string))
+            .and_then(|text| Version::from_str(&text).ok()),
         sonames: BTreeMap::new(),
         headers: BTreeMap::new(),
         python_devel: BTreeMap::new(),

@@ -4,6 +4,8 @@
 //! Output: the values later stages consume (`fetch`, `build`).
 //! Invariants: see [`crate::lock`].
 
+use std::path::Path;
+
 use jiff::Timestamp;
 use pep440_rs::{Version, VersionSpecifiers};
 use url::Url;
@@ -116,6 +118,18 @@ pub struct LockedArtifact {
 }
 
 impl Lock {
+    /// The package locked from the project folder `directory` (`[app]
+    /// source`): a PEP 751 `directory` package at that path.
+    pub fn package_at_directory(&self, directory: &Path) -> Option<&LockedPackage> {
+        let wanted = std::fs::canonicalize(directory).unwrap_or_else(|_| directory.to_path_buf());
+        self.packages.iter().find(|package| match &package.direct {
+            Some(DirectSource::Directory { path, .. }) => {
+                std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()) == wanted
+            }
+            _ => false,
+        })
+    }
+
     /// The build package `name` at exactly `version`, if locked.
     pub fn build_package(&self, name: &PackageName, version: &Version) -> Option<&LockedPackage> {
         self.build_packages

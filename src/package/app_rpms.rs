@@ -3,7 +3,8 @@
 //! Input: the packaging context, the RPMs of the packages just written
 //! with their history records, and the repository's [`History`]. Output:
 //! `<app>-venv` and (for a complete set) `<app>-deps` written to the
-//! staging folder, the history with this release recorded, the RPMs of
+//! staging folder, then the `<app>` RPM (see [`super::app_package`]) that
+//! requires that `<app>-deps`, the history with this release recorded, the RPMs of
 //! the releases the repository keeps linked in beside them, and
 //! `releases.json`.
 //!
@@ -13,17 +14,22 @@
 //! keeps its number and bytes; the history is written into the same
 //! folder swap as the RPMs, so it never disagrees with them.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
+use super::app_package::app_rpm_spec;
 use super::error::PackageError;
 use super::output::OutputError;
-use super::releases::{History, Release, ReleasedRpm, HISTORY_FILE};
+use super::releases::{Assigned, History, Release, ReleasedRpm, HISTORY_FILE};
 use super::rpm::{packaged, PackagedRpm};
-use super::rpm_writer::{parse_rpm_file_name, write_rpm, RpmSpec};
-use super::spec::PackageContext;
+use super::rpm_writer::{parse_rpm_file_name, write_rpm, RpmFileSource, RpmSpec};
+use super::spec::{wheel_rpm_spec, PackageContext};
 use super::venv::{deps_rpm_spec, venv_rpm_spec};
 use super::version::RpmEvr;
-use crate::hash::Sha256;
+use crate::config::Deployment;
+use crate::hash::{file_digest, Sha256};
+use crate::install::InstalledWheel;
+use crate::name::{ExtraName, PackageName};
 use crate::progress::Reporter;
 
 /// What the app's RPMs of this build are made from.
@@ -36,6 +42,20 @@ pub(super) struct AppRelease {
     /// Every locked package has its RPM: write `<app>-deps` and record
     /// the release.
     pub with_deps: bool,
+    /// The app's own package, packaged as `<app>` after `<app>-deps`.
+    pub application: Option<AppWheel>,
+}
+
+/// The app's wheel, installed as the venv holds it, and its deployment.
+pub(super) struct AppWheel {
+    pub package: PackageName,
+    pub version: String,
+    pub installed: InstalledWheel,
+    /// Extras the lock activates for it (their dependencies are required).
+    pub extras: BTreeSet<ExtraName>,
+    pub deployment: Deployment,
+    /// The package's own build time.
+    pub build_time: u64,
 }
 
 /// `<app>-venv`, then (for a complete set) `<app>-deps` and the release;
@@ -52,9 +72,12 @@ pub(super) fn write_app_rpms(
         lock_digest,
         mut records,
         with_deps,
+        application,
     } = release;
     let venv_name = format!("{}-venv", context.app);
-    let (venv, record) = write_released(context, staging, &history, venv_rpm_spec)?;
+    let (venv, record) = write_released(context, staging, &history, |context| {
+        Ok(venv_rpm_spec(context))
+    })?;
     records.push(record);
     rpms.push(venv);
     reporter.stage_advanced("venv");
@@ -65,8 +88,21 @@ pub(super) fn write_app_rpms(
         .iter()
         .map(|rpm| (rpm.rpm_name.clone(), rpm.evr.clone()))
         .collect();
-    let number = history.deps_number(&records);
-    let current = records.iter().map(|record| record.name.clone()).collect();
+    let app = application
+        .map(|application| AppSpecs::new(context, application, reporter))
+        .transpose()?;
+    let (number, app_release) = match &app {
+        Some(app) => {
+            let (number, assigned, content) =
+                history.app_release(&records, &context.app, &app.wheel.version, &app.own_content);
+            (number, Some((assigned, content)))
+        }
+        None => (history.deps_number(&records), None),
+    };
+    let mut current: BTreeSet<String> = records.iter().map(|record| record.name.clone()).collect();
+    if app.is_some() {
+        current.insert(context.app.clone());
+    }
     let dropped: Vec<(String, RpmEvr)> = history
         .dropped(&current)
         .into_iter()
@@ -81,8 +117,15 @@ pub(super) fn write_app_rpms(
     let written = write_rpm(&spec, staging)?;
     let deps = packaged(None, spec.version.clone(), &spec, written, Vec::new());
     let deps_file = deps.file_name.clone();
+    let deps_evr = deps.evr.clone();
     rpms.push(deps);
     reporter.stage_advanced("deps");
+    if let (Some(app), Some((assigned, content))) = (app, app_release) {
+        let (rpm, record) = app.write(context, staging, assigned, content, &deps_evr, reporter)?;
+        records.push(record);
+        rpms.push(rpm);
+        reporter.stage_advanced(&context.app);
+    }
     records.sort();
     Ok(history.with(Release {
         number,
@@ -92,23 +135,95 @@ pub(super) fn write_app_rpms(
     }))
 }
 
+/// The `<app>` RPM's inputs and its own content key (without the
+/// `<app>-deps` it requires, which the release number decides).
+struct AppSpecs {
+    wheel: AppWheel,
+    own_content: String,
+}
+
+impl AppSpecs {
+    fn new(
+        context: &PackageContext,
+        wheel: AppWheel,
+        reporter: &dyn Reporter,
+    ) -> Result<Self, PackageError> {
+        let own = wheel.spec(context, None, reporter)?;
+        Ok(Self {
+            own_content: content_key(&own)?,
+            wheel,
+        })
+    }
+
+    fn write(
+        self,
+        context: &PackageContext,
+        staging: &Path,
+        assigned: Assigned,
+        content: String,
+        deps: &RpmEvr,
+        reporter: &dyn Reporter,
+    ) -> Result<(PackagedRpm, ReleasedRpm), PackageError> {
+        let released = PackageContext {
+            release: format!("{}{}", assigned.release, context.target.dist_tag),
+            epoch_offset: assigned.epoch_offset,
+            ..context.clone()
+        };
+        let spec = self.wheel.spec(&released, Some(deps), reporter)?;
+        let written = write_rpm(&spec, staging)?;
+        let rpm = packaged(
+            Some(self.wheel.package.clone()),
+            self.wheel.version.clone(),
+            &spec,
+            written,
+            Vec::new(),
+        );
+        let record = ReleasedRpm {
+            name: spec.name.clone(),
+            version: self.wheel.version,
+            epoch_offset: assigned.epoch_offset,
+            release: assigned.release,
+            content,
+            file: rpm.file_name.clone(),
+        };
+        Ok((rpm, record))
+    }
+}
+
+impl AppWheel {
+    /// The `<app>` spec for `context` (its own build time applied).
+    fn spec(
+        &self,
+        context: &PackageContext,
+        deps: Option<&RpmEvr>,
+        reporter: &dyn Reporter,
+    ) -> Result<RpmSpec, PackageError> {
+        let context = PackageContext {
+            build_time: self.build_time,
+            ..context.clone()
+        };
+        let wheel_spec = wheel_rpm_spec(&context, &self.installed, &self.extras, reporter)?.spec;
+        app_rpm_spec(&context, wheel_spec, &self.deployment, deps)
+    }
+}
+
 /// Write the spec `make` gives for a context released as the history
 /// says for its content (the spec's own bytes, its release aside).
 fn write_released(
     context: &PackageContext,
     staging: &Path,
     history: &History,
-    make: impl Fn(&PackageContext) -> RpmSpec,
+    make: impl Fn(&PackageContext) -> Result<RpmSpec, PackageError>,
 ) -> Result<(PackagedRpm, ReleasedRpm), PackageError> {
-    let unreleased = make(context);
-    let content = Sha256::of_bytes(format!("{unreleased:?}").as_bytes()).to_string();
+    let unreleased = make(context)?;
+    let content = content_key(&unreleased)?;
     let assigned = history.assign(&unreleased.name, &unreleased.version, &content);
     let released = PackageContext {
         release: format!("{}{}", assigned.release, context.target.dist_tag),
         epoch_offset: assigned.epoch_offset,
         ..context.clone()
     };
-    let spec = make(&released);
+    let spec = make(&released)?;
     let written = write_rpm(&spec, staging)?;
     let rpm = packaged(None, spec.version.clone(), &spec, written, Vec::new());
     let record = ReleasedRpm {
@@ -120,6 +235,23 @@ fn write_released(
         file: rpm.file_name.clone(),
     };
     Ok((rpm, record))
+}
+
+/// The digest of everything a spec's RPM is made of: its fields and the
+/// bytes of every file it reads from disk (a path alone does not say
+/// whether a project file was edited).
+fn content_key(spec: &RpmSpec) -> Result<String, PackageError> {
+    let mut described = spec.clone();
+    for file in &mut described.files {
+        if let RpmFileSource::Path(path) = &file.source {
+            let digest = file_digest(path).map_err(|source| OutputError {
+                path: path.clone(),
+                source,
+            })?;
+            file.source = RpmFileSource::Bytes(digest.to_string().into_bytes());
+        }
+    }
+    Ok(Sha256::of_bytes(format!("{described:?}").as_bytes()).to_string())
 }
 
 /// The EVR an earlier release gave `rpm`, for `Obsoletes: name <= EVR`:

@@ -28,6 +28,13 @@ pub enum PackageError {
     History(#[from] HistoryError),
     #[error(transparent)]
     Signing(#[from] SigningError),
+    #[error("cannot read `{written}` named by `[{key}]` in `vendor.toml` (`{}`): {source}", path.display())]
+    DeploymentFile {
+        key: &'static str,
+        written: String,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("packaging failed for {} packages:\n{}", failures.len(), failures.join("\n"))]
     Several { failures: Vec<String> },
 }
@@ -47,6 +54,7 @@ impl crate::hint::Hint for PackageError {
             Self::Repodata(inner) => inner.hint(),
             Self::History(inner) => inner.hint(),
             Self::Signing(inner) => inner.hint(),
+            Self::DeploymentFile { .. } => Some("paths in `[app.files]` and `[app.config]` are relative to the folder of `vendor.toml` and name regular files".to_string()),
             // A spec error's cause (a dependency it cannot express) is in the chain.
             Self::Spec(_) | Self::Output(_) | Self::Several { .. } => None,
         }

@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::app_rpms::{keep_earlier_releases, write_app_rpms, write_history, AppRelease};
+pub use super::app_package::Application;
+use super::app_rpms::{keep_earlier_releases, write_app_rpms, write_history, AppRelease, AppWheel};
 pub use super::error::PackageError;
 use super::output::{OutputClaim, OutputError};
 use super::releases::{History, ReleasedRpm};
@@ -61,6 +62,8 @@ pub struct PackageOptions {
     /// Package only these locked packages and keep the rest of the previous
     /// output; empty means every package plus `<app>-venv` and `<app>-deps`.
     pub only: BTreeSet<PackageName>,
+    /// The app's own package, written as the `<app>` RPM (`[app] source`).
+    pub application: Option<Application>,
 }
 
 #[derive(Debug)]
@@ -108,7 +111,23 @@ pub fn package_lock(
     };
     let interpreter = find_interpreter(context.python_minor())?;
     let history = History::read(&options.output_dir)?;
-    let jobs = plan_jobs(lock, wheels, &context, &history, cache, &interpreter);
+    let is_app = |prepared: &&PreparedWheel| {
+        options
+            .application
+            .as_ref()
+            .is_some_and(|application| application.package == prepared.package.name)
+    };
+    let app_wheel = wheels.iter().find(is_app);
+    let package_wheels: Vec<&PreparedWheel> =
+        wheels.iter().filter(|prepared| !is_app(prepared)).collect();
+    let jobs = plan_jobs(
+        lock,
+        &package_wheels,
+        &context,
+        &history,
+        cache,
+        &interpreter,
+    );
     let claim = OutputClaim::claim(&options.output_dir, reporter)?;
     let staging = claim.staging();
     let partial = !options.only.is_empty();
@@ -125,7 +144,7 @@ pub fn package_lock(
     let complete = wheels.len() == lock.packages.len();
     let extra_rpms = match (partial, complete) {
         (true, _) => 0,
-        (false, true) => 2,
+        (false, true) => 2 + u64::from(app_wheel.is_some()),
         (false, false) => 1,
     };
     reporter.stage_started("packaging", jobs.len() as u64 + extra_rpms);
@@ -161,11 +180,23 @@ pub fn package_lock(
         sign_rpms(options.signer.as_deref(), staging, &rpms)?;
         history
     } else {
+        let application = match (app_wheel, &options.application) {
+            (Some(prepared), Some(application)) => Some(app_wheel_job(
+                lock,
+                prepared,
+                application,
+                &context,
+                cache,
+                &interpreter,
+            )?),
+            _ => None,
+        };
         let release = AppRelease {
             history,
             lock_digest: lock_digest(lock),
             records,
             with_deps: complete,
+            application,
         };
         let history = write_app_rpms(&context, staging, &mut rpms, release, reporter)?;
         sign_rpms(options.signer.as_deref(), staging, &rpms)?;
@@ -271,11 +302,40 @@ fn lock_build_time(lock: &Lock) -> u64 {
         .unwrap_or(0)
 }
 
+/// The app's wheel made ready for `<app>`: installed as the venv holds it
+/// (verification installed it the same way: a cache hit).
+fn app_wheel_job(
+    lock: &Lock,
+    prepared: &PreparedWheel,
+    application: &Application,
+    context: &PackageContext,
+    cache: &Cache,
+    interpreter: &Path,
+) -> Result<AppWheel, PackageError> {
+    let installed = install_wheel_cached(
+        cache,
+        prepared.wheel.path(),
+        &context.scheme(),
+        &InstallOptions::for_rpm(interpreter),
+    )?
+    .installed;
+    Ok(AppWheel {
+        package: prepared.package.name.clone(),
+        version: prepared.package.version.to_string(),
+        installed,
+        extras: active_extras(lock)
+            .remove(&prepared.package.name)
+            .unwrap_or_default(),
+        deployment: application.deployment.clone(),
+        build_time: package_build_time(&prepared.package).unwrap_or(context.build_time),
+    })
+}
+
 /// Each prepared wheel with the extras the lock activates for its
 /// package, and the epoch and release the history gives its content.
 fn plan_jobs<'a>(
     lock: &Lock,
-    wheels: &'a [PreparedWheel],
+    wheels: &[&'a PreparedWheel],
     context: &PackageContext,
     history: &History,
     cache: &Cache,

@@ -18,6 +18,10 @@
 //! - `<app>-deps` gets the next number whenever its set changes, in any
 //!   direction, and obsoletes every RPM an earlier release shipped that the
 //!   set no longer has;
+//! - the `<app>` RPM requires its release's `<app>-deps` exactly, so its
+//!   bytes change with the number: a change of the app alone is a new
+//!   release too, and the app's recorded content is its own content and
+//!   the number it requires (`<own>@deps<number>`);
 //! - numbers come from this recorded history only, never from the clock:
 //!   the history is data in the repository, written with it atomically.
 
@@ -29,6 +33,8 @@ use pep440_rs::Version;
 use serde::{Deserialize, Serialize};
 
 const FORMAT: &str = "vendor-releases-1";
+/// Between the app RPM's own content and the `<app>-deps` number it requires.
+const APP_CONTENT_SEPARATOR: &str = "@deps";
 /// The history's file name in the output folder.
 pub const HISTORY_FILE: &str = "releases.json";
 
@@ -194,6 +200,45 @@ impl History {
             Some(latest) => latest.number + 1,
             None => 1,
         }
+    }
+
+    /// The `<app>-deps` number of a release of `others` and the app RPM
+    /// (`name`, `version`, its `own` content: everything but the `<app>-deps`
+    /// it requires), with the app's epoch offset, release and recorded
+    /// content. The number stays when neither the set nor the app changed.
+    pub fn app_release(
+        &self,
+        others: &[ReleasedRpm],
+        name: &str,
+        version: &str,
+        own: &str,
+    ) -> (u64, Assigned, String) {
+        let unchanged = self.latest().is_some_and(|latest| {
+            let earlier_others: Vec<ReleasedRpm> = latest
+                .rpms
+                .iter()
+                .filter(|rpm| rpm.name != name)
+                .cloned()
+                .collect();
+            let same_app = latest.rpms.iter().any(|rpm| {
+                rpm.name == name
+                    && rpm.version == version
+                    && rpm
+                        .content
+                        .split_once(APP_CONTENT_SEPARATOR)
+                        .map(|(own, _)| own)
+                        == Some(own)
+            });
+            same_app && same_set(&earlier_others, others)
+        });
+        let number = match self.latest() {
+            Some(latest) if unchanged => latest.number,
+            Some(latest) => latest.number + 1,
+            None => 1,
+        };
+        let content = format!("{own}{APP_CONTENT_SEPARATOR}{number}");
+        let assigned = self.assign(name, version, &content);
+        (number, assigned, content)
     }
 
     /// The RPMs an earlier release shipped that `current` no longer has,

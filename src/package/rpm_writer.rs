@@ -76,6 +76,34 @@ pub struct RpmSpec {
     /// Packages this one replaces (`<app>-deps` obsoletes what a release
     /// dropped).
     pub obsoletes: Vec<RpmDependency>,
+    /// Shell scriptlets (`/bin/sh`), exactly as they are to run.
+    pub scripts: RpmScripts,
+}
+
+/// The scriptlets of a package; rpm passes each the number of instances
+/// of the package left after the step (`$1`: 1 on a first install, 2 on
+/// an upgrade, 0 on removal).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RpmScripts {
+    /// `%pre`: before the files are installed.
+    pub pre_install: Option<String>,
+    /// `%post`: after the files are installed.
+    pub post_install: Option<String>,
+    /// `%preun`: before the files are removed (also when upgraded away).
+    pub pre_uninstall: Option<String>,
+    /// `%postun`: after the files are removed (also when upgraded away).
+    pub post_uninstall: Option<String>,
+    /// What a scriptlet runs: `Requires(<phase>)`, so rpm installs it
+    /// before and removes it after.
+    pub requires: Vec<(ScriptPhase, String)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ScriptPhase {
+    PreInstall,
+    PostInstall,
+    PreUninstall,
+    PostUninstall,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +118,11 @@ pub struct RpmFile {
     pub is_license: bool,
     /// Marked `%doc` (`RPMFILE_DOC`).
     pub is_doc: bool,
+    /// Marked `%config(noreplace)`: an upgrade keeps a server's edits and
+    /// writes the new default beside them as `.rpmnew`.
+    pub is_config: bool,
+    /// The owning group; `None` is root. The owner is always root.
+    pub group: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,6 +227,7 @@ pub fn write_rpm(spec: &RpmSpec, output_dir: &Path) -> Result<WrittenRpm, RpmWri
         package: spec.name.clone(),
         cause: Box::new(cause),
     };
+    add_scripts(&mut builder, &spec.scripts);
     let mut package = builder.build().map_err(build_error)?;
     record_archive_size(&mut package).map_err(build_error)?;
     let path = output_dir.join(rpm_file_name(spec));
@@ -344,6 +378,12 @@ fn add_entries(builder: &mut PackageBuilder, spec: &RpmSpec) -> Result<(), RpmWr
         if file.is_doc {
             options = options.doc();
         }
+        if file.is_config {
+            options = options.config().noreplace();
+        }
+        if let Some(group) = &file.group {
+            options = options.group(group);
+        }
         let added = match &file.source {
             RpmFileSource::Path(source) => add_file(builder, source, options),
             RpmFileSource::Bytes(bytes) => builder.with_file_contents(bytes.clone(), options),
@@ -352,6 +392,32 @@ fn add_entries(builder: &mut PackageBuilder, spec: &RpmSpec) -> Result<(), RpmWr
         added.map_err(add_error(&file.path))?;
     }
     Ok(())
+}
+
+fn add_scripts(builder: &mut PackageBuilder, scripts: &RpmScripts) {
+    if let Some(script) = &scripts.pre_install {
+        builder.pre_install_script(script.as_str());
+    }
+    if let Some(script) = &scripts.post_install {
+        builder.post_install_script(script.as_str());
+    }
+    if let Some(script) = &scripts.pre_uninstall {
+        builder.pre_uninstall_script(script.as_str());
+    }
+    if let Some(script) = &scripts.post_uninstall {
+        builder.post_uninstall_script(script.as_str());
+    }
+    let mut requires = scripts.requires.clone();
+    requires.sort();
+    requires.dedup();
+    for (phase, name) in requires {
+        builder.requires(match phase {
+            ScriptPhase::PreInstall => rpm::Dependency::script_pre(name),
+            ScriptPhase::PostInstall => rpm::Dependency::script_post(name),
+            ScriptPhase::PreUninstall => rpm::Dependency::script_preun(name),
+            ScriptPhase::PostUninstall => rpm::Dependency::script_postun(name),
+        });
+    }
 }
 
 /// Files up to this size are read here and handed over as bytes: for a path
@@ -503,6 +569,8 @@ mod tests {
             source,
             is_license: false,
             is_doc: false,
+            is_config: false,
+            group: None,
         }
     }
 
@@ -547,6 +615,8 @@ mod tests {
                 },
                 RpmFile {
                     is_doc: true,
+                    is_config: false,
+                    group: None,
                     ..file(
                         "/opt/demo/lib/sample/README.md",
                         0o644,
@@ -611,6 +681,7 @@ mod tests {
                 },
             )],
             obsoletes: Vec::new(),
+            scripts: RpmScripts::default(),
         }
     }
 

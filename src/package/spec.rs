@@ -26,7 +26,7 @@ use super::dependency::{
 };
 use super::header_text::{header_line, header_text};
 use super::license::rpm_license;
-use super::rpm_writer::{RpmDirectory, RpmFile, RpmFileSource, RpmSpec};
+use super::rpm_writer::{RpmDirectory, RpmFile, RpmFileSource, RpmScripts, RpmSpec};
 use super::version::{rpm_version, RpmEvr, RpmVersionStyle};
 use crate::elf::{payload_dependencies, BundledLibrary, ElfError};
 use crate::install::{FileContents, FileKind, InstallScheme, InstalledWheel};
@@ -103,6 +103,7 @@ impl PackageContext {
             requires: Vec::new(),
             provides: Vec::new(),
             obsoletes: Vec::new(),
+            scripts: RpmScripts::default(),
         }
     }
 }
@@ -260,6 +261,8 @@ fn rpm_file(file: &crate::install::InstalledFile) -> RpmFile {
         source,
         is_license: file.is_license,
         is_doc: false,
+        is_config: false,
+        group: None,
     }
 }
 

@@ -59,6 +59,8 @@ pub fn venv_rpm_spec(context: &PackageContext) -> RpmSpec {
         source: RpmFileSource::Symlink(target.to_string()),
         is_license: false,
         is_doc: false,
+        is_config: false,
+        group: None,
     };
     spec.files = vec![
         link(format!("{prefix}/bin/python"), &interpreter),
@@ -71,6 +73,8 @@ pub fn venv_rpm_spec(context: &PackageContext) -> RpmSpec {
             source: RpmFileSource::Bytes(pyvenv.into_bytes()),
             is_license: false,
             is_doc: false,
+            is_config: false,
+            group: None,
         },
     ];
     spec.directories = scheme
