@@ -1,8 +1,9 @@
 //! What a server must provide for the app's RPMs: the union of their
 //! system `Requires`, mapped to the target distribution's package names.
 //!
-//! Input: the folder `vendor build` wrote (`<out>/<target>/`, its `*.rpm`
-//! files; only their headers are read) and the [`Target`] they were built
+//! Input: the folder `vendor build` wrote (`<out>/<target>/`, the `*.rpm`
+//! files of its latest release, per `releases.json`, else all of them;
+//! only their headers are read) and the [`Target`] they were built
 //! for. Output: [`SystemRequirements`] — per distribution package, the
 //! capabilities (sonames, interpreter, `python(abi)`) that need it and which
 //! RPMs need them, plus the capabilities no package is known for.
@@ -15,8 +16,10 @@
 //! Nothing is guessed: a soname the target file does not map is reported as
 //! unmapped, not dropped.
 
+mod deployment;
 mod repo_file;
 
+pub use deployment::ServerChanges;
 pub use repo_file::repo_file;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use rpm::{Dependency, DependencyFlags, PackageMetadata};
 
+use crate::package::releases::History;
 use crate::targets::Target;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +68,8 @@ pub struct SystemRequirements {
     /// of the folder provides: a package that failed, or was left out.
     /// No server package can provide them.
     pub missing_from_output: Vec<NeededCapability>,
+    /// Config files, units, users and scriptlets the RPMs bring.
+    pub server_changes: Vec<ServerChanges>,
 }
 
 /// One system capability and the RPMs that require it.
@@ -115,6 +121,7 @@ pub fn system_requirements(
     let mut requirements = SystemRequirements {
         folder: folder.to_path_buf(),
         rpm_count: rpms.len(),
+        server_changes: rpms.iter().filter_map(|rpm| rpm.changes.clone()).collect(),
         ..SystemRequirements::default()
     };
     for ((package, _), capability) in needed {
@@ -146,6 +153,7 @@ struct RpmHeader {
     requires: Vec<Dependency>,
     provides: Vec<Dependency>,
     files: Vec<PathBuf>,
+    changes: Option<ServerChanges>,
 }
 
 /// The headers of `folder/*.rpm`, in file-name order.
@@ -164,6 +172,18 @@ fn read_rpms(folder: &Path) -> Result<Vec<RpmHeader>, RequiresError> {
             })
         }
     };
+    // A repository keeps earlier releases for downgrades; a server gets
+    // the latest.
+    let latest: Option<BTreeSet<String>> = History::read(folder).ok().and_then(|history| {
+        history.latest().map(|release| {
+            release
+                .rpms
+                .iter()
+                .map(|rpm| rpm.file.clone())
+                .chain([release.deps.clone()])
+                .collect()
+        })
+    });
     let mut paths = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| RequiresError::ReadFolder {
@@ -171,7 +191,13 @@ fn read_rpms(folder: &Path) -> Result<Vec<RpmHeader>, RequiresError> {
             source,
         })?;
         let path = entry.path();
-        if path.extension().is_some_and(|extension| extension == "rpm") && path.is_file() {
+        let in_latest = latest
+            .as_ref()
+            .is_none_or(|files| files.contains(&entry.file_name().to_string_lossy().into_owned()));
+        if path.extension().is_some_and(|extension| extension == "rpm")
+            && path.is_file()
+            && in_latest
+        {
             paths.push(path);
         }
     }
@@ -190,8 +216,10 @@ fn read_rpm(path: &Path) -> Result<RpmHeader, RequiresError> {
         message: error.to_string(),
     };
     let metadata = PackageMetadata::open(path).map_err(unreadable)?;
+    let name = metadata.get_name().map_err(unreadable)?.to_string();
     Ok(RpmHeader {
-        name: metadata.get_name().map_err(unreadable)?.to_string(),
+        changes: deployment::server_changes(&name, &metadata),
+        name,
         requires: metadata.get_requires().map_err(unreadable)?,
         provides: metadata.get_provides().map_err(unreadable)?,
         // A package without files (a meta package) has no file list at all.

@@ -8,6 +8,7 @@
 mod common;
 mod rpm_tools;
 
+mod app_rpm;
 mod build_rpms;
 mod cache_command;
 mod direct_references;

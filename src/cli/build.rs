@@ -218,6 +218,9 @@ pub fn run(project: &Project, arguments: BuildArgs) -> anyhow::Result<Outcome> {
     }
     // What the target cannot provide is worth knowing now, not on a server.
     if let Ok(requirements) = system_requirements(&report.output_dir, &target) {
+        if !project.quiet {
+            super::requires::print_server_changes(&requirements.server_changes, false);
+        }
         super::requires::warn_unmapped(&requirements, &target);
     }
     if outcome.is_complete() {

@@ -10,6 +10,7 @@ use super::lock_input::LockInputArgs;
 use super::project::Project;
 use super::table::print_table;
 use super::Outcome;
+use vendor::server_needs::ServerChanges;
 use vendor::server_needs::{system_requirements, NeededCapability, SystemRequirements};
 use vendor::targets::Target;
 
@@ -71,6 +72,7 @@ pub fn run(project: &Project, arguments: RequiresArgs) -> anyhow::Result<Outcome
         println!();
         println!("dnf install {}", packages.join(" "));
     }
+    print_server_changes(&requirements.server_changes, true);
     if !project.quiet {
         eprintln!(
             "{} RPMs in {} need {} system packages",
@@ -80,6 +82,47 @@ pub fn run(project: &Project, arguments: RequiresArgs) -> anyhow::Result<Outcome
         );
     }
     Ok(Outcome::Success)
+}
+
+/// What the app's RPMs do on a server besides adding files; with
+/// `scripts`, each scriptlet's text as rpm will run it (else its phase).
+pub(super) fn print_server_changes(changes: &[ServerChanges], scripts: bool) {
+    for rpm in changes {
+        println!();
+        println!("`{}` on a server:", rpm.rpm);
+        for path in &rpm.config_files {
+            println!(
+                "  config file {path} (an edited copy is kept; a new default lands as .rpmnew)"
+            );
+        }
+        for unit in &rpm.units {
+            let name = unit.rsplit('/').next().unwrap_or(unit);
+            println!("  systemd unit {name} (enabled per the system's preset)");
+        }
+        for user in &rpm.users {
+            println!("  creates system user `{user}`");
+        }
+        if !scripts {
+            let phases: Vec<&str> = rpm
+                .scriptlets
+                .iter()
+                .map(|(phase, _)| phase.as_str())
+                .collect();
+            if !phases.is_empty() {
+                println!(
+                    "  scriptlets {} (`vendor requires` or `rpm -qp --scripts` shows them)",
+                    phases.join(", ")
+                );
+            }
+            continue;
+        }
+        for (phase, script) in &rpm.scriptlets {
+            println!("  {phase} scriptlet:");
+            for line in script.lines() {
+                println!("    {line}");
+            }
+        }
+    }
 }
 
 /// The `.repo` file for the repository in `folder`, published at `baseurl`.
