@@ -36,6 +36,9 @@ APT_PACKAGES=(
     # pylibmc.toml and python-ldap.toml (libmemcached; OpenLDAP and Cyrus
     # SASL headers), so every shipped policy can build here
     libmemcached-dev libldap-dev libsasl2-dev
+    # the el9 stand-in's shell for scriptlets under dnf --installroot
+    # (test-data/el9-standin.spec), and systemd-analyze for unit files
+    busybox-static systemd
     # lints the project's shell scripts
     shellcheck
     # scripts/bench.sh package/deploy: unzip wheels and extract RPMs for the

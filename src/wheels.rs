@@ -65,6 +65,17 @@ pub struct WheelOptions {
     /// `[build] allow-foreign-host`: libraries the target lacks do not fail
     /// verification (see [`crate::verify::TargetLibraries`]).
     pub allow_foreign_host: bool,
+    /// The app's own package (`[app] source`): its checks run as its
+    /// service would.
+    pub app_checks: Option<AppChecks>,
+}
+
+/// How the app's own package is checked.
+#[derive(Clone, Debug)]
+pub struct AppChecks {
+    pub package: PackageName,
+    /// `[app.service] environment` (e.g. `DJANGO_SETTINGS_MODULE`).
+    pub environment: std::collections::BTreeMap<String, String>,
 }
 
 /// A verified wheel with the locked package it ships and where it came

@@ -259,6 +259,12 @@ fn the_app_installs_as_a_configured_site_and_upgrades_keep_its_settings() {
     let all: Vec<PathBuf> = rpms.values().cloned().collect();
     rpm_tools::assert_digests_ok(&all);
     rpm_tools::assert_rpmlint_clean(&all, project.home());
+    // The app's own package is verified with its service's environment:
+    // its settings module loads, and django.setup() ran with it.
+    project
+        .run(&["verify"])
+        .assert_success()
+        .assert_mentions(&["import `mysite.settings`"]);
     project
         .run(&["requires"])
         .assert_success()

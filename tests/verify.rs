@@ -865,6 +865,7 @@ fn a_hanging_or_dying_import_fails_its_check() {
     let environment = environment(folder.path(), &[&hang, &crash]);
     let options = CheckOptions {
         timeout: Duration::from_secs(3),
+        ..CheckOptions::default()
     };
     let reports = run_checks(&environment, &[&hang, &crash], &options).unwrap();
     let checks = &report_for(&reports, "hangpkg").checks;

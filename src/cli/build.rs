@@ -21,7 +21,7 @@ use vendor::package::signing::{ReleaseSigner, PASSPHRASE_VARIABLE};
 use vendor::policy::Policies;
 use vendor::server_needs::system_requirements;
 use vendor::targets::Target;
-use vendor::wheels::{prepare_wheels, WheelOptions, WheelOrigin, WheelsOutcome};
+use vendor::wheels::{prepare_wheels, AppChecks, WheelOptions, WheelOrigin, WheelsOutcome};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -103,6 +103,18 @@ pub(super) fn prepare(
         prefix: config.app.prefix_or_default().into(),
         recheck,
         allow_foreign_host: *allow_foreign_host || config.build.allow_foreign_host,
+        // A lock without the app's package fails at packaging, which says so.
+        app_checks: application(config, &lock)
+            .ok()
+            .flatten()
+            .map(|application| AppChecks {
+                environment: application
+                    .deployment
+                    .service
+                    .map(|service| service.environment)
+                    .unwrap_or_default(),
+                package: application.package,
+            }),
     };
     let outcome = prepare_wheels(
         &lock,

@@ -43,12 +43,17 @@ const STDERR_TAIL_LINES: usize = 15;
 pub struct CheckOptions {
     /// The most one package's imports and probes may take together.
     pub timeout: Duration,
+    /// Variables the checks run with (the app's service environment, for
+    /// the app's own package); nothing else of the caller's environment
+    /// that would change what imports do reaches them.
+    pub environment: Vec<(String, String)>,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(120),
+            environment: Vec::new(),
         }
     }
 }
@@ -160,6 +165,13 @@ fn run_package_checks(
             // Servers will not have the build host's library overrides.
             .env_remove("LD_LIBRARY_PATH")
             .env_remove("LD_PRELOAD")
+            .env_remove("DJANGO_SETTINGS_MODULE")
+            .envs(
+                options
+                    .environment
+                    .iter()
+                    .map(|(name, value)| (name, value)),
+            )
             .arg(&shim_path)
             .arg(&request_path)
             .current_dir(scratch.path())

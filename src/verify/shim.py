@@ -13,10 +13,11 @@ Only the standard library is used; nothing is printed on purpose (the
 modules under test may print, the caller keeps that as a log).
 
 Frameworks whose packages read configuration at import are set up first,
-as a project would: with Django in the environment and no
-DJANGO_SETTINGS_MODULE, minimal settings are configured and django.setup()
-runs, so that a Django app package (django-tables2, django-timezone-field)
-imports as it does in a project. A failure to set up is not a failure of
+as a project would: with Django in the environment, django.setup() runs
+with DJANGO_SETTINGS_MODULE when the caller set it (the app's own settings,
+for the app's own package) and with minimal settings otherwise, so that a
+Django app package (django-tables2, django-timezone-field) imports as it
+does in a project. A failure to set up is not a failure of
 anything: the imports then say what they find, and a failed check's detail
 says why setting up failed.
 """
@@ -84,15 +85,13 @@ def set_up_django():
     Returns why setting up failed (None when it worked or was not needed),
     so that a failing check can say so.
     """
-    if os.environ.get("DJANGO_SETTINGS_MODULE"):
-        return None
     try:
         if importlib.util.find_spec("django") is None:
             return None
         import django
         from django.conf import settings
 
-        if not settings.configured:
+        if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
             settings.configure(
                 SECRET_KEY="vendor-verification",
                 INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],

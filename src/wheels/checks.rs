@@ -72,7 +72,7 @@ pub(super) fn verify_wheels(
     let prepared = preparation.inspect_and_install(&candidates, reporter);
     let (inspected, trees): (Vec<Inspected>, Vec<CachedInstall>) =
         keep_usable(prepared, &mut outcome).into_iter().unzip();
-    let memory = Memory::new(cache, &inspected, &by_name, &interpreter);
+    let memory = Memory::new(cache, &inspected, &by_name, &interpreter, options);
     let remembered = (!options.recheck)
         .then(|| memory.recall(&inspected, &by_name))
         .flatten();
@@ -102,7 +102,8 @@ pub(super) fn verify_wheels(
         .collect();
     reporter.stage_started("verifying", selected.len() as u64);
     let reports = run_parallel(&selected, options.jobs, |(wheel, _)| {
-        let report = run_checks(&environment, &[wheel], &CheckOptions::default());
+        let (wheel, check_options) = with_app_checks(wheel, options);
+        let report = run_checks(&environment, &[&wheel], &check_options);
         reporter.stage_advanced(wheel.name.as_ref());
         report
     });
@@ -245,6 +246,31 @@ fn scratch_environment(
         .map_err(|source| WheelsError::Scratch { source })
 }
 
+/// The app's own package runs its checks with the environment its service
+/// runs with, and imports its Django settings module (which `django.setup()`
+/// then uses): the app's settings must load with the locked set. Every
+/// other package as it is.
+fn with_app_checks(
+    wheel: &InspectedWheel,
+    options: &WheelOptions,
+) -> (InspectedWheel, CheckOptions) {
+    let mut wheel = wheel.clone();
+    let mut check_options = CheckOptions::default();
+    if let Some(app) = options
+        .app_checks
+        .as_ref()
+        .filter(|app| app.package == wheel.name)
+    {
+        check_options.environment = app.environment.clone().into_iter().collect();
+        if let Some(settings) = app.environment.get("DJANGO_SETTINGS_MODULE") {
+            if !wheel.imports.contains(settings) {
+                wheel.imports.push(settings.clone());
+            }
+        }
+    }
+    (wheel, check_options)
+}
+
 /// Passed imports and probes of earlier runs, keyed by the whole
 /// environment: every wheel's bytes (after inspection), every policy
 /// digest, the interpreter and the `vendor` binary. A package's imports and
@@ -261,9 +287,13 @@ impl<'a> Memory<'a> {
         inspected: &[(InspectedWheel, WheelOrigin)],
         by_name: &BTreeMap<&PackageName, &PlannedWheel<'_>>,
         interpreter: &Path,
+        options: &WheelOptions,
     ) -> Self {
         let mut hasher = Sha256Hasher::default();
         hasher.update(format!("vendor-verified-2\n{}\n", interpreter.display()).as_bytes());
+        if let Some(app) = &options.app_checks {
+            hasher.update(format!("app {} {:?}\n", app.package, app.environment).as_bytes());
+        }
         hasher.update(crate::hash::executable_digest().as_bytes());
         let mut complete = true;
         for (wheel, _) in inspected {
