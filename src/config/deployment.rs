@@ -149,9 +149,11 @@ pub(super) fn check_deployment(
     }))
 }
 
-/// `project_dir/relative` without the `.` components `source = "."` adds.
+/// `project_dir/relative`, absolute (the project may be named relative to
+/// the current folder) and without the `.` components `source = "."` adds.
 fn clean_join(project_dir: &Path, relative: &Path) -> PathBuf {
     let joined = project_dir.join(relative);
+    let joined = std::path::absolute(&joined).unwrap_or(joined);
     joined
         .components()
         .filter(|component| !matches!(component, Component::CurDir))
@@ -378,6 +380,20 @@ post-upgrade = "/opt/mysite/bin/mysite-manage migrate --noinput"
             Some("/opt/mysite/bin/mysite-manage migrate --noinput")
         );
         assert_eq!(deployment.scripts.post_install, None);
+    }
+
+    #[test]
+    fn a_project_named_relative_to_the_current_folder_gets_absolute_paths() {
+        let config =
+            parse_project_config(DEPLOYED, Path::new("test-data/example/vendor.toml")).unwrap();
+        let deployment = config.app.deployment.unwrap();
+        assert!(
+            deployment.source.is_absolute(),
+            "{}",
+            deployment.source.display()
+        );
+        assert!(deployment.source.ends_with("test-data/example"));
+        assert!(deployment.config[0].source.is_absolute());
     }
 
     #[test]
