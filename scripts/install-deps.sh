@@ -36,6 +36,8 @@ APT_PACKAGES=(
     # pylibmc.toml and python-ldap.toml (libmemcached; OpenLDAP and Cyrus
     # SASL headers), so every shipped policy can build here
     libmemcached-dev libldap-dev libsasl2-dev
+    # the sandbox around build backends and verification imports
+    bubblewrap
     # the el9 stand-in's shell for scriptlets under dnf --installroot
     # (test-data/el9-standin.spec), and systemd-analyze for unit files
     busybox-static systemd

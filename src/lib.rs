@@ -49,4 +49,5 @@ pub mod io_failure;
 pub mod parallel;
 pub mod pep517;
 pub mod progress;
+pub mod sandbox;
 pub mod scratch;

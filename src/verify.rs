@@ -72,6 +72,8 @@ pub enum VerifyError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
 }
 
 impl crate::hint::Hint for VerifyError {
@@ -80,6 +82,7 @@ impl crate::hint::Hint for VerifyError {
             Self::Python { .. } => Some(
                 "the scratch environment's interpreter must run on this build host".to_string(),
             ),
+            Self::Sandbox(inner) => inner.hint(),
             _ => None,
         }
     }

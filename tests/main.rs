@@ -25,5 +25,6 @@ mod releases;
 mod repodata;
 mod requires;
 mod resolver_scale;
+mod sandbox;
 mod signing;
 mod verify;

@@ -41,6 +41,14 @@ impl Project {
             .into());
         }
         let config = load_project_config(&dir)?;
+        if std::env::var_os(vendor::sandbox::NO_SANDBOX_VARIABLE)
+            .is_some_and(|value| !value.is_empty() && value != "0")
+        {
+            eprintln!(
+                "warning: `{}` is set: sdists' build code and verification imports run unconfined (they can reach the network and write anywhere)",
+                vendor::sandbox::NO_SANDBOX_VARIABLE
+            );
+        }
         Ok(Self {
             cache_dir: global.cache_dir.clone().unwrap_or_else(Cache::default_root),
             config,

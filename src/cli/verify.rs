@@ -19,12 +19,32 @@ pub fn run(project: &Project, arguments: VerifyArgs) -> anyhow::Result<Outcome> 
     let Prepared { outcome, .. } = prepare(project, &arguments.wheels, "verify", true)?;
     if !project.quiet {
         print_report(&outcome);
+        print_networked_builds(project, &outcome)?;
     }
     if outcome.is_complete() {
         return Ok(Outcome::Success);
     }
     eprintln!("{}", failure_report(&outcome, ""));
     Ok(Outcome::Failure)
+}
+
+/// Packages built from source whose policy let the build use the network
+/// (`[build] network = true`): their builds were not confined offline.
+fn print_networked_builds(project: &Project, outcome: &WheelsOutcome) -> anyhow::Result<()> {
+    let policies = vendor::policy::Policies::load(Some(&project.dir))?;
+    for prepared in &outcome.verified {
+        let networked = policies
+            .get(&prepared.package.name)
+            .filter(|loaded| loaded.policy.build.network)
+            .filter(|_| matches!(prepared.origin, WheelOrigin::Built { .. }));
+        if let Some(loaded) = networked {
+            println!(
+                "note: `{}` was built with network access (`[build] network = true` in {}): its build is not offline",
+                prepared.package.name, loaded.origin
+            );
+        }
+    }
+    Ok(())
 }
 
 /// One row per check, grouped by package; then one line per package that

@@ -73,6 +73,8 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Cache(#[from] CacheError),
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
 }
 
 impl crate::hint::Hint for BuildError {
@@ -84,6 +86,7 @@ impl crate::hint::Hint for BuildError {
             Self::WrongWheel { .. } => Some("the sdist's metadata disagrees with its file name; report it to the package's publisher".to_string()),
             Self::BackendFailed { hint, .. } => hint.clone(),
             Self::Cache(inner) => inner.hint(),
+            Self::Sandbox(inner) => inner.hint(),
             _ => None,
         }
     }

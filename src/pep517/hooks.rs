@@ -20,7 +20,7 @@ use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::str::FromStr;
 
 use pep508_rs::Requirement;
@@ -34,6 +34,7 @@ use crate::filename::WheelFilename;
 use crate::install::environment::PythonEnvironment;
 use crate::install::InstallError;
 use crate::policy::model::{BuildSettings, OneOrMany};
+use crate::sandbox::Confinement;
 
 const SHIM: &str = include_str!("shim.py");
 
@@ -80,6 +81,9 @@ pub struct BuildEnvironment {
     environment: PythonEnvironment,
     shim: PathBuf,
     source_date_epoch: u64,
+    /// Folders the hooks read besides the environment (the cache its
+    /// requirements are linked from).
+    readable: Vec<PathBuf>,
 }
 
 /// The shim's answer.
@@ -119,9 +123,11 @@ impl BuildEnvironment {
         dir: &Path,
         cache: &Cache,
     ) -> Result<Self, BuildError> {
-        Self::create_with(interpreter, python_version, dir, |environment| {
+        let mut created = Self::create_with(interpreter, python_version, dir, |environment| {
             environment.link_cached_wheels(cache, requirement_wheels)
-        })
+        })?;
+        created.readable.push(cache.root().to_path_buf());
+        Ok(created)
     }
 
     fn create_with(
@@ -143,6 +149,7 @@ impl BuildEnvironment {
             environment,
             shim,
             source_date_epoch: DEFAULT_SOURCE_DATE_EPOCH,
+            readable: Vec::new(),
         })
     }
 
@@ -204,7 +211,7 @@ impl BuildEnvironment {
         let arguments = json!([out_dir, config_settings(settings)]);
         let protocol = |reason: String| protocol_error(tree, hook, log, reason);
         let value = self
-            .call(tree, settings, log, hook, arguments)?
+            .call_writing(tree, settings, log, hook, arguments, Some(out_dir))?
             .ok_or_else(|| protocol("the backend has no `build_wheel` hook".into()))?;
         let name = value
             .as_str()
@@ -234,6 +241,21 @@ impl BuildEnvironment {
         hook: &str,
         arguments: Value,
     ) -> Result<Option<Value>, BuildError> {
+        self.call_writing(tree, settings, log, hook, arguments, None)
+    }
+
+    /// [`Self::call`], the hook confined (see [`crate::sandbox`]) to
+    /// writing the source tree, the environment and `out_dir`.
+    fn call_writing(
+        &self,
+        tree: &SourceTree,
+        settings: &BuildSettings,
+        log: &Path,
+        hook: &str,
+        arguments: Value,
+        out_dir: Option<&Path>,
+    ) -> Result<Option<Value>, BuildError> {
+        let sandbox = crate::sandbox::sandbox()?;
         let exchange = tempfile::Builder::new()
             .prefix(&format!(".{hook}-"))
             .tempdir_in(self.environment.root())
@@ -266,7 +288,17 @@ impl BuildEnvironment {
         .map_err(io_error("write", log))?;
         let stderr = log_file.try_clone().map_err(io_error("write", log))?;
         let started = std::time::Instant::now();
-        let status = Command::new(self.environment.python())
+        let confinement = Confinement {
+            writable: [tree.root.as_path(), self.environment.root()]
+                .into_iter()
+                .chain(out_dir)
+                .map(Path::to_path_buf)
+                .collect(),
+            readable: self.readable.clone(),
+            network: settings.network,
+        };
+        let status = sandbox
+            .command(&self.environment.python(), &confinement)
             .arg("-I")
             .arg(&self.shim)
             .arg(&request_path)
@@ -284,12 +316,23 @@ impl BuildEnvironment {
             started.elapsed().as_secs_f64()
         );
 
-        let failed = || BuildError::BackendFailed {
-            package: tree.sdist.clone(),
-            hook: hook.to_string(),
-            log_path: log.to_path_buf(),
-            tail: read_tail(log, TAIL_LINES),
-            hint: settings.hint.clone(),
+        let failed = || {
+            let tail = read_tail(log, TAIL_LINES);
+            let hint = if !settings.network && tried_the_network(&tail) {
+                Some(format!(
+                    "the build of `{}` tried to reach the network, which builds may not: every input must be in the lock (its build requirements); if this package cannot build without downloading, its policy can allow it with `[build] network = true` (then `vendor verify` says the build was not offline)",
+                    tree.sdist
+                ))
+            } else {
+                settings.hint.clone()
+            };
+            BuildError::BackendFailed {
+                package: tree.sdist.clone(),
+                hook: hook.to_string(),
+                log_path: log.to_path_buf(),
+                tail,
+                hint,
+            }
         };
         let answer = match fs::read(&result_path) {
             Ok(bytes) => serde_json::from_slice::<Answer>(&bytes).map_err(|error| {
@@ -338,11 +381,28 @@ impl BuildEnvironment {
             self.source_date_epoch.to_string().into(),
         ));
         variables.push(("PYTHONHASHSEED".into(), "0".into()));
+        // The sandbox's private /tmp, whatever the caller's TMPDIR.
+        variables.retain(|(name, _)| name != "TMPDIR");
+        variables.push(("TMPDIR".into(), "/tmp".into()));
         for (name, value) in &settings.env {
             variables.push((name.into(), value.into()));
         }
         variables
     }
+}
+
+/// Whether a failed hook's log ends in a failed network access (the
+/// sandbox has no network: name resolution and connections fail).
+fn tried_the_network(tail: &str) -> bool {
+    const SIGNS: [&str; 6] = [
+        "Temporary failure in name resolution",
+        "Name or service not known",
+        "Network is unreachable",
+        "[Errno -3]",
+        "[Errno 101]",
+        "Could not resolve host",
+    ];
+    SIGNS.iter().any(|sign| tail.contains(sign))
 }
 
 fn protocol_error(tree: &SourceTree, hook: &str, log: &Path, reason: String) -> BuildError {

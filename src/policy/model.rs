@@ -105,6 +105,11 @@ pub struct BuildSettings {
     /// Shown when the build fails.
     #[serde(default)]
     pub hint: Option<String>,
+    /// The build may use the network (an escape hatch for the rare backend
+    /// that downloads; the lock's promise of an offline build is then not
+    /// kept for this package, and `vendor verify` says so).
+    #[serde(default)]
+    pub network: bool,
 }
 
 /// What must be true of the wheel before it may be packaged.

@@ -21,7 +21,7 @@
 //!   the `python` process is killed: a subprocess it started and left
 //!   running is not waited for either).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use super::inspect::InspectedWheel;
 use super::report::{CheckKind, CheckOutcome, VerifyReport};
 use super::VerifyError;
 use crate::install::environment::PythonEnvironment;
+use crate::sandbox::Confinement;
 
 /// The shim every package's checks run through.
 const SHIM: &str = include_str!("shim.py");
@@ -47,6 +48,9 @@ pub struct CheckOptions {
     /// the app's own package); nothing else of the caller's environment
     /// that would change what imports do reaches them.
     pub environment: Vec<(String, String)>,
+    /// Folders the checks read besides the environment (the cache its
+    /// installed trees are in); see [`crate::sandbox::Confinement`].
+    pub readable: Vec<PathBuf>,
 }
 
 impl Default for CheckOptions {
@@ -54,6 +58,7 @@ impl Default for CheckOptions {
         Self {
             timeout: Duration::from_secs(120),
             environment: Vec::new(),
+            readable: Vec::new(),
         }
     }
 }
@@ -68,7 +73,7 @@ pub fn run_checks(
     wheels
         .iter()
         .map(|wheel| {
-            let dynamic = run_package_checks(&environment.python(), wheel, options)?;
+            let dynamic = run_package_checks(environment, wheel, options)?;
             let mut checks = wheel.checks.clone();
             checks.extend(dynamic);
             Ok(VerifyReport {
@@ -117,7 +122,7 @@ enum Ending {
 
 /// Runs the imports and probes of one wheel with `python`.
 fn run_package_checks(
-    python: &Path,
+    environment: &PythonEnvironment,
     wheel: &InspectedWheel,
     options: &CheckOptions,
 ) -> Result<Vec<CheckOutcome>, VerifyError> {
@@ -159,8 +164,20 @@ fn run_package_checks(
     let shim_path = write("shim.py", SHIM.as_bytes())?;
     let stdout_path = scratch.path().join("stdout.log");
     let stderr_path = scratch.path().join("stderr.log");
+    let python = &environment.python();
+    // Imports and probes run confined: no network, writes only to their
+    // scratch folder.
+    let confinement = Confinement {
+        writable: vec![scratch.path().to_path_buf()],
+        readable: [environment.root().to_path_buf()]
+            .into_iter()
+            .chain(options.readable.iter().cloned())
+            .collect(),
+        network: false,
+    };
     let ending = run_with_timeout(
-        Command::new(python)
+        crate::sandbox::sandbox()?
+            .command(python, &confinement)
             .args(["-I", "-B"])
             // Servers will not have the build host's library overrides.
             .env_remove("LD_LIBRARY_PATH")

@@ -102,7 +102,7 @@ pub(super) fn verify_wheels(
         .collect();
     reporter.stage_started("verifying", selected.len() as u64);
     let reports = run_parallel(&selected, options.jobs, |(wheel, _)| {
-        let (wheel, check_options) = with_app_checks(wheel, options);
+        let (wheel, check_options) = checks_of(wheel, options, cache.root());
         let report = run_checks(&environment, &[&wheel], &check_options);
         reporter.stage_advanced(wheel.name.as_ref());
         report
@@ -246,16 +246,21 @@ fn scratch_environment(
         .map_err(|source| WheelsError::Scratch { source })
 }
 
-/// The app's own package runs its checks with the environment its service
-/// runs with, and imports its Django settings module (which `django.setup()`
-/// then uses): the app's settings must load with the locked set. Every
-/// other package as it is.
-fn with_app_checks(
+/// How `wheel`'s imports and probes run: confined, reading the cache's
+/// installed trees. The app's own package runs them with the environment
+/// its service runs with, and imports its Django settings module (which
+/// `django.setup()` then uses): the app's settings must load with the
+/// locked set.
+fn checks_of(
     wheel: &InspectedWheel,
     options: &WheelOptions,
+    cache_root: &Path,
 ) -> (InspectedWheel, CheckOptions) {
     let mut wheel = wheel.clone();
-    let mut check_options = CheckOptions::default();
+    let mut check_options = CheckOptions {
+        readable: vec![cache_root.to_path_buf()],
+        ..CheckOptions::default()
+    };
     if let Some(app) = options
         .app_checks
         .as_ref()

@@ -1,0 +1,210 @@
+//! Confinement of the third-party code vendor runs: PEP 517 hooks (at lock
+//! and at build time) and verification imports and probes.
+//!
+//! Input: the program to run and a [`Confinement`] (the folders it may
+//! write, the folders it must read that a fresh `/dev` would hide, whether
+//! it may use the network). Output: a [`Command`] that runs it inside
+//! bubblewrap (`bwrap`): the whole file system read-only, a private `/tmp`
+//! and `/dev`, writes only to the given folders, no network (a new network
+//! namespace with only a loopback device), no other process visible, and
+//! killed with vendor.
+//!
+//! Invariants: the sandbox is found and tried once per process; when it
+//! cannot be had (no `bwrap`, or no namespaces in this container) every
+//! caller gets the same [`SandboxError`], which says how to get it or how
+//! to opt out — vendor never quietly runs third-party code unconfined. The
+//! opt-out is explicit: `VENDOR_NO_SANDBOX=1`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// Folders the sandbox replaces with its own.
+const REPLACED: [&str; 3] = ["/dev", "/tmp", "/var/tmp"];
+
+/// The variable that lets third-party code run unconfined.
+pub const NO_SANDBOX_VARIABLE: &str = "VENDOR_NO_SANDBOX";
+
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("cannot confine build backends and verification imports: {reason}")]
+pub struct SandboxError {
+    pub reason: String,
+}
+
+impl crate::hint::Hint for SandboxError {
+    fn hint(&self) -> Option<String> {
+        Some(format!(
+            "install bubblewrap (`apt install bubblewrap`, `dnf install bubblewrap`); in a container, allow user namespaces; or set `{NO_SANDBOX_VARIABLE}=1` to run sdists' build code and imports unconfined (they can then reach the network and write anywhere)"
+        ))
+    }
+}
+
+/// What confined code may do.
+#[derive(Clone, Debug, Default)]
+pub struct Confinement {
+    /// Folders it may write (its scratch folder, its output).
+    pub writable: Vec<PathBuf>,
+    /// Folders it reads that the sandbox's own `/dev`, `/tmp` and
+    /// `/var/tmp` would hide (a cache under `/dev/shm` or `/tmp`);
+    /// everything else is visible read-only anyway.
+    pub readable: Vec<PathBuf>,
+    /// The network, for a package whose policy says its build needs it.
+    pub network: bool,
+}
+
+/// How third-party code is run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sandbox {
+    Bubblewrap {
+        program: PathBuf,
+    },
+    /// `VENDOR_NO_SANDBOX=1`: the user chose to run it unconfined.
+    Unconfined,
+}
+
+/// The sandbox of this process, found and tried on first use.
+pub fn sandbox() -> Result<&'static Sandbox, SandboxError> {
+    static SANDBOX: OnceLock<Result<Sandbox, SandboxError>> = OnceLock::new();
+    SANDBOX.get_or_init(detect).as_ref().map_err(Clone::clone)
+}
+
+fn detect() -> Result<Sandbox, SandboxError> {
+    if std::env::var_os(NO_SANDBOX_VARIABLE).is_some_and(|value| value != "0" && !value.is_empty())
+    {
+        return Ok(Sandbox::Unconfined);
+    }
+    let program = find_in_path("bwrap").ok_or_else(|| SandboxError {
+        reason: "`bwrap` (bubblewrap) is not installed".to_string(),
+    })?;
+    let sandbox = Sandbox::Bubblewrap { program };
+    let output = sandbox
+        .command(Path::new("/bin/true"), &Confinement::default())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| SandboxError {
+            reason: format!("`bwrap` cannot run: {error}"),
+        })?;
+    if !output.status.success() {
+        let message = String::from_utf8_lossy(&output.stderr);
+        let first_line = message.lines().next().unwrap_or("").trim();
+        return Err(SandboxError {
+            reason: format!("`bwrap` fails here ({first_line})"),
+        });
+    }
+    Ok(sandbox)
+}
+
+fn find_in_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|folder| folder.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+impl Sandbox {
+    /// `program` run confined; arguments, environment and working folder
+    /// are the caller's to add as for any command. The working folder must
+    /// be visible inside (any folder outside `/dev`, or one listed).
+    pub fn command(&self, program: &Path, confinement: &Confinement) -> Command {
+        let Sandbox::Bubblewrap { program: bwrap } = self else {
+            return Command::new(program);
+        };
+        let mut command = Command::new(bwrap);
+        command.args(["--die-with-parent", "--new-session", "--unshare-pid"]);
+        command.args(["--unshare-ipc", "--unshare-uts"]);
+        if !confinement.network {
+            command.arg("--unshare-net");
+        }
+        command.args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
+        command.args(["--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]);
+        // The fresh /dev, /tmp and /var/tmp hide what lives under them (a
+        // cache on /dev/shm, a scratch folder in /tmp): show again what was
+        // asked for, read-only first so writable folders inside stay so.
+        for folder in &confinement.readable {
+            let hidden = REPLACED.iter().any(|replaced| folder.starts_with(replaced));
+            if hidden && folder.exists() {
+                command.arg("--ro-bind").arg(folder).arg(folder);
+            }
+        }
+        for folder in &confinement.writable {
+            command.arg("--bind").arg(folder).arg(folder);
+        }
+        command.arg("--").arg(program);
+        command
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bubblewrap() -> Option<Sandbox> {
+        let program = find_in_path("bwrap")?;
+        let sandbox = Sandbox::Bubblewrap { program };
+        let works = sandbox
+            .command(Path::new("/bin/true"), &Confinement::default())
+            .status()
+            .is_ok_and(|status| status.success());
+        works.then_some(sandbox)
+    }
+
+    fn run(sandbox: &Sandbox, script: &str, confinement: &Confinement) -> (bool, String) {
+        let output = sandbox
+            .command(Path::new("/bin/sh"), confinement)
+            .args(["-c", script])
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    #[test]
+    fn confined_code_writes_only_its_own_folders_and_has_no_network() {
+        let Some(sandbox) = bubblewrap() else {
+            eprintln!("no usable bwrap here: skipped (CI installs bubblewrap)");
+            return;
+        };
+        let outside = tempfile::tempdir().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let confinement = Confinement {
+            writable: vec![scratch.path().to_path_buf()],
+            readable: vec![outside.path().to_path_buf()],
+            network: false,
+        };
+        let inside_file = scratch.path().join("built");
+        let (wrote, _) = run(
+            &sandbox,
+            &format!("echo ok > {}", inside_file.display()),
+            &confinement,
+        );
+        assert!(wrote && inside_file.is_file());
+        let escaped = outside.path().join("escaped");
+        let (wrote, error) = run(
+            &sandbox,
+            &format!("echo x > {}", escaped.display()),
+            &confinement,
+        );
+        assert!(!wrote && !escaped.exists(), "{error}");
+        assert!(error.contains("Read-only file system"), "{error}");
+        let (private_tmp, _) = run(&sandbox, "echo x > /tmp/vendor-sandbox-test", &confinement);
+        assert!(private_tmp && !Path::new("/tmp/vendor-sandbox-test").exists());
+        // Only a loopback device (two header lines and `lo`): no route anywhere.
+        let (only_loopback, error) = run(
+            &sandbox,
+            "test $(wc -l < /proc/net/dev) -eq 3",
+            &confinement,
+        );
+        assert!(only_loopback, "{error}");
+        let (networked, _) = run(
+            &sandbox,
+            "test $(wc -l < /proc/net/dev) -gt 3",
+            &Confinement {
+                network: true,
+                ..confinement.clone()
+            },
+        );
+        let host_interfaces = std::fs::read_to_string("/proc/net/dev").unwrap_or_default();
+        assert_eq!(networked, host_interfaces.lines().count() > 3);
+    }
+}
