@@ -173,7 +173,7 @@ impl BuildEnvironment {
     ) -> Result<Vec<Requirement>, BuildError> {
         let hook = "get_requires_for_build_wheel";
         let arguments = json!([config_settings(settings)]);
-        let value = match self.call(tree, settings, log, hook, arguments)? {
+        let value = match self.call(tree, settings, log, hook, arguments, None)? {
             None => return Ok(Vec::new()),
             Some(value) => value,
         };
@@ -211,7 +211,7 @@ impl BuildEnvironment {
         let arguments = json!([out_dir, config_settings(settings)]);
         let protocol = |reason: String| protocol_error(tree, hook, log, reason);
         let value = self
-            .call_writing(tree, settings, log, hook, arguments, Some(out_dir))?
+            .call(tree, settings, log, hook, arguments, Some(out_dir))?
             .ok_or_else(|| protocol("the backend has no `build_wheel` hook".into()))?;
         let name = value
             .as_str()
@@ -232,21 +232,10 @@ impl BuildEnvironment {
         Ok(wheel)
     }
 
-    /// Run `hook` through the shim; `None` when the backend lacks it.
+    /// Run `hook` through the shim, confined (see [`crate::sandbox`]) to
+    /// writing the source tree, the environment and `out_dir`; `None` when
+    /// the backend lacks the hook.
     fn call(
-        &self,
-        tree: &SourceTree,
-        settings: &BuildSettings,
-        log: &Path,
-        hook: &str,
-        arguments: Value,
-    ) -> Result<Option<Value>, BuildError> {
-        self.call_writing(tree, settings, log, hook, arguments, None)
-    }
-
-    /// [`Self::call`], the hook confined (see [`crate::sandbox`]) to
-    /// writing the source tree, the environment and `out_dir`.
-    fn call_writing(
         &self,
         tree: &SourceTree,
         settings: &BuildSettings,
