@@ -218,16 +218,20 @@ impl Target {
         cpython_linux_markers(&self.python, &self.arch)
     }
 
-    /// `(X, Y)` of the selected Python.
-    /// Whether the target's systemd has `systemd-update-helper` (v249 and
-    /// later), which its RPM macros call instead of `systemctl`; a target
-    /// file without `systemd` is taken to be that recent.
-    pub fn has_systemd_update_helper(&self) -> bool {
-        self.systemd
-            .as_ref()
-            .is_none_or(|version| version.release().first().is_some_and(|major| *major >= 249))
+    /// Whether the target's rpm is `major.minor` or newer.
+    pub fn rpm_at_least(&self, major: u64, minor: u64) -> bool {
+        release_at_least(&self.rpm_version, &[major, minor])
     }
 
+    /// Whether the target's systemd is version `major` or newer; a target
+    /// file without `systemd` is taken to be recent.
+    pub fn systemd_at_least(&self, major: u64) -> bool {
+        self.systemd
+            .as_ref()
+            .is_none_or(|version| release_at_least(version, &[major]))
+    }
+
+    /// `(X, Y)` of the selected Python.
     pub fn python_series(&self) -> (u64, u64) {
         python_series(&self.python)
     }
@@ -305,6 +309,17 @@ pub fn available_targets(project_dir: Option<&Path>) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// Whether `version` is at least `minimum`, compared on `minimum`'s
+/// segments, missing ones counting as 0 (`4.16.1.3` is at least `4.16`,
+/// `6.0` at least `4.19`, `4.14.3` not at least `4.15`).
+pub fn release_at_least(version: &Version, minimum: &[u64]) -> bool {
+    let release = version.release();
+    let compared: Vec<u64> = (0..minimum.len())
+        .map(|index| release.get(index).copied().unwrap_or(0))
+        .collect();
+    compared.as_slice() >= minimum
 }
 
 /// `(major, minor)` of a Python version (`3.11.9` → `(3, 11)`); a missing
@@ -465,6 +480,18 @@ mod tests {
 
     fn wheel(name: &str) -> WheelFilename {
         name.parse().unwrap()
+    }
+
+    #[test]
+    fn compares_release_segments() {
+        assert!(release_at_least(&version("4.16.1.3"), &[4, 16]));
+        assert!(release_at_least(&version("4.19"), &[4, 16]));
+        assert!(!release_at_least(&version("4.14.3"), &[4, 16]));
+        assert!(release_at_least(&version("6.0"), &[4, 19]));
+        assert!(!release_at_least(&version("239"), &[249]));
+        let el9 = Target::load("el9", None).unwrap();
+        assert!(el9.rpm_at_least(4, 16) && !el9.rpm_at_least(4, 19));
+        assert!(el9.systemd_at_least(249) && !el9.systemd_at_least(253));
     }
 
     #[test]

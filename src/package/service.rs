@@ -38,7 +38,7 @@ pub fn state_directory(app: &str) -> String {
 pub fn unit_file(app: &str, service: &ServiceConfig, target: &Target) -> String {
     // `Type=exec` (systemd 240) reports a command that cannot start as a
     // failed start; older systemd only knows `simple`.
-    let kind = if systemd_at_least(target, 240) {
+    let kind = if target.systemd_at_least(240) {
         "exec"
     } else {
         "simple"
@@ -154,16 +154,13 @@ pub fn scriptlets(
 
 /// rpm 4.19 creates the users of a package's sysusers.d files itself.
 fn rpm_creates_sysusers(target: &Target) -> bool {
-    target.rpm_version.release() >= [4, 19].as_slice()
+    target.rpm_at_least(4, 19)
 }
 
-fn systemd_at_least(target: &Target, major: u64) -> bool {
-    target.systemd.as_ref().is_none_or(|version| {
-        version
-            .release()
-            .first()
-            .is_some_and(|first| *first >= major)
-    })
+/// systemd 249 brought `systemd-update-helper`, which its RPM macros call
+/// from then on instead of `systemctl`.
+fn has_systemd_update_helper(target: &Target) -> bool {
+    target.systemd_at_least(249)
 }
 
 /// `%sysusers_create_compat`: the user and its group, unless they exist.
@@ -181,7 +178,7 @@ fn create_user(app: &str, service: &ServiceConfig) -> String {
 /// `%systemd_post`, `%systemd_preun` and `%systemd_postun_with_restart`
 /// of the target's systemd, for `unit`.
 fn unit_steps(unit: &str, target: &Target) -> [String; 3] {
-    if target.has_systemd_update_helper() {
+    if has_systemd_update_helper(target) {
         let helper = "/usr/lib/systemd/systemd-update-helper";
         let step = |comment: &str, condition: &str, command: &str| {
             format!(

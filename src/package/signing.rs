@@ -233,7 +233,7 @@ fn check_algorithm(
     match algorithm {
         PublicKeyAlgorithm::RSA => Ok(()),
         PublicKeyAlgorithm::EdDSALegacy | PublicKeyAlgorithm::Ed25519 => {
-            if rpm_at_least(&target.rpm_version.to_string(), 4, 16) {
+            if target.rpm_at_least(4, 16) {
                 Ok(())
             } else {
                 Err(refuse(
@@ -249,25 +249,5 @@ fn check_algorithm(
             "vendor does not sign with: only RSA and Ed25519 give reproducible signatures rpm verifies".to_string(),
             "sign with an RSA or Ed25519 key",
         )),
-    }
-}
-
-fn rpm_at_least(version: &str, major: u64, minor: u64) -> bool {
-    let mut parts = version
-        .split('.')
-        .map(|part| part.parse::<u64>().unwrap_or(0));
-    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    found >= (major, minor)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compares_rpm_versions() {
-        assert!(rpm_at_least("4.16.1.3", 4, 16));
-        assert!(rpm_at_least("4.19", 4, 16));
-        assert!(!rpm_at_least("4.14.3", 4, 16));
     }
 }

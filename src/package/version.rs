@@ -25,6 +25,8 @@ use std::fmt;
 
 use pep440_rs::{PrereleaseKind, Version};
 
+use crate::targets::release_at_least;
+
 /// How versions are spelled for a target's rpm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RpmVersionStyle {
@@ -39,13 +41,8 @@ impl RpmVersionStyle {
 
     /// The style for a target whose rpm has version `rpm_version`.
     pub fn for_rpm(rpm_version: &Version) -> Self {
-        let release = rpm_version.release();
-        let major_minor = [
-            release.first().copied().unwrap_or(0),
-            release.get(1).copied().unwrap_or(0),
-        ];
         Self {
-            caret: major_minor >= Self::FIRST_RPM_WITH_CARET,
+            caret: release_at_least(rpm_version, &Self::FIRST_RPM_WITH_CARET),
         }
     }
 }
