@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use crate::host::toolchain::{find_executable, search_path};
+
 /// Folders the sandbox replaces with its own.
 const REPLACED: [&str; 3] = ["/dev", "/tmp", "/var/tmp"];
 
@@ -95,9 +97,7 @@ fn detect() -> Result<Sandbox, SandboxError> {
 }
 
 fn find_in_path(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|folder| folder.join(program))
-        .find(|candidate| candidate.is_file())
+    find_executable(Path::new(program), &search_path())
 }
 
 impl Sandbox {

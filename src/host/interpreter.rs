@@ -44,9 +44,7 @@ pub fn start_finding_interpreter(python_version: (u64, u64)) {
 fn search_interpreter(python_version: (u64, u64)) -> Result<PathBuf, HostError> {
     let (major, minor) = python_version;
     let versioned = format!("python{major}.{minor}");
-    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect())
-        .unwrap_or_default();
+    let path_dirs = super::toolchain::search_path();
     let mut candidates: Vec<PathBuf> = Vec::new();
     candidates.extend(path_dirs.iter().map(|dir| dir.join(&versioned)));
     for dir in ["/usr/bin", "/usr/local/bin", "/opt/rh/bin"] {

@@ -49,9 +49,7 @@ impl Toolchain {
         let family = std::fs::read_to_string("/etc/os-release")
             .ok()
             .and_then(|text| family_from_os_release(&text));
-        let path: Vec<PathBuf> = std::env::var_os("PATH")
-            .map(|path| std::env::split_paths(&path).collect())
-            .unwrap_or_default();
+        let path = search_path();
         let mut include_dirs = flag_include_dirs();
         include_dirs.extend(compiler_include_dirs().unwrap_or_else(standard_include_dirs));
         let program =
@@ -147,6 +145,13 @@ pub(crate) fn include_flags(flags: &str) -> Vec<PathBuf> {
 }
 
 /// `name` as an executable file: a path as given, a bare name on `path`.
+/// The folders of `$PATH`, in order.
+pub(crate) fn search_path() -> Vec<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default()
+}
+
 pub(crate) fn find_executable(name: &Path, path: &[PathBuf]) -> Option<PathBuf> {
     let is_executable = |candidate: &Path| {
         std::fs::metadata(candidate)
