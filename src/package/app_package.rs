@@ -51,14 +51,12 @@ pub fn config_directory(app: &str) -> String {
 }
 
 /// The `<app>` spec: the app's wheel as the venv holds it, renamed, with
-/// the deployment's files, unit, user and scriptlets, requiring
-/// `<app>-deps` at `deps` (`None`: the app's own content, which the
-/// release history compares).
+/// the deployment's files, unit, user and scriptlets; [`require_deps`]
+/// adds the `<app>-deps` of its release once that is known.
 pub(super) fn app_rpm_spec(
     context: &PackageContext,
     wheel_spec: RpmSpec,
     deployment: &Deployment,
-    deps: Option<&RpmEvr>,
 ) -> Result<RpmSpec, PackageError> {
     let app = &context.app;
     let mut spec = RpmSpec {
@@ -95,15 +93,18 @@ pub(super) fn app_rpm_spec(
     }
     spec.directories
         .extend(owned_directories(context, deployment));
-    if let Some(deps) = deps {
-        spec.requires.push(RpmDependency::versioned(
-            format!("{app}-deps"),
-            DependencyFlags::Equal,
-            deps.clone(),
-        ));
-    }
     spec.scripts = scriptlets(app, service, &deployment.scripts, &context.target);
     Ok(spec)
+}
+
+/// `Requires: <app>-deps = <deps>`: installing or upgrading `<app>`
+/// brings exactly its release's set.
+pub(super) fn require_deps(spec: &mut RpmSpec, app: &str, deps: &RpmEvr) {
+    spec.requires.push(RpmDependency::versioned(
+        format!("{app}-deps"),
+        DependencyFlags::Equal,
+        deps.clone(),
+    ));
 }
 
 fn bytes_file(path: String, mode: u32, text: String) -> RpmFile {

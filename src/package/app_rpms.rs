@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::app_package::app_rpm_spec;
+use super::app_package::{app_rpm_spec, require_deps};
 use super::error::PackageError;
 use super::output::OutputError;
 use super::releases::{Assigned, History, Release, ReleasedRpm, HISTORY_FILE};
@@ -75,9 +75,11 @@ pub(super) fn write_app_rpms(
         application,
     } = release;
     let venv_name = format!("{}-venv", context.app);
-    let (venv, record) = write_released(context, staging, &history, |context| {
-        Ok(venv_rpm_spec(context))
-    })?;
+    let venv_spec = venv_rpm_spec(context);
+    let content = content_key(&venv_spec)?;
+    let assigned = history.assign(&venv_spec.name, &venv_spec.version, &content);
+    let version = venv_spec.version.clone();
+    let (venv, record) = write_assigned(context, staging, venv_spec, &assigned, content, version)?;
     records.push(record);
     rpms.push(venv);
     reporter.stage_advanced("venv");
@@ -89,12 +91,12 @@ pub(super) fn write_app_rpms(
         .map(|rpm| (rpm.rpm_name.clone(), rpm.evr.clone()))
         .collect();
     let app = application
-        .map(|application| AppSpecs::new(context, application, reporter))
+        .map(|application| OwnAppSpec::new(context, application, reporter))
         .transpose()?;
     let (number, app_release) = match &app {
         Some(app) => {
             let (number, assigned, content) =
-                history.app_release(&records, &context.app, &app.wheel.version, &app.own_content);
+                history.app_release(&records, &context.app, &app.version, &app.content);
             (number, Some((assigned, content)))
         }
         None => (history.deps_number(&records), None),
@@ -121,7 +123,11 @@ pub(super) fn write_app_rpms(
     rpms.push(deps);
     reporter.stage_advanced("deps");
     if let (Some(app), Some((assigned, content))) = (app, app_release) {
-        let (rpm, record) = app.write(context, staging, assigned, content, &deps_evr, reporter)?;
+        let mut spec = app.spec;
+        require_deps(&mut spec, &context.app, &deps_evr);
+        let (mut rpm, record) =
+            write_assigned(context, staging, spec, &assigned, content, app.version)?;
+        rpm.package = Some(app.package);
         records.push(record);
         rpms.push(rpm);
         reporter.stage_advanced(&context.app);
@@ -135,100 +141,54 @@ pub(super) fn write_app_rpms(
     }))
 }
 
-/// The `<app>` RPM's inputs and its own content key (without the
-/// `<app>-deps` it requires, which the release number decides).
-struct AppSpecs {
-    wheel: AppWheel,
-    own_content: String,
+/// The `<app>` spec before its release is known, without the
+/// `<app>-deps` it requires (which the release number decides), and the
+/// content key of that: what the history compares.
+struct OwnAppSpec {
+    package: PackageName,
+    version: String,
+    spec: RpmSpec,
+    content: String,
 }
 
-impl AppSpecs {
+impl OwnAppSpec {
     fn new(
         context: &PackageContext,
         wheel: AppWheel,
         reporter: &dyn Reporter,
     ) -> Result<Self, PackageError> {
-        let own = wheel.spec(context, None, reporter)?;
+        let context = PackageContext {
+            build_time: wheel.build_time,
+            ..context.clone()
+        };
+        let wheel_spec = wheel_rpm_spec(&context, &wheel.installed, &wheel.extras, reporter)?.spec;
+        let spec = app_rpm_spec(&context, wheel_spec, &wheel.deployment)?;
         Ok(Self {
-            own_content: content_key(&own)?,
-            wheel,
+            content: content_key(&spec)?,
+            package: wheel.package,
+            version: wheel.version,
+            spec,
         })
     }
-
-    fn write(
-        self,
-        context: &PackageContext,
-        staging: &Path,
-        assigned: Assigned,
-        content: String,
-        deps: &RpmEvr,
-        reporter: &dyn Reporter,
-    ) -> Result<(PackagedRpm, ReleasedRpm), PackageError> {
-        let released = PackageContext {
-            release: format!("{}{}", assigned.release, context.target.dist_tag),
-            epoch_offset: assigned.epoch_offset,
-            ..context.clone()
-        };
-        let spec = self.wheel.spec(&released, Some(deps), reporter)?;
-        let written = write_rpm(&spec, staging)?;
-        let rpm = packaged(
-            Some(self.wheel.package.clone()),
-            self.wheel.version.clone(),
-            &spec,
-            written,
-            Vec::new(),
-        );
-        let record = ReleasedRpm {
-            name: spec.name.clone(),
-            version: self.wheel.version,
-            epoch_offset: assigned.epoch_offset,
-            release: assigned.release,
-            content,
-            file: rpm.file_name.clone(),
-        };
-        Ok((rpm, record))
-    }
 }
 
-impl AppWheel {
-    /// The `<app>` spec for `context` (its own build time applied).
-    fn spec(
-        &self,
-        context: &PackageContext,
-        deps: Option<&RpmEvr>,
-        reporter: &dyn Reporter,
-    ) -> Result<RpmSpec, PackageError> {
-        let context = PackageContext {
-            build_time: self.build_time,
-            ..context.clone()
-        };
-        let wheel_spec = wheel_rpm_spec(&context, &self.installed, &self.extras, reporter)?.spec;
-        app_rpm_spec(&context, wheel_spec, &self.deployment, deps)
-    }
-}
-
-/// Write the spec `make` gives for a context released as the history
-/// says for its content (the spec's own bytes, its release aside).
-fn write_released(
+/// Write `spec`, made before its release was known, with the epoch offset
+/// and release the history `assigned` to its `content`; `version` is the
+/// upstream version the history records.
+fn write_assigned(
     context: &PackageContext,
     staging: &Path,
-    history: &History,
-    make: impl Fn(&PackageContext) -> Result<RpmSpec, PackageError>,
+    spec: RpmSpec,
+    assigned: &Assigned,
+    content: String,
+    version: String,
 ) -> Result<(PackagedRpm, ReleasedRpm), PackageError> {
-    let unreleased = make(context)?;
-    let content = content_key(&unreleased)?;
-    let assigned = history.assign(&unreleased.name, &unreleased.version, &content);
-    let released = PackageContext {
-        release: format!("{}{}", assigned.release, context.target.dist_tag),
-        epoch_offset: assigned.epoch_offset,
-        ..context.clone()
-    };
-    let spec = make(&released)?;
+    let spec = context.released(assigned).restamp(spec);
     let written = write_rpm(&spec, staging)?;
-    let rpm = packaged(None, spec.version.clone(), &spec, written, Vec::new());
+    let rpm = packaged(None, version.clone(), &spec, written, Vec::new());
     let record = ReleasedRpm {
         name: spec.name.clone(),
-        version: spec.version.clone(),
+        version,
         epoch_offset: assigned.epoch_offset,
         release: assigned.release,
         content,

@@ -120,8 +120,9 @@ pub fn package_lock(
     let app_wheel = wheels.iter().find(is_app);
     let package_wheels: Vec<&PreparedWheel> =
         wheels.iter().filter(|prepared| !is_app(prepared)).collect();
+    let extras = active_extras(lock);
     let jobs = plan_jobs(
-        lock,
+        &extras,
         &package_wheels,
         &context,
         &history,
@@ -182,7 +183,7 @@ pub fn package_lock(
     } else {
         let application = match (app_wheel, &options.application) {
             (Some(prepared), Some(application)) => Some(app_wheel_job(
-                lock,
+                &extras,
                 prepared,
                 application,
                 &context,
@@ -305,7 +306,7 @@ fn lock_build_time(lock: &Lock) -> u64 {
 /// The app's wheel made ready for `<app>`: installed as the venv holds it
 /// (verification installed it the same way: a cache hit).
 fn app_wheel_job(
-    lock: &Lock,
+    extras: &BTreeMap<PackageName, BTreeSet<ExtraName>>,
     prepared: &PreparedWheel,
     application: &Application,
     context: &PackageContext,
@@ -323,8 +324,9 @@ fn app_wheel_job(
         package: prepared.package.name.clone(),
         version: prepared.package.version.to_string(),
         installed,
-        extras: active_extras(lock)
-            .remove(&prepared.package.name)
+        extras: extras
+            .get(&prepared.package.name)
+            .cloned()
             .unwrap_or_default(),
         deployment: application.deployment.clone(),
         build_time: package_build_time(&prepared.package).unwrap_or(context.build_time),
@@ -334,14 +336,13 @@ fn app_wheel_job(
 /// Each prepared wheel with the extras the lock activates for its
 /// package, and the epoch and release the history gives its content.
 fn plan_jobs<'a>(
-    lock: &Lock,
+    extras: &BTreeMap<PackageName, BTreeSet<ExtraName>>,
     wheels: &[&'a PreparedWheel],
     context: &PackageContext,
     history: &History,
     cache: &Cache,
     interpreter: &Path,
 ) -> Vec<WheelJob<'a>> {
-    let extras = active_extras(lock);
     wheels
         .iter()
         .map(|prepared| {
@@ -361,11 +362,7 @@ fn plan_jobs<'a>(
             let rpm_name = context.rpm_name(&package.name);
             let version = package.version.to_string();
             let assigned = history.assign(&rpm_name, &version, &content);
-            let context = PackageContext {
-                release: format!("{}{}", assigned.release, context.target.dist_tag),
-                epoch_offset: assigned.epoch_offset,
-                ..unreleased
-            };
+            let context = unreleased.released(&assigned);
             WheelJob {
                 package,
                 wheel: &prepared.wheel,

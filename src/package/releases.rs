@@ -195,8 +195,14 @@ impl History {
     /// The `<app>-deps` number of a release requiring exactly `rpms`: the
     /// latest one when the set is the same, else the next.
     pub fn deps_number(&self, rpms: &[ReleasedRpm]) -> u64 {
+        self.number_unless_changed(|latest| same_set(&latest.rpms, rpms))
+    }
+
+    /// The latest release's number when `unchanged` says so of it, else
+    /// the next (1 for a first release).
+    fn number_unless_changed(&self, unchanged: impl Fn(&Release) -> bool) -> u64 {
         match self.latest() {
-            Some(latest) if same_set(&latest.rpms, rpms) => latest.number,
+            Some(latest) if unchanged(latest) => latest.number,
             Some(latest) => latest.number + 1,
             None => 1,
         }
@@ -213,7 +219,7 @@ impl History {
         version: &str,
         own: &str,
     ) -> (u64, Assigned, String) {
-        let unchanged = self.latest().is_some_and(|latest| {
+        let number = self.number_unless_changed(|latest| {
             let earlier_others: Vec<ReleasedRpm> = latest
                 .rpms
                 .iter()
@@ -231,11 +237,6 @@ impl History {
             });
             same_app && same_set(&earlier_others, others)
         });
-        let number = match self.latest() {
-            Some(latest) if unchanged => latest.number,
-            Some(latest) => latest.number + 1,
-            None => 1,
-        };
         let content = format!("{own}{APP_CONTENT_SEPARATOR}{number}");
         let assigned = self.assign(name, version, &content);
         (number, assigned, content)
@@ -491,6 +492,31 @@ mod tests {
                 epoch_offset: 1,
                 release: 1
             }
+        );
+    }
+
+    #[test]
+    fn the_app_rpm_is_a_new_release_when_it_or_its_set_changes() {
+        let venv = vec![rpm("app-venv", "3.11.9", 0, 1, "v")];
+        let empty = History::empty();
+        let (number, assigned, content) = empty.app_release(&venv, "app", "1.0", "own");
+        assert_eq!(
+            (number, assigned.release, content.as_str()),
+            (1, 1, "own@deps1")
+        );
+        let mut first = venv.clone();
+        first.push(rpm("app", "1.0", 0, 1, &content));
+        let history = history(vec![first]);
+        let (number, assigned, _) = history.app_release(&venv, "app", "1.0", "own");
+        assert_eq!((number, assigned.release), (1, 1), "nothing changed");
+        let (number, assigned, _) = history.app_release(&venv, "app", "1.0", "edited");
+        assert_eq!((number, assigned.release), (2, 2), "the app alone changed");
+        let other_venv = vec![rpm("app-venv", "3.11.9", 0, 2, "w")];
+        let (number, assigned, content) = history.app_release(&other_venv, "app", "1.0", "own");
+        assert_eq!(
+            (number, assigned.release, content.as_str()),
+            (2, 2, "own@deps2"),
+            "the same app requiring a new <app>-deps is a new release of it"
         );
     }
 

@@ -26,6 +26,7 @@ use super::dependency::{
 };
 use super::header_text::{header_line, header_text};
 use super::license::rpm_license;
+use super::releases::Assigned;
 use super::rpm_writer::{RpmDirectory, RpmFile, RpmFileSource, RpmScripts, RpmSpec};
 use super::version::{rpm_version, RpmEvr, RpmVersionStyle};
 use crate::elf::{payload_dependencies, BundledLibrary, ElfError};
@@ -77,15 +78,39 @@ impl PackageContext {
         format!("{}-python3-{name}", self.app)
     }
 
-    /// A spec with the fields every package of this build shares.
-    pub fn base_spec(&self, name: String, evr: &RpmEvr, arch: String) -> RpmSpec {
-        let epoch = match (evr.epoch, self.epoch_offset) {
+    /// This context with the epoch offset and release number the release
+    /// history assigned.
+    pub fn released(&self, assigned: &Assigned) -> PackageContext {
+        PackageContext {
+            release: format!("{}{}", assigned.release, self.target.dist_tag),
+            epoch_offset: assigned.epoch_offset,
+            ..self.clone()
+        }
+    }
+
+    /// `spec`, made before its release was known (no release, no epoch
+    /// offset), with this context's release and epoch offset.
+    pub fn restamp(&self, spec: RpmSpec) -> RpmSpec {
+        RpmSpec {
+            epoch: self.epoch(spec.epoch),
+            release: self.release.clone(),
+            ..spec
+        }
+    }
+
+    /// The RPM epoch of a version whose own epoch is `upstream`.
+    fn epoch(&self, upstream: Option<u64>) -> Option<u64> {
+        match (upstream, self.epoch_offset) {
             (epoch, 0) => epoch,
             (epoch, offset) => Some(epoch.unwrap_or(0) + offset),
-        };
+        }
+    }
+
+    /// A spec with the fields every package of this build shares.
+    pub fn base_spec(&self, name: String, evr: &RpmEvr, arch: String) -> RpmSpec {
         RpmSpec {
             name,
-            epoch,
+            epoch: self.epoch(evr.epoch),
             version: evr.version.clone(),
             release: self.release.clone(),
             arch,
