@@ -178,42 +178,46 @@ fn create_user(app: &str, service: &ServiceConfig) -> String {
 /// `%systemd_post`, `%systemd_preun` and `%systemd_postun_with_restart`
 /// of the target's systemd, for `unit`.
 fn unit_steps(unit: &str, target: &Target) -> [String; 3] {
-    if has_systemd_update_helper(target) {
-        let helper = "/usr/lib/systemd/systemd-update-helper";
-        let step = |comment: &str, condition: &str, command: &str| {
-            format!(
-                "# {comment} (%systemd_{})\nif [ $1 {condition} ] && [ -x \"{helper}\" ]; then\n    {helper} {command} {unit} || :\nfi",
-                match command {
-                    "install-system-units" => "post",
-                    "remove-system-units" => "preun",
-                    _ => "postun_with_restart",
-                }
+    const HELPER: &str = "/usr/lib/systemd/systemd-update-helper";
+    // What, the macro, when ($1), the helper's verb, systemctl's command.
+    let steps = [
+        (
+            "enable per the preset on a first installation",
+            "systemd_post",
+            "-eq 1",
+            "install-system-units",
+            "--no-reload preset",
+        ),
+        (
+            "stop and disable on removal",
+            "systemd_preun",
+            "-eq 0",
+            "remove-system-units",
+            "--no-reload disable --now",
+        ),
+        (
+            "restart after an upgrade",
+            "systemd_postun_with_restart",
+            "-ge 1",
+            "mark-restart-system-units",
+            "try-restart",
+        ),
+    ];
+    let helper = has_systemd_update_helper(target);
+    steps.map(|(what, name, condition, verb, systemctl)| {
+        let (guard, command) = if helper {
+            (
+                format!(" && [ -x \"{HELPER}\" ]"),
+                format!("{HELPER} {verb} {unit} || :"),
+            )
+        } else {
+            (
+                String::new(),
+                format!("systemctl {systemctl} {unit} >/dev/null 2>&1 || :"),
             )
         };
-        [
-            step(
-                "enable per the preset on a first installation",
-                "-eq 1",
-                "install-system-units",
-            ),
-            step(
-                "stop and disable on removal",
-                "-eq 0",
-                "remove-system-units",
-            ),
-            step(
-                "restart after an upgrade",
-                "-ge 1",
-                "mark-restart-system-units",
-            ),
-        ]
-    } else {
-        [
-            format!("# enable per the preset on a first installation (%systemd_post)\nif [ $1 -eq 1 ]; then\n    systemctl --no-reload preset {unit} >/dev/null 2>&1 || :\nfi"),
-            format!("# stop and disable on removal (%systemd_preun)\nif [ $1 -eq 0 ]; then\n    systemctl --no-reload disable --now {unit} >/dev/null 2>&1 || :\nfi"),
-            format!("# restart after an upgrade (%systemd_postun_with_restart)\nif [ $1 -ge 1 ]; then\n    systemctl try-restart {unit} >/dev/null 2>&1 || :\nfi"),
-        ]
-    }
+        format!("# {what} (%{name})\nif [ $1 {condition} ]{guard}; then\n    {command}\nfi")
+    })
 }
 
 /// One `[app.scripts]` entry: in a subshell (an `exit` in it ends only
