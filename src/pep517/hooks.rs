@@ -44,7 +44,7 @@ const TAIL_LINES: usize = 25;
 /// 1980-01-01, the earliest time a zip file (a wheel) can record.
 pub const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;
 
-/// Host variables a build may need (compilers, pkg-config, locale, temp;
+/// Host variables a build may need (compilers, pkg-config, locale;
 /// `HOME` for tools that keep their settings there, `LD_LIBRARY_PATH` for
 /// interpreters that find `libpython` through it); everything else
 /// (PYTHONPATH, PIP_*, virtualenv leftovers) is dropped.
@@ -52,7 +52,6 @@ const KEPT_VARIABLES: &[&str] = &[
     "PATH",
     "HOME",
     "LD_LIBRARY_PATH",
-    "TMPDIR",
     "LANG",
     "LC_ALL",
     "LC_CTYPE",
@@ -371,7 +370,6 @@ impl BuildEnvironment {
         ));
         variables.push(("PYTHONHASHSEED".into(), "0".into()));
         // The sandbox's private /tmp, whatever the caller's TMPDIR.
-        variables.retain(|(name, _)| name != "TMPDIR");
         variables.push(("TMPDIR".into(), "/tmp".into()));
         for (name, value) in &settings.env {
             variables.push((name.into(), value.into()));
