@@ -54,6 +54,22 @@ impl crate::hint::Hint for CacheError {
     }
 }
 
+/// Why an entry did not pass `vendor cache verify`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryProblem {
+    /// Written in a layout this `vendor` no longer reads: never used, and
+    /// removed by `vendor cache clean`, but not damaged.
+    Stale,
+    /// Its bytes are not what was written; the text says what differs.
+    Damaged(String),
+}
+
+impl From<String> for EntryProblem {
+    fn from(problem: String) -> Self {
+        Self::Damaged(problem)
+    }
+}
+
 /// Kinds of non-artifact entries, each in its own folder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bucket {
@@ -141,11 +157,15 @@ impl Cache {
     /// Where the artifact with this digest lives (whether or not it exists).
     pub fn artifact_path(&self, sha256: &Sha256, filename: &str) -> PathBuf {
         let digest = sha256.as_str();
-        self.root
-            .join("artifacts/sha256")
+        self.artifacts_folder()
             .join(&digest[..2])
             .join(&digest[2..])
             .join(filename)
+    }
+
+    /// The folder of every artifact, sharded by digest.
+    pub fn artifacts_folder(&self) -> PathBuf {
+        self.root.join("artifacts/sha256")
     }
 
     /// The artifact's path when it is in the cache.
@@ -243,6 +263,43 @@ impl Cache {
         Ok(temp)
     }
 
+    /// The entry folders of a folder sharded as `<ab>/<cdef…>` (a bucket,
+    /// or `artifacts/sha256`), each with its key `abcdef…`; private
+    /// folders of runs still writing (names starting with `.`) are left out.
+    pub fn sharded_entries(&self, folder: &Path) -> Vec<(String, PathBuf)> {
+        let mut entries = Vec::new();
+        for shard in read_dir_sorted(folder) {
+            let Some(prefix) = shard
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+            else {
+                continue;
+            };
+            for entry in read_dir_sorted(&shard) {
+                let name = entry.file_name().unwrap_or_default().to_string_lossy();
+                if !name.starts_with('.') && entry.is_dir() {
+                    entries.push((format!("{prefix}{name}"), entry.clone()));
+                }
+            }
+        }
+        entries
+    }
+
+    /// Remove the entry folder (or file) at `path` in one step for readers:
+    /// it is renamed into `tmp/` first, then deleted.
+    pub fn remove_entry(&self, path: &Path) -> Result<(), CacheError> {
+        let write_error = |source| CacheError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let graveyard = tempfile::Builder::new()
+            .prefix(".removing-")
+            .tempdir_in(self.root.join("tmp"))
+            .map_err(write_error)?;
+        std::fs::rename(path, graveyard.path().join("entry")).map_err(write_error)?;
+        graveyard.close().map_err(write_error)
+    }
+
     /// Rename into place. Concurrent writers of the same content-addressed
     /// path race harmlessly: the last rename wins with identical bytes.
     pub fn persist(
@@ -266,6 +323,18 @@ impl Cache {
             .map_err(|error| write_error(error.error))?;
         Ok(destination)
     }
+}
+
+/// The paths in `folder`, sorted; none when it cannot be read.
+fn read_dir_sorted(folder: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .collect();
+    paths.sort();
+    paths
 }
 
 #[cfg(test)]

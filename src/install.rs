@@ -27,6 +27,7 @@ pub mod environment;
 
 mod archive;
 mod bytecode;
+mod check;
 mod contents;
 mod error;
 mod layout;
@@ -49,6 +50,7 @@ use crate::hash::Sha256;
 use crate::name::PackageName;
 
 pub use archive::{MAX_ENTRIES, MAX_TOTAL_BYTES};
+pub use check::check_wheel;
 pub use error::{InstallError, Refusal};
 pub use layout::InstallScheme;
 pub use metadata::WheelMetadata;
@@ -213,15 +215,7 @@ fn install_to(
     options: &InstallOptions,
     destination: &Destination<'_>,
 ) -> Result<InstalledWheel, InstallError> {
-    let wheel = wheel_path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| wheel_path.display().to_string());
-    let filename =
-        WheelFilename::from_str(&wheel).map_err(|error| InstallError::InvalidFilename {
-            wheel: wheel.clone(),
-            reason: error.reason,
-        })?;
+    let (wheel, filename) = wheel_file_name(wheel_path)?;
     let refuser = Refuser { wheel: &wheel };
     let mut archive = WheelArchive::open(wheel_path, refuser)?;
     let contents = contents::read_wheel_contents(&mut archive, &filename, scheme, refuser)?;
@@ -244,6 +238,20 @@ fn install_to(
     let final_root = destination.final_root;
     move_into_place(&staged, &private_root, final_root)?;
     Ok(describe(staged, contents, scheme, final_root, filename))
+}
+
+/// The wheel's file name, as given (for messages) and parsed.
+fn wheel_file_name(wheel_path: &Path) -> Result<(String, WheelFilename), InstallError> {
+    let wheel = wheel_path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| wheel_path.display().to_string());
+    let filename =
+        WheelFilename::from_str(&wheel).map_err(|error| InstallError::InvalidFilename {
+            wheel: wheel.clone(),
+            reason: error.reason,
+        })?;
+    Ok((wheel, filename))
 }
 
 /// Rename every staged file from the private directory to its final place.

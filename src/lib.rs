@@ -41,6 +41,7 @@ pub mod server_needs;
 // Machinery the stages share.
 pub mod archive_paths;
 pub mod cache;
+pub mod cache_check;
 pub mod elf;
 pub mod host;
 pub mod index;

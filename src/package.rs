@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod releases;
 pub mod repodata;
 mod reuse;
+pub use reuse::check_entry as check_kept_rpm;
 mod rpm;
 pub mod rpm_writer;
 pub mod service;

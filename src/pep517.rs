@@ -149,7 +149,7 @@ pub fn build_key(request: &BuildRequest<'_>) -> Sha256 {
 }
 
 /// The wheel in a cache entry's folder, if it is there.
-fn cached_wheel(folder: &Path) -> Option<PathBuf> {
+pub fn cached_wheel(folder: &Path) -> Option<PathBuf> {
     fs::read_dir(folder)
         .ok()?
         .filter_map(Result::ok)

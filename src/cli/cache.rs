@@ -21,6 +21,17 @@ enum CacheAction {
     /// Remove what every build makes again (installed trees, kept RPMs,
     /// passed verifications, work folders); downloads and wheels built from
     /// sdists stay. Do not run it while another `vendor` uses the cache.
+    /// Re-hash every download, wheel built from an sdist, installed tree
+    /// and kept RPM, and list what does not match.
+    Verify {
+        /// Remove the damaged entries (the next build downloads, builds or
+        /// writes them again).
+        #[arg(long)]
+        remove: bool,
+        /// Entries checked at once (default: the number of cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+    },
     Clean {
         /// Empty the whole cache, downloads and built wheels included.
         #[arg(long)]
@@ -52,6 +63,7 @@ pub fn run(project: &Project, arguments: CacheArgs) -> anyhow::Result<Outcome> {
             print_table(&rows);
             println!("{} in {}", human_size(total), cache.root().display());
         }
+        CacheAction::Verify { remove, jobs } => return verify(project, &cache, remove, jobs),
         CacheAction::Clean { all } => {
             let freed = cache.clean(all)?;
             println!(
@@ -62,4 +74,47 @@ pub fn run(project: &Project, arguments: CacheArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
+}
+
+/// `vendor cache verify`: a table of what was checked, then each damaged
+/// entry; fails when damage is left in the cache.
+fn verify(
+    project: &Project,
+    cache: &vendor::cache::Cache,
+    remove: bool,
+    jobs: Option<usize>,
+) -> anyhow::Result<Outcome> {
+    let jobs = jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let reporter = project.reporter();
+    let check = vendor::cache_check::check_cache(cache, jobs.max(1), remove, reporter.as_ref())?;
+    let mut rows = vec![[
+        "folder".to_string(),
+        "checked".to_string(),
+        "stale (removed by `clean`)".to_string(),
+    ]];
+    for folder in &check.folders {
+        rows.push([
+            folder.name.clone(),
+            folder.entries.to_string(),
+            folder.stale.to_string(),
+        ]);
+    }
+    print_table(&rows);
+    for damaged in &check.damaged {
+        let removed = if damaged.removed { " (removed)" } else { "" };
+        println!(
+            "damaged: `{}`: {}{removed}",
+            damaged.path.display(),
+            damaged.problem
+        );
+    }
+    let checked: usize = check.folders.iter().map(|folder| folder.entries).sum();
+    println!("{checked} entries checked, {} damaged", check.damaged.len());
+    if check.damaged.is_empty() || remove {
+        return Ok(Outcome::Success);
+    }
+    eprintln!("hint: `vendor cache verify --remove` removes them; the next build downloads, builds or writes them again");
+    Ok(Outcome::Failure)
 }

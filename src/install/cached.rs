@@ -34,7 +34,7 @@ use super::{
     install_wheel, FileContents, FileKind, InstallError, InstallOptions, InstallScheme,
     InstalledFile, InstalledWheel, WheelMetadata,
 };
-use crate::cache::{exchange, sharded_key, Bucket, Cache};
+use crate::cache::{exchange, sharded_key, Bucket, Cache, EntryProblem};
 use crate::filename::WheelFilename;
 use crate::hash::{executable_digest, file_digest, Sha256, Sha256Hasher};
 
@@ -44,7 +44,7 @@ const PRIVATE_PREFIX: &str = ".vendor-installing-";
 const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 
 /// Bumped when the entry layout changes.
-const FORMAT: &str = "vendor-installed-1";
+const FORMAT: &str = "vendor-installed-2";
 const MANIFEST_FILE: &str = "manifest.json";
 /// The folder of an entry holding the installed files, laid out as
 /// [`install_wheel`] lays them out under its staging folder.
@@ -71,6 +71,8 @@ impl CachedInstall {
 struct Manifest {
     format: String,
     wheel: String,
+    /// The scheme's prefix: where the files are below [`TREE_FOLDER`].
+    prefix: PathBuf,
     files: Vec<ManifestFile>,
     directories: BTreeSet<PathBuf>,
     is_pure: bool,
@@ -236,6 +238,7 @@ fn manifest_of(installed: &InstalledWheel, wheel_path: &Path, scheme: &InstallSc
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default(),
+        prefix: scheme.prefix.clone(),
         files,
         directories: installed.directories.clone(),
         is_pure: installed.is_pure,
@@ -295,6 +298,90 @@ fn load(entry: &Path, scheme: &InstallScheme) -> Option<CachedInstall> {
             bytecode_skipped: manifest.bytecode_skipped,
         },
     })
+}
+
+/// Check the entry at `entry` against its manifest: every listed file is
+/// there with its size and sha256 (links with their target), and nothing
+/// else is in the tree, since verification imports from it. `Err` says
+/// what is wrong; a private folder of a run still installing is no entry.
+pub fn check_entry(entry: &Path) -> Result<(), EntryProblem> {
+    let manifest_path = entry.join(MANIFEST_FILE);
+    let text = fs::read(&manifest_path).map_err(|error| format!("no manifest: {error}"))?;
+    let format = serde_json::from_slice::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|value| value.get("format")?.as_str().map(str::to_string));
+    if format.as_ref().is_some_and(|format| format != FORMAT) {
+        return Err(EntryProblem::Stale);
+    }
+    let manifest: Manifest = serde_json::from_slice(&text)
+        .map_err(|error| format!("the manifest is unreadable: {error}"))?;
+    let prefix_root = entry.join(TREE_FOLDER).join(
+        manifest
+            .prefix
+            .strip_prefix("/")
+            .unwrap_or(&manifest.prefix),
+    );
+    let mut listed = BTreeSet::new();
+    for file in &manifest.files {
+        let path = prefix_root.join(&file.path);
+        check_file(&path, file)
+            .map_err(|problem| format!("`{}` {problem}", file.path.display()))?;
+        listed.insert(path);
+    }
+    match files_below(&entry.join(TREE_FOLDER))
+        .into_iter()
+        .find(|path| !listed.contains(path))
+    {
+        Some(unlisted) => Err(EntryProblem::Damaged(format!(
+            "`{}` is not in the manifest",
+            unlisted
+                .strip_prefix(&prefix_root)
+                .unwrap_or(&unlisted)
+                .display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// One manifest file against what is on disk.
+fn check_file(path: &Path, file: &ManifestFile) -> Result<(), String> {
+    if let Some(target) = &file.link {
+        return match fs::read_link(path) {
+            Ok(found) if &found == target => Ok(()),
+            Ok(found) => Err(format!("links to `{}`", found.display())),
+            Err(error) => Err(format!("cannot be read: {error}")),
+        };
+    }
+    let read = |error: std::io::Error| format!("cannot be read: {error}");
+    let size = fs::symlink_metadata(path).map_err(read)?.len();
+    if size != file.size {
+        return Err(format!("has {size} bytes, {} were installed", file.size));
+    }
+    let sha256 = fs::File::open(path)
+        .and_then(Sha256::of_reader)
+        .map_err(read)?;
+    if sha256 != file.sha256 {
+        return Err(format!(
+            "has sha256 {sha256}, {} was installed",
+            file.sha256
+        ));
+    }
+    Ok(())
+}
+
+/// Every file and link below `folder`, never following links.
+fn files_below(folder: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in fs::read_dir(&directory).into_iter().flatten().flatten() {
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => pending.push(entry.path()),
+                _ => found.push(entry.path()),
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]

@@ -18,13 +18,13 @@ use serde::{Deserialize, Serialize};
 use super::rpm::PackagedRpm;
 use super::spec::PackageContext;
 use super::version::RpmEvr;
-use crate::cache::{sharded_key, Bucket, Cache};
+use crate::cache::{sharded_key, Bucket, Cache, EntryProblem};
 use crate::elf::BundledLibrary;
 use crate::hash::{executable_digest, Sha256, Sha256Hasher};
 use crate::name::PackageName;
 
 /// Bumped when the entry layout changes.
-const FORMAT: &str = "vendor-packaged-1";
+const FORMAT: &str = "vendor-packaged-2";
 const DESCRIPTION_FILE: &str = "packaged.json";
 
 /// Where earlier RPMs are kept, for one build's context.
@@ -72,17 +72,22 @@ impl<'a> RpmStore<'a> {
         entry.into_packaged()
     }
 
-    /// Keep `rpm` (written to `output_dir`) for later builds.
+    /// Keep `rpm` (written to `output_dir`) for later builds, with its
+    /// sha256 for `vendor cache verify`.
     pub(super) fn keep(&self, key: &Sha256, rpm: &PackagedRpm, output_dir: &Path) {
         let folder = self.folder(key);
         let stored = self.cache.temp_file().ok().and_then(|mut temp| {
             let mut source = std::fs::File::open(output_dir.join(&rpm.file_name)).ok()?;
             std::io::copy(&mut source, temp.as_file_mut()).ok()?;
-            self.cache.persist(temp, folder.join(&rpm.file_name)).ok()
+            let sha256 = std::fs::File::open(temp.path())
+                .and_then(Sha256::of_reader)
+                .ok()?;
+            self.cache.persist(temp, folder.join(&rpm.file_name)).ok()?;
+            Some(sha256)
         });
         // The description goes last: an entry without it is never read.
-        if stored.is_some() {
-            if let Ok(text) = serde_json::to_vec(&Entry::from(rpm)) {
+        if let Some(sha256) = stored {
+            if let Ok(text) = serde_json::to_vec(&Entry::new(rpm, sha256)) {
                 let _ = self.cache.write_entry(
                     Bucket::Packaged,
                     &format!("{}/{DESCRIPTION_FILE}", sharded_key(key)),
@@ -95,6 +100,26 @@ impl<'a> RpmStore<'a> {
     fn folder(&self, key: &Sha256) -> PathBuf {
         self.cache.entry_path(Bucket::Packaged, &sharded_key(key))
     }
+}
+
+/// Check a kept RPM's entry folder: its description reads and the RPM
+/// has the sha256 it was kept with. An entry of an earlier layout is
+/// [`EntryProblem::Stale`].
+pub fn check_entry(folder: &Path) -> Result<(), EntryProblem> {
+    let text = std::fs::read(folder.join(DESCRIPTION_FILE))
+        .map_err(|error| format!("no `{DESCRIPTION_FILE}`: {error}"))?;
+    let entry: Entry = serde_json::from_slice(&text).map_err(|_| EntryProblem::Stale)?;
+    let path = folder.join(&entry.file_name);
+    let actual = std::fs::File::open(&path)
+        .and_then(Sha256::of_reader)
+        .map_err(|error| format!("`{}` cannot be read: {error}", entry.file_name))?;
+    if actual != entry.sha256 {
+        return Err(EntryProblem::Damaged(format!(
+            "`{}` has sha256 {actual}, {} was kept",
+            entry.file_name, entry.sha256
+        )));
+    }
+    Ok(())
 }
 
 /// [`PackagedRpm`] as stored.
@@ -110,10 +135,11 @@ struct Entry {
     arch: String,
     bundled: Vec<(String, String, Vec<String>)>,
     size: u64,
+    sha256: Sha256,
 }
 
-impl From<&PackagedRpm> for Entry {
-    fn from(rpm: &PackagedRpm) -> Self {
+impl Entry {
+    fn new(rpm: &PackagedRpm, sha256: Sha256) -> Self {
         Self {
             package: rpm.package.as_ref().map(ToString::to_string),
             version: rpm.version.clone(),
@@ -135,11 +161,10 @@ impl From<&PackagedRpm> for Entry {
                 })
                 .collect(),
             size: rpm.size,
+            sha256,
         }
     }
-}
 
-impl Entry {
     fn into_packaged(self) -> Option<PackagedRpm> {
         let package = match self.package {
             Some(name) => Some(PackageName::from_str(&name).ok()?),
