@@ -249,7 +249,7 @@ pub fn parse_project_config(text: &str, path: &Path) -> Result<ProjectConfig, Co
         hint: hint.map(str::to_string),
     };
     let raw: RawConfig = toml::from_str(text)
-        .map_err(|error| invalid(error.to_string().trim_end().to_string(), None))?;
+        .map_err(|error| invalid(crate::excerpt::toml_error(&error, text), None))?;
     let project_dir = path.parent().unwrap_or(Path::new(""));
     let app = raw.app.ok_or_else(|| {
         invalid(

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// What vendor was doing, where, and what the system said.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot {action} `{}`: {source}", path.display())]
+#[error("cannot {action} `{}`: {source}", crate::excerpt::path_excerpt(path))]
 pub struct IoFailure {
     pub action: &'static str,
     pub path: PathBuf,

@@ -8,6 +8,7 @@
 //! values.
 
 // Shared value types.
+pub mod excerpt;
 pub mod filename;
 pub mod hash;
 pub mod hint;
@@ -50,5 +51,6 @@ pub mod io_failure;
 pub mod parallel;
 pub mod pep517;
 pub mod progress;
+pub mod requirement_text;
 pub mod sandbox;
 pub mod scratch;

@@ -7,6 +7,19 @@
 
 pub use pep508_rs::{ExtraName, InvalidNameError, PackageName};
 
+/// Why a text is not a package or extra name, for messages that quote the
+/// text themselves (pep508's `InvalidNameError` repeats all of it).
+pub const NAME_RULE: &str =
+    "a name starts and ends with a letter or digit and holds only letters, digits, `-`, `_` and `.`";
+
+/// `` `raw` is not a package name: <the rule> ``, `raw` cut to an excerpt.
+pub fn not_a_name(raw: &str) -> String {
+    format!(
+        "`{}` is not a package name: {NAME_RULE}",
+        crate::excerpt::excerpt(raw)
+    )
+}
+
 /// Parse a package name, normalising it (`Zope.Interface` → `zope-interface`).
 pub fn parse_package_name(raw: &str) -> Result<PackageName, InvalidNameError> {
     PackageName::new(raw.to_string())

@@ -112,7 +112,7 @@ pub enum PolicyError {
         source: std::io::Error,
     },
     /// The file is not a valid policy; `message` names the key.
-    #[error("`{origin}`: {message}")]
+    #[error("`{origin}`: {}", crate::excerpt::shorten_quoted(.message))]
     Invalid {
         origin: String,
         message: String,

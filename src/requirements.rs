@@ -26,12 +26,13 @@ mod pyproject;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use pep508_rs::Requirement;
 
+use crate::excerpt::{excerpt, shorten_quoted};
 use crate::hash::Sha256;
 use crate::name::ExtraName;
+use crate::requirement_text::parse_requirement;
 
 pub use format_control::{FormatControl, Formats};
 
@@ -90,7 +91,7 @@ pub struct RequirementsInput {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RequirementsError {
-    #[error("cannot read `{}`{}: {source}", .path.display(), render_included_from(.included_from))]
+    #[error("cannot read `{}`{}: {source}", excerpt(&.path.display().to_string()), render_included_from(.included_from))]
     Read {
         path: PathBuf,
         included_from: Option<Origin>,
@@ -103,7 +104,7 @@ pub enum RequirementsError {
         message: String,
         hint: Option<String>,
     },
-    #[error("unsupported line at `{origin}`: `{text}`: {message}")]
+    #[error("unsupported line at `{origin}`: `{}`: {}", excerpt(.text), shorten_quoted(.message))]
     Unsupported {
         origin: Origin,
         text: String,
@@ -116,19 +117,19 @@ pub enum RequirementsError {
         path: PathBuf,
         chain: Vec<PathBuf>,
     },
-    #[error("invalid `{}`: {message}", .path.display())]
+    #[error("invalid `{}`: {}", .path.display(), shorten_quoted(.message))]
     Pyproject {
         path: PathBuf,
         message: String,
         hint: Option<String>,
     },
-    #[error("invalid `{}`: {message}", .path.display())]
+    #[error("invalid `{}`: {}", .path.display(), shorten_quoted(.message))]
     Lockfile {
         path: PathBuf,
         message: String,
         hint: Option<String>,
     },
-    #[error("`{origin}`: `{requirement}` is not pinned: {reason}")]
+    #[error("`{origin}`: `{}` is not pinned: {reason}", excerpt(.requirement))]
     NotPinned {
         origin: Origin,
         requirement: String,
@@ -208,7 +209,7 @@ pub fn add_app_source(
             "use a path relative to `vendor.toml`",
         )
     })?;
-    let requirement = Requirement::from_str(&format!("{name} @ {url}")).map_err(|error| {
+    let requirement = parse_requirement(&format!("{name} @ {url}"), None).map_err(|error| {
         invalid(
             error.to_string(),
             "the folder's path must be usable in a `file://` URL",
@@ -346,14 +347,6 @@ fn folder_of(path: &Path) -> PathBuf {
         parent
     };
     std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
-}
-
-/// pep508's message is `message\ninput\n   ^^^`; indent the last two lines
-/// so they read as a quotation under our heading.
-fn indent_pep508_message(message: &str) -> String {
-    let mut lines = message.lines();
-    let first = lines.next().unwrap_or_default().to_string();
-    lines.fold(first, |text, line| format!("{text}\n    {line}"))
 }
 
 fn is_pyproject(path: &Path) -> bool {

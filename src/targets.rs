@@ -389,7 +389,7 @@ fn parse_target(name: &str, text: &str, origin: &str) -> Result<Target, TargetEr
         message,
     };
     let file: TargetFile =
-        toml::from_str(text).map_err(|error| invalid(error.to_string().trim_end().to_string()))?;
+        toml::from_str(text).map_err(|error| invalid(crate::excerpt::toml_error(&error, text)))?;
     let glibc = parse_glibc(&file.glibc)
         .ok_or_else(|| invalid(format!("`glibc = \"{}\"` is not `MAJOR.MINOR`", file.glibc)))?;
     if !MANYLINUX_ARCHES.contains(&file.arch.as_str()) {

@@ -12,7 +12,9 @@ use std::str::FromStr;
 
 use pep508_rs::Requirement;
 
+use crate::excerpt::excerpt;
 use crate::name::ExtraName;
+use crate::requirement_text::parse_requirement;
 
 /// The requirements and extras of a `requires.txt`.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -46,7 +48,8 @@ pub fn parse_requires_txt(text: &str) -> Result<EggRequires, String> {
                 format!("{requirement} ; ({}) and {marker}", own_marker.trim())
             }
         };
-        let requirement = Requirement::from_str(&text).map_err(|error| {
+        let requirement = parse_requirement(&text, None).map_err(|error| {
+            let (line, error) = (excerpt(line), excerpt(&error.to_string()));
             format!("line {}: invalid requirement `{line}`: {error}", number + 1)
         })?;
         requires.requires_dist.push(requirement);

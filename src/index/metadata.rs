@@ -16,7 +16,9 @@ use std::str::FromStr;
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::Requirement;
 
+use crate::excerpt::excerpt;
 use crate::name::{ExtraName, PackageName};
+use crate::requirement_text::parse_requirement;
 
 /// The parts of a distribution's core metadata vendor uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,15 +116,22 @@ impl CoreMetadata {
     pub fn from_headers(headers: &Headers) -> Result<Self, String> {
         let name = headers.get("name").ok_or("no `Name` field")?;
         let name = PackageName::from_str(name)
-            .map_err(|error| format!("invalid `Name` `{name}`: {error}"))?;
+            .map_err(|_| format!("invalid `Name`: {}", crate::name::not_a_name(name)))?;
         let version = headers.get("version").ok_or("no `Version` field")?;
-        let version = Version::from_str(version)
-            .map_err(|error| format!("invalid `Version` `{version}`: {error}"))?;
+        let version = Version::from_str(version).map_err(|error| {
+            format!(
+                "invalid `Version` `{}`: {}",
+                excerpt(version),
+                excerpt(&error.to_string())
+            )
+        })?;
         let requires_dist = headers
             .all("requires-dist")
             .map(|raw| {
-                Requirement::from_str(raw)
-                    .map_err(|error| format!("invalid `Requires-Dist` `{raw}`: {error}"))
+                parse_requirement(raw, None).map_err(|error| {
+                    let (raw, error) = (excerpt(raw), excerpt(&error.to_string()));
+                    format!("invalid `Requires-Dist` `{raw}`: {error}")
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut provides_extras: Vec<ExtraName> = headers

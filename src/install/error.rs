@@ -8,6 +8,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::excerpt::{excerpt, shorten_quoted};
 use crate::io_failure::{io_failure, IoFailure};
 
 use crate::archive_paths::UnsafeName;
@@ -15,7 +16,7 @@ use crate::archive_paths::UnsafeName;
 /// A failure of [`super::install_wheel`].
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
-    #[error("refusing wheel `{wheel}`: entry `{entry}` {reason}")]
+    #[error("refusing wheel `{}`: {}", excerpt(.wheel), shorten_quoted(&format!("entry `{entry}` {reason}")))]
     Refused {
         wheel: String,
         entry: String,

@@ -23,7 +23,6 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use pep440_rs::Version;
 use pep508_rs::Requirement;
@@ -255,7 +254,7 @@ impl<'a> SdistContext<'a> {
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .and_then(|text| {
                 text.lines()
-                    .map(Requirement::from_str)
+                    .map(|line| crate::requirement_text::parse_requirement(line, None))
                     .collect::<Result<Vec<_>, _>>()
                     .ok()
             });
@@ -586,6 +585,7 @@ pub fn build_settings(policies: &Policies, name: &PackageName) -> BuildSettings 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     #[test]
     fn a_cached_build_system_reads_as_the_unpacked_one() {

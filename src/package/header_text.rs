@@ -31,17 +31,6 @@ pub fn header_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Someone else's text, cut to `limit` characters of its first line, for
-/// an error message that must not print a whole README.
-pub fn brief(text: &str, limit: usize) -> String {
-    let first_line = text.lines().next().unwrap_or_default();
-    let mut brief: String = first_line.chars().take(limit).collect();
-    if brief.len() < text.trim_end().len() {
-        brief.push('…');
-    }
-    brief
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,14 +51,5 @@ mod tests {
             header_line("  A library\r\n  for\tthings\x07 "),
             "A library for things"
         );
-    }
-
-    #[test]
-    fn briefs_are_short() {
-        let readme = format!("{}\nsecond line\n", "x".repeat(500));
-        let brief = brief(&readme, 80);
-        assert_eq!(brief.chars().count(), 81);
-        assert!(brief.ends_with('…'));
-        assert_eq!(super::brief("short", 80), "short");
     }
 }

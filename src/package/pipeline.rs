@@ -17,7 +17,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 pub use super::app_package::Application;
 use super::app_rpms::{keep_earlier_releases, write_app_rpms, write_history, AppRelease, AppWheel};
@@ -438,7 +437,7 @@ fn lock_digest(lock: &Lock) -> String {
 fn active_extras(lock: &Lock) -> BTreeMap<PackageName, BTreeSet<ExtraName>> {
     let mut extras: BTreeMap<PackageName, BTreeSet<ExtraName>> = BTreeMap::new();
     for raw in &lock.options.requirements {
-        if let Ok(requirement) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(raw) {
+        if let Ok(requirement) = crate::requirement_text::parse_requirement(raw, None) {
             extras
                 .entry(requirement.name)
                 .or_default()

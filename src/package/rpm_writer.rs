@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use rpm::{CompressionWithLevel, DependencyFlags, FileOptions, PackageBuilder};
 
 use super::dependency::{rpmlib_features, RpmDependency};
-use super::header_text::brief;
 use super::version::RpmEvr;
+use crate::excerpt::excerpt;
 
 /// zstd level of the payload. rpmbuild's `w19.zstdio` is slow; level 3 keeps
 /// packaging close to the cost of compressing the files once, and payloads
@@ -172,7 +172,7 @@ pub enum RpmWriteError {
     /// rpm's message may quote a whole field (a README): only its start
     /// is shown, and the error is not a chained cause, which would print it
     /// all.
-    #[error("cannot build the RPM `{package}`: {}", brief(&cause.to_string(), 200))]
+    #[error("cannot build the RPM `{package}`: {}", excerpt(&cause.to_string()))]
     Build {
         package: String,
         cause: Box<rpm::Error>,

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::excerpt::{excerpt, shorten_quoted};
 use crate::io_failure::{io_failure, IoFailure};
 
 use crate::cache::CacheError;
@@ -14,15 +15,15 @@ use crate::install::InstallError;
 /// A failure of the PEP 517 frontend.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("refusing sdist `{sdist}`: entry `{entry}` {reason}")]
+    #[error("refusing sdist `{}`: {}", excerpt(.sdist), shorten_quoted(&format!("entry `{entry}` {reason}")))]
     Refused {
         sdist: String,
         entry: String,
         reason: String,
     },
-    #[error("cannot read sdist `{sdist}`: {reason}")]
+    #[error("cannot read sdist `{}`: {}", excerpt(.sdist), shorten_quoted(.reason))]
     Archive { sdist: String, reason: String },
-    #[error("sdist `{sdist}` has an invalid `pyproject.toml`: `{key}` {reason}")]
+    #[error("sdist `{}` has an invalid `pyproject.toml`: {}", excerpt(.sdist), shorten_quoted(&format!("`{key}` {reason}")))]
     Pyproject {
         sdist: String,
         key: String,

@@ -30,10 +30,12 @@ use serde_json::{json, Value};
 use super::error::{io_error, BuildError};
 use super::sdist::SourceTree;
 use crate::cache::Cache;
+use crate::excerpt::excerpt;
 use crate::filename::WheelFilename;
 use crate::install::environment::PythonEnvironment;
 use crate::install::InstallError;
 use crate::policy::model::{BuildSettings, OneOrMany};
+use crate::requirement_text::parse_requirement;
 use crate::sandbox::Confinement;
 
 const SHIM: &str = include_str!("shim.py");
@@ -186,7 +188,8 @@ impl BuildEnvironment {
                 let text = item
                     .as_str()
                     .ok_or_else(|| protocol(format!("it returned `{item}` in its list")))?;
-                Requirement::from_str(text).map_err(|error| {
+                parse_requirement(text, None).map_err(|error| {
+                    let (text, error) = (excerpt(text), excerpt(&error.to_string()));
                     protocol(format!(
                         "it asked for `{text}`, which is not a PEP 508 requirement: {error}"
                     ))

@@ -26,7 +26,9 @@ use super::error::{io_error, BuildError};
 pub(crate) use super::unpack::UnpackLimits;
 use super::unpack::Unpacker;
 use crate::archive_paths::{normalise_entry_name, UnsafeName};
+use crate::excerpt::excerpt;
 use crate::filename::SdistExtension;
+use crate::requirement_text::parse_requirement;
 
 /// What PEP 517 says to assume without a `[build-system]` table.
 const FALLBACK_REQUIREMENT: &str = "setuptools>=40.8.0";
@@ -103,8 +105,10 @@ pub fn parse_build_system(text: Option<&str>, sdist: &str) -> Result<BuildSystem
     let Some(text) = text else {
         return Ok(fallback());
     };
-    let document: toml::Table = toml::from_str(text)
-        .map_err(|error| invalid("pyproject.toml", format!("is not valid TOML: {error}")))?;
+    let document: toml::Table = toml::from_str(text).map_err(|error| {
+        let message = crate::excerpt::toml_error(&error, text);
+        invalid("pyproject.toml", format!("is not valid TOML: {message}"))
+    })?;
     let Some(table) = document.get("build-system") else {
         return Ok(fallback());
     };
@@ -138,7 +142,8 @@ pub fn parse_build_system(text: Option<&str>, sdist: &str) -> Result<BuildSystem
         .ok_or_else(|| invalid("build-system.requires", "is missing".into()))?
         .iter()
         .map(|text| {
-            Requirement::from_str(text).map_err(|error| {
+            parse_requirement(text, None).map_err(|error| {
+                let (text, error) = (excerpt(text), excerpt(&error.to_string()));
                 invalid(
                     "build-system.requires",
                     format!("holds `{text}`, which is not a PEP 508 requirement: {error}"),

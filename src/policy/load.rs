@@ -101,9 +101,13 @@ type Problem = (String, Option<String>);
 /// file would silently never apply otherwise).
 fn package_name_of(file_name: &str) -> Result<PackageName, Problem> {
     let stem = file_name.strip_suffix(".toml").unwrap_or(file_name);
-    let name = PackageName::new(stem.to_string()).map_err(|error| {
+    let name = PackageName::new(stem.to_string()).map_err(|_| {
         (
-            format!("`{file_name}` is not named after a package: {error}"),
+            format!(
+                "`{}` is not named after a package: {}",
+                crate::excerpt::excerpt(file_name),
+                crate::name::NAME_RULE
+            ),
             Some("name policy files `<pep503-name>.toml`, e.g. `pillow.toml`".to_string()),
         )
     })?;

@@ -115,8 +115,7 @@ fn apply(
             target.clear();
             continue;
         }
-        let name = PackageName::from_str(entry)
-            .map_err(|error| format!("`{entry}` is not a package name: {error}"))?;
+        let name = PackageName::from_str(entry).map_err(|_| crate::name::not_a_name(entry))?;
         other.remove(name.as_ref());
         target.insert(name.to_string());
     }

@@ -24,6 +24,7 @@ use serde::Deserialize;
 
 use super::{folder_of, Origin, RequirementsError, RequirementsInput, SourcedRequirement};
 use crate::hash::Sha256;
+use crate::requirement_text::parse_requirement;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -86,7 +87,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RequirementsInput, Requir
     };
     let file: LockFile = toml::from_str(text).map_err(|error| {
         invalid(
-            error.message().to_string(),
+            crate::excerpt::toml_error(&error, text),
             Some("a PEP 751 lock file is expected (`uv pip compile --format pylock.toml` writes one)"),
         )
     })?;
@@ -161,9 +162,9 @@ fn pinned_requirement(
         .map(|marker| format!(" ; {marker}"))
         .unwrap_or_default();
     let parse = |text: String| {
-        Requirement::from_str(&text).map_err(|error| RequirementsError::InvalidRequirement {
+        parse_requirement(&text, None).map_err(|error| RequirementsError::InvalidRequirement {
             origin: origin.clone(),
-            message: super::indent_pep508_message(&error.to_string()),
+            message: error.to_string(),
             hint: None,
         })
     };

@@ -19,10 +19,11 @@ use pep508_rs::{Requirement, VersionOrUrl};
 use regex::Regex;
 
 use super::{
-    folder_of, indent_pep508_message, parent_of, resolve_location, Origin, RequirementsError,
-    RequirementsInput, SourcedRequirement,
+    folder_of, parent_of, resolve_location, Origin, RequirementsError, RequirementsInput,
+    SourcedRequirement,
 };
 use crate::hash::Sha256;
+use crate::requirement_text::parse_requirement;
 
 /// Whether a file's requirements are requirements or constraints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,13 +242,14 @@ impl Reader {
             None => text.to_string(),
         };
         let text = named.as_str();
-        let requirement = Requirement::parse(text, folder_of(&origin.path)).map_err(|error| {
-            RequirementsError::InvalidRequirement {
-                origin: origin.clone(),
-                message: indent_pep508_message(&error.to_string()),
-                hint: requirement_hint(text),
-            }
-        })?;
+        let requirement =
+            parse_requirement(text, Some(&folder_of(&origin.path))).map_err(|error| {
+                RequirementsError::InvalidRequirement {
+                    origin: origin.clone(),
+                    message: error.to_string(),
+                    hint: requirement_hint(text),
+                }
+            })?;
         let hashes = parse_hashes(options, origin, line)?;
         if kind == Kind::Constraints {
             check_constraint(&requirement, origin, line)?;

@@ -12,12 +12,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use pep508_rs::Requirement;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{folder_of, indent_pep508_message, Origin, RequirementsError, SourcedRequirement};
+use super::{folder_of, Origin, RequirementsError, SourcedRequirement};
 use crate::name::{ExtraName, PackageName};
+use crate::requirement_text::parse_requirement;
 
 /// What one `pyproject.toml` contributes.
 #[derive(Debug)]
@@ -59,7 +59,7 @@ fn parse(text: &str, path: &Path, extras: &[ExtraName]) -> Result<Project, Requi
         hint: hint.map(str::to_string),
     };
     let file: PyprojectFile = toml::from_str(text)
-        .map_err(|error| invalid(error.to_string().trim_end().to_string(), None))?;
+        .map_err(|error| invalid(crate::excerpt::toml_error(&error, text), None))?;
     let project = file.project.ok_or_else(|| {
         invalid(
             "there is no `[project]` table".to_string(),
@@ -134,13 +134,11 @@ impl Parser<'_> {
                 path: self.path.to_path_buf(),
                 line: line_of(self.text, entry.span().start),
             };
-            let requirement =
-                Requirement::parse(entry.get_ref(), folder_of(self.path)).map_err(|error| {
-                    RequirementsError::InvalidRequirement {
-                        origin: origin.clone(),
-                        message: indent_pep508_message(&error.to_string()),
-                        hint: None,
-                    }
+            let requirement = parse_requirement(entry.get_ref(), Some(&folder_of(self.path)))
+                .map_err(|error| RequirementsError::InvalidRequirement {
+                    origin: origin.clone(),
+                    message: error.to_string(),
+                    hint: None,
                 })?;
             if self.self_name.as_ref() == Some(&requirement.name) {
                 for extra in &requirement.extras {

@@ -18,12 +18,14 @@ use url::Url;
 use super::render::lock_folder;
 use super::PylockError;
 use crate::direct::{DirectSource, SourceArchive, VcsSource};
+use crate::excerpt::{excerpt, shorten_quoted};
 use crate::filename::{url_file_name, DistFilename};
 use crate::hash::Sha256;
 use crate::lock::model::{
     Lock, LockOptions, LockedArtifact, LockedBuild, LockedBuildRequirement, LockedDependency,
     LockedPackage,
 };
+use crate::name::not_a_name;
 use crate::name::{ExtraName, PackageName};
 use crate::requirements::FormatControl;
 
@@ -32,7 +34,7 @@ use crate::requirements::FormatControl;
 pub fn parse(text: &str, path: &Path) -> Result<Lock, PylockError> {
     let document: Table = toml::from_str(text).map_err(|error| PylockError::Syntax {
         path: path.to_path_buf(),
-        message: error.to_string().trim_end().to_string(),
+        message: crate::excerpt::toml_error(&error, text),
     })?;
     let root = Scope {
         path,
@@ -352,8 +354,8 @@ fn parse_dependencies(scope: &Scope, table: &Table) -> Result<Vec<LockedDependen
         return Ok(dependencies);
     };
     for (raw_name, raw_extras) in scope.as_table(extras, extras_key)? {
-        let name =
-            PackageName::from_str(raw_name).map_err(|error| scope.invalid(extras_key, error))?;
+        let name = PackageName::from_str(raw_name)
+            .map_err(|_| scope.invalid(extras_key, not_a_name(raw_name)))?;
         let dependency = dependencies
             .iter_mut()
             .find(|dependency| dependency.name == name)
@@ -369,9 +371,8 @@ fn parse_dependencies(scope: &Scope, table: &Table) -> Result<Vec<LockedDependen
         let mut extras = raw_extras
             .iter()
             .map(|extra| match extra {
-                Value::String(extra) => {
-                    ExtraName::from_str(extra).map_err(|error| scope.invalid(extras_key, error))
-                }
+                Value::String(extra) => ExtraName::from_str(extra)
+                    .map_err(|_| scope.invalid(extras_key, not_a_name(extra))),
                 other => Err(scope.invalid(extras_key, expected("an extra name", other))),
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -513,7 +514,7 @@ impl<'a> Scope<'a> {
     fn within(&self, part: impl Display) -> Scope<'a> {
         Scope {
             path: self.path,
-            location: format!("{}{part}: ", self.location),
+            location: format!("{}{}: ", self.location, shorten_quoted(&part.to_string())),
             folder: self.folder.clone(),
         }
     }
@@ -531,7 +532,7 @@ impl<'a> Scope<'a> {
             path: self.path.to_path_buf(),
             location: self.location.clone(),
             key: key.to_string(),
-            message: message.to_string(),
+            message: shorten_quoted(&message.to_string()),
         }
     }
 
@@ -567,7 +568,10 @@ impl<'a> Scope<'a> {
     {
         self.optional_str(table, key)?
             .map(|text| {
-                T::from_str(text).map_err(|error| self.invalid(key, format!("`{text}`: {error}")))
+                T::from_str(text).map_err(|error| {
+                    let (text, error) = (excerpt(text), excerpt(&error.to_string()));
+                    self.invalid(key, format!("`{text}`: {error}"))
+                })
             })
             .transpose()
     }
