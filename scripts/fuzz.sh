@@ -21,7 +21,7 @@ started=$(date +%s)
 status=0
 cargo nextest run --no-fail-fast --test integration 'fuzz::' \
     --status-level all --final-status-level none 2>&1 \
-    | grep -E '^\s+(PASS|FAIL|SIGSEGV|SIGABRT|TIMEOUT)|Summary|minimal failing input|Test failed' \
+    | grep -E -A1 '^\s+(PASS|FAIL|SIGSEGV|SIGABRT|TIMEOUT) |Summary|Test failed' | grep -v '^--$' \
     || status=$?
 echo "fuzz: $cases cases per property, $(( $(date +%s) - started )) s"
 exit "$status"

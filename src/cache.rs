@@ -49,6 +49,9 @@ impl crate::hint::Hint for CacheError {
         match self {
             Self::Unusable { .. } => Some("pass `--cache-dir` or set `VENDOR_CACHE_DIR` to a writable folder".to_string()),
             Self::HashMismatch { .. } => Some("the file changed on the index since it was locked; run `vendor lock --upgrade-package` for it if the change is legitimate".to_string()),
+            Self::Write { source, .. } if crate::hint::is_disk_full(source) => {
+                Some(crate::hint::CACHE_DISK_FULL.to_string())
+            }
             _ => None,
         }
     }
@@ -57,8 +60,10 @@ impl crate::hint::Hint for CacheError {
 /// Why an entry did not pass `vendor cache verify`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EntryProblem {
-    /// Written in a layout this `vendor` no longer reads: never used, and
-    /// removed by `vendor cache clean`, but not damaged.
+    /// Never read as it is, but not damaged: written in a layout this
+    /// `vendor` no longer reads, or not yet complete (a run is still
+    /// writing it, or was killed while it did: readers take it for a miss
+    /// and write it again). `vendor cache clean` removes the derived ones.
     Stale,
     /// Its bytes are not what was written; the text says what differs.
     Damaged(String),
@@ -254,10 +259,12 @@ impl Cache {
 
     fn write_temp(&self, bytes: &[u8]) -> Result<NamedTempFile, CacheError> {
         let mut temp = self.temp_file()?;
-        temp.write_all(bytes)
-            .and_then(|()| temp.flush())
+        // Through the `File`: `NamedTempFile`'s own writer repeats the path
+        // inside the error.
+        temp.as_file_mut()
+            .write_all(bytes)
             .map_err(|source| CacheError::Write {
-                path: temp.path().to_path_buf(),
+                path: self.root.join("tmp"),
                 source,
             })?;
         Ok(temp)

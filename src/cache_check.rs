@@ -78,7 +78,8 @@ impl Kind {
             Self::Artifact => Ok(check_artifact(key, folder)?),
             Self::BuiltWheel => match pep517::cached_wheel(folder) {
                 Some(wheel) => Ok(install::check_wheel(&wheel).map_err(|error| error.to_string())?),
-                None => Err(EntryProblem::Damaged("holds no wheel".to_string())),
+                // The wheel is renamed into a folder made just before.
+                None => Err(EntryProblem::Stale),
             },
             Self::InstalledTree => install::cached::check_entry(folder),
             Self::KeptRpm => package::check_kept_rpm(folder),

@@ -47,7 +47,7 @@ pub fn path_excerpt(path: &std::path::Path) -> String {
 
 /// The most characters of a message [`shorten_quoted`] returns, whatever
 /// its input (a value made of backticks defeats the quoting).
-const MESSAGE_CHARS: usize = 1_000;
+const MESSAGE_CHARS: usize = 600;
 
 /// `message` with every quoted (backticked) span longer than
 /// [`EXCERPT_CHARS`] cut to an excerpt: for messages built from values

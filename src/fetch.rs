@@ -156,7 +156,14 @@ fn describe_failures(failures: &[IndexError]) -> String {
 }
 
 fn failure_hint(failures: &[IndexError]) -> String {
-    if failures
+    use crate::hint::Hint;
+    if let Some(disk_full) = failures.iter().find_map(|error| {
+        error
+            .hint()
+            .filter(|hint| hint == crate::hint::CACHE_DISK_FULL)
+    }) {
+        disk_full
+    } else if failures
         .iter()
         .any(|error| matches!(error, IndexError::HashMismatch { .. }))
     {

@@ -24,7 +24,7 @@ pub fn url_file_name(url: &url::Url) -> Option<String> {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("`{filename}` is not a valid distribution file name: {reason}")]
+#[error("`{}` is not a valid distribution file name: {}", crate::excerpt::excerpt(.filename), crate::excerpt::shorten_quoted(.reason))]
 pub struct InvalidFilename {
     pub filename: String,
     pub reason: String,
@@ -92,8 +92,9 @@ impl FromStr for WheelFilename {
         let split_tags = |tag: &str| tag.split('.').map(str::to_string).collect::<Vec<_>>();
         Ok(Self {
             name: PackageName::new(name.to_string())
-                .map_err(|error| invalid(&error.to_string()))?,
-            version: Version::from_str(version).map_err(|error| invalid(&error.to_string()))?,
+                .map_err(|_| invalid(crate::name::NAME_RULE))?,
+            version: Version::from_str(version)
+                .map_err(|error| invalid(&crate::excerpt::excerpt(&error.to_string())))?,
             build_tag,
             python_tags: split_tags(tags[0]),
             abi_tags: split_tags(tags[1]),

@@ -10,6 +10,22 @@
 //! CLI, which knows every stage, finds the hint anywhere in a chain of
 //! causes and renders `error: …`, the causes, then `hint: …`.
 
+/// The hint for a full file system under the cache.
+pub const CACHE_DISK_FULL: &str = "the cache's file system is full: free space, run `vendor cache clean` (downloads and built wheels stay), or pass `--cache-dir` a folder on a larger one";
+
+/// The hint for a full file system under the output folder.
+pub const OUTPUT_DISK_FULL: &str =
+    "the output folder's file system is full: free space, or pass `--out` a folder on a larger one";
+
+/// Whether `error` says the file system is full (`ENOSPC`, or `EDQUOT`:
+/// a quota is a full disk to the user).
+pub fn is_disk_full(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
 /// An error that may suggest a fix.
 pub trait Hint {
     /// The fix, in one or two sentences, or `None` when there is none.

@@ -35,7 +35,7 @@ use std::sync::OnceLock;
 
 use common::rpm_fixtures::{
     artifact_from_bytes, build_source, elfdeps, patch_declared_size, python_include_flag,
-    rename_zip_entry, wheel_artifact, write_wheel_zip, Compiler, SYMLINK_MODE,
+    rename_zip_entry, scenario_of, wheel_artifact, write_wheel_zip, Compiler, SYMLINK_MODE,
 };
 use common::{ArchiveFile, CoreMetadata, Outcome, Project, Scenario, TestIndex, WheelBuilder};
 use rpm_tools::{file_tree as tree, rpm_files as rpms_in};
@@ -121,11 +121,7 @@ fn app() -> &'static App {
 
 fn build_app() -> App {
     let extensions = compile_extensions();
-    let scenario = app_wheels(&extensions)
-        .iter()
-        .fold(Scenario::empty(), |scenario, wheel| {
-            scenario.with_artifact(wheel_artifact(wheel))
-        });
+    let scenario = scenario_of(&app_wheels(&extensions));
     let index = TestIndex::start(scenario);
     let project = Project::new().requirements("pureapp[fast]\nprerel==2.0b1\n");
     project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));
@@ -1036,15 +1032,11 @@ fn hostile_wheels_get_no_rpm_and_no_meta_package_while_the_rest_is_packaged() {
 
 #[test]
 fn only_rebuilds_the_named_packages_and_keeps_the_rest_of_the_output() {
-    let scenario = [
+    let scenario = scenario_of(&[
         simple_wheel("fine", "1.0", "fine.py"),
         simple_wheel("fine", "1.1", "fine.py"),
         simple_wheel("other", "1.0", "other.py"),
-    ]
-    .iter()
-    .fold(Scenario::empty(), |scenario, wheel| {
-        scenario.with_artifact(wheel_artifact(wheel))
-    });
+    ]);
     let index = TestIndex::start(scenario);
     let project = Project::new().requirements("fine==1.0\nother\n");
     project.write("vendor.toml", &format!("[app]\nname = \"{APP}\"\n"));

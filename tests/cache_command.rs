@@ -7,6 +7,7 @@
 
 use crate::common;
 use crate::rpm_tools;
+use common::rpm_fixtures::{scenario_of, FROM_SOURCE};
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -18,27 +19,14 @@ use rpm_tools::file_tree as tree;
 fn scenario() -> Scenario {
     let mut webapp = CoreMetadata::new("webapp", "1.0");
     webapp.requires_dist = vec!["helper>=1".to_string(), "fromsource".to_string()];
-    [
+    scenario_of(&[
         WheelBuilder::new("webapp", "1.0", "py3-none-any")
             .metadata(&webapp)
             .file("webapp/__init__.py", "import helper\n"),
         WheelBuilder::new("helper", "1.0", "py3-none-any")
             .file("helper/__init__.py", "VALUE = 1\n"),
-    ]
-    .iter()
-    .fold(Scenario::empty(), |scenario, wheel| {
-        scenario.with_artifact(common::rpm_fixtures::wheel_artifact(wheel))
-    })
-    .with_projects(
-        r#"
-[[project]]
-name = "fromsource"
-[[project.version]]
-version = "2.0"
-wheels = []
-sdist = "static"
-"#,
-    )
+    ])
+    .with_projects(FROM_SOURCE)
 }
 
 /// The folder names of `vendor cache info`'s table.

@@ -16,6 +16,7 @@ mod e2e_build;
 mod e2e_native;
 mod e2e_real_apps;
 mod e2e_real_index;
+mod faults;
 mod fuzz;
 mod harness;
 mod lock_build_requires;

@@ -63,6 +63,7 @@ fn native_app(policy: &str) -> (TestIndex, Project) {
         upload_time: FIXTURE_UPLOAD_TIME.to_string(),
         metadata: None,
         location: Location::Index,
+        stated_size: None,
     };
     let scenario = Scenario::from_toml(
         r#"

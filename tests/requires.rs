@@ -9,7 +9,9 @@
 
 use crate::common;
 
-use common::rpm_fixtures::{build_source, python_include_flag, wheel_artifact, Compiler};
+use common::rpm_fixtures::{
+    build_source, python_include_flag, scenario_of, wheel_artifact, Compiler,
+};
 use common::{ArchiveFile, CoreMetadata, Project, Scenario, TestIndex, WheelBuilder};
 
 const EXTENSION_TAG: &str = "cp311-cp311-manylinux_2_17_x86_64";
@@ -61,11 +63,7 @@ fn app_wheels(compiler: &Compiler) -> Vec<WheelBuilder> {
 #[test]
 fn names_the_el9_packages_a_server_needs() {
     let compiler = Compiler::new();
-    let scenario = app_wheels(&compiler)
-        .iter()
-        .fold(Scenario::empty(), |scenario, wheel| {
-            scenario.with_artifact(wheel_artifact(wheel))
-        });
+    let scenario = scenario_of(&app_wheels(&compiler));
     let index = TestIndex::start(scenario);
     let project = Project::new().requirements("webapp\n");
     project.write("vendor.toml", "[app]\nname = \"demo\"\n");

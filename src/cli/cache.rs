@@ -92,7 +92,7 @@ fn verify(
     let mut rows = vec![[
         "folder".to_string(),
         "checked".to_string(),
-        "stale (removed by `clean`)".to_string(),
+        "unused (old layout or unfinished)".to_string(),
     ]];
     for folder in &check.folders {
         rows.push([

@@ -317,7 +317,10 @@ fn copy_hashing(source: &std::path::Path, mut writer: std::fs::File) -> Result<S
         hasher.update(&buffer[..read]);
         writer
             .write_all(&buffer[..read])
-            .map_err(|error| IndexError::Task(format!("cannot write to the cache: {error}")))?;
+            .map_err(|error| IndexError::CacheWrite {
+                url: source.display().to_string(),
+                source: error,
+            })?;
     }
     Ok(hasher.finish())
 }

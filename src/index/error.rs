@@ -81,6 +81,9 @@ pub enum IndexError {
 
     #[error("a background task of the index client failed: {0}")]
     Task(String),
+
+    #[error("cannot write the download of `{url}` into the cache: {source}")]
+    CacheWrite { url: String, source: std::io::Error },
 }
 
 impl crate::hint::Hint for IndexError {
@@ -95,6 +98,9 @@ impl crate::hint::Hint for IndexError {
             Self::HashMismatch { .. } => Some("the file changed on the index since it was locked; run `vendor lock --upgrade-package` for it if the change is legitimate".to_string()),
             Self::MetadataNeedsBuild { package, .. } => Some(format!("pin a version of `{package}` that has wheels for the target, or one whose sdist has static metadata (Metadata-Version 2.2 or later)")),
             Self::Cache(inner) => inner.hint(),
+            Self::CacheWrite { source, .. } if crate::hint::is_disk_full(source) => {
+                Some(crate::hint::CACHE_DISK_FULL.to_string())
+            }
             _ => None,
         }
     }

@@ -255,9 +255,13 @@ impl Http {
                 }
             }
         }
+        // Writes are buffered: a full disk may only show here.
         file.flush()
             .await
-            .map_err(|error| IndexError::Task(error.to_string()))?;
+            .map_err(|source| IndexError::CacheWrite {
+                url: strip_credentials(url).to_string(),
+                source,
+            })?;
         Ok((state.hasher.finish(), state.written))
     }
 
@@ -302,10 +306,11 @@ impl Http {
                 Ok(None) => return Ok(()),
                 Err(error) => return Err(transient(url, &error, None)),
             };
-            file.write_all(&chunk).await.map_err(|error| {
-                Failure::Fatal(IndexError::Task(format!(
-                    "cannot write a download to the cache: {error}"
-                )))
+            file.write_all(&chunk).await.map_err(|source| {
+                Failure::Fatal(IndexError::CacheWrite {
+                    url: strip_credentials(url).to_string(),
+                    source,
+                })
             })?;
             state.hasher.update(&chunk);
             state.written += chunk.len() as u64;

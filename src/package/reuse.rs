@@ -103,11 +103,11 @@ impl<'a> RpmStore<'a> {
 }
 
 /// Check a kept RPM's entry folder: its description reads and the RPM
-/// has the sha256 it was kept with. An entry of an earlier layout is
-/// [`EntryProblem::Stale`].
+/// has the sha256 it was kept with. An entry of an earlier layout, or
+/// without its description yet, is [`EntryProblem::Stale`].
 pub fn check_entry(folder: &Path) -> Result<(), EntryProblem> {
-    let text = std::fs::read(folder.join(DESCRIPTION_FILE))
-        .map_err(|error| format!("no `{DESCRIPTION_FILE}`: {error}"))?;
+    // The description is written last: without it, the entry is incomplete.
+    let text = std::fs::read(folder.join(DESCRIPTION_FILE)).map_err(|_| EntryProblem::Stale)?;
     let entry: Entry = serde_json::from_slice(&text).map_err(|_| EntryProblem::Stale)?;
     let path = folder.join(&entry.file_name);
     let actual = std::fs::File::open(&path)

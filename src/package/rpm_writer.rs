@@ -193,6 +193,9 @@ impl crate::hint::Hint for RpmWriteError {
             Self::BuildTimeInFuture { .. } => {
                 Some("check the build host's clock, or the time recorded in the lock".to_string())
             }
+            Self::Write { source, .. } if crate::hint::is_disk_full(source) => {
+                Some(crate::hint::OUTPUT_DISK_FULL.to_string())
+            }
             _ => None,
         }
     }

@@ -59,6 +59,10 @@ struct Faults {
     /// file name → (bytes sent before closing, remaining count).
     cut_offs: HashMap<String, (usize, usize)>,
     corrupted: HashSet<String>,
+    /// path → (wait before answering, remaining count).
+    stalls: HashMap<String, (Duration, usize)>,
+    /// Pause between 4 KiB chunks of every file body (a slow link).
+    pace: Option<Duration>,
 }
 
 impl Faults {
@@ -67,6 +71,14 @@ impl Faults {
         (*remaining > 0).then(|| {
             *remaining -= 1;
             *status
+        })
+    }
+
+    fn take_stall(&mut self, path: &str) -> Option<Duration> {
+        let (wait, remaining) = self.stalls.get_mut(path)?;
+        (*remaining > 0).then(|| {
+            *remaining -= 1;
+            *wait
         })
     }
 
@@ -245,6 +257,20 @@ impl TestIndex {
             .insert(filename.to_string());
     }
 
+    /// The next `times` requests of `path` wait `wait` before any answer
+    /// (a stalled server: the client's read timeout must end it).
+    pub fn stall_first(&self, path: &str, wait: Duration, times: usize) {
+        lock(&self.state.faults)
+            .stalls
+            .insert(path.to_string(), (wait, times));
+    }
+
+    /// Every file body is sent in 4 KiB chunks with `pause` between them,
+    /// so that downloads take long enough to be interrupted.
+    pub fn pace_files(&self, pause: Duration) {
+        lock(&self.state.faults).pace = Some(pause);
+    }
+
     pub fn clear_faults(&self) {
         *lock(&self.state.faults) = Faults::default();
     }
@@ -332,6 +358,8 @@ struct Response {
     body: Vec<u8>,
     /// Send only this many body bytes, then close (a dropped connection).
     cut_off_after: Option<usize>,
+    /// Pause between 4 KiB chunks of the body.
+    pace: Option<Duration>,
 }
 
 impl Response {
@@ -341,6 +369,7 @@ impl Response {
             headers: vec![("Content-Type".to_string(), content_type.to_string())],
             body: body.into(),
             cut_off_after: None,
+            pace: None,
         }
     }
 
@@ -384,6 +413,11 @@ fn serve_connection(mut stream: TcpStream, state: &ServerState) {
         path: request.path.clone(),
         headers: request.headers.clone(),
     });
+    let path = request.path.split('?').next().unwrap_or_default();
+    let stall = lock(&state.faults).take_stall(path);
+    if let Some(wait) = stall {
+        std::thread::sleep(wait);
+    }
     let response = respond(state, &request);
     let _ = write_response(&mut stream, &response, request.method == "HEAD");
 }
@@ -408,7 +442,16 @@ fn write_response(
         let sent = response
             .cut_off_after
             .map_or(response.body.len(), |after| after.min(response.body.len()));
-        stream.write_all(&response.body[..sent])?;
+        match response.pace {
+            Some(pause) => {
+                for chunk in response.body[..sent].chunks(4096) {
+                    stream.write_all(chunk)?;
+                    stream.flush()?;
+                    std::thread::sleep(pause);
+                }
+            }
+            None => stream.write_all(&response.body[..sent])?,
+        }
     }
     stream.flush()?;
     stream.shutdown(std::net::Shutdown::Both)
@@ -550,6 +593,7 @@ fn file_response(
     }
     if request.method == "GET" && matches!(response.status, 200 | 206) {
         response.cut_off_after = faults.take_cut_off(filename);
+        response.pace = faults.pace;
     }
     response
 }

@@ -271,19 +271,8 @@ impl Project {
     /// `vendor lock` against any index URL (e.g. one with credentials), or
     /// without `--index-url` when `None`.
     pub fn lock_command(&self, index_url: Option<&str>, python: &str, extra: &[&str]) -> Outcome {
-        let mut args = vec![
-            "lock",
-            "-r",
-            "requirements.in",
-            "--target",
-            TARGET,
-            "--python",
-            python,
-        ];
-        if let Some(index_url) = index_url {
-            args.extend(["--index-url", index_url]);
-        }
-        args.extend_from_slice(extra);
+        let args = lock_arguments(index_url, python, extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&args)
     }
 
@@ -333,6 +322,25 @@ impl Project {
 }
 
 /// Every regular file below `root`, sorted; empty when `root` is missing.
+/// The arguments of [`Project::lock_command`], for tests that start it
+/// themselves.
+pub fn lock_arguments(index_url: Option<&str>, python: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "lock",
+        "-r",
+        "requirements.in",
+        "--target",
+        TARGET,
+        "--python",
+        python,
+    ];
+    if let Some(index_url) = index_url {
+        args.extend(["--index-url", index_url]);
+    }
+    args.extend_from_slice(extra);
+    args.into_iter().map(String::from).collect()
+}
+
 pub fn files_under(root: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![root.to_path_buf()];

@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use super::dist::{normalize_name, ArchiveFile, WheelBuilder};
-use super::scenario::{sha256_hex, Artifact, Location};
+use super::scenario::{sha256_hex, Artifact, Location, Scenario};
 
 /// The upload time of every generated fixture (scenario.rs uses the same).
 pub const FIXTURE_UPLOAD_TIME: &str = "2024-01-01T00:00:00.000000Z";
@@ -37,6 +37,24 @@ pub fn build_source(name: &str) -> PathBuf {
         .join("test-data/c-sources")
         .join(name)
 }
+
+/// A scenario publishing `wheels` made by a test.
+pub fn scenario_of(wheels: &[WheelBuilder]) -> Scenario {
+    wheels.iter().fold(Scenario::empty(), |scenario, wheel| {
+        scenario.with_artifact(wheel_artifact(wheel))
+    })
+}
+
+/// `fromsource` 2.0: an sdist only, with static metadata, built by the
+/// fixture backend (for [`Scenario::with_projects`]).
+pub const FROM_SOURCE: &str = r#"
+[[project]]
+name = "fromsource"
+[[project.version]]
+version = "2.0"
+wheels = []
+sdist = "static"
+"#;
 
 /// A wheel made by a test, published on the index with its metadata.
 pub fn wheel_artifact(wheel: &WheelBuilder) -> Artifact {
@@ -69,6 +87,7 @@ pub fn artifact_from_bytes(
         upload_time: FIXTURE_UPLOAD_TIME.to_string(),
         metadata: metadata.map(Arc::new),
         location: Location::Index,
+        stated_size: None,
     }
 }
 

@@ -243,11 +243,14 @@ pub struct Artifact {
     /// PEP 658 metadata served at `<url>.metadata`, when any.
     pub metadata: Option<Arc<Vec<u8>>>,
     pub location: Location,
+    /// The size the index states, when it lies about it.
+    pub stated_size: Option<u64>,
 }
 
 impl Artifact {
+    /// The size the index states (PEP 700 `size`).
     pub fn size(&self) -> u64 {
-        self.bytes.len() as u64
+        self.stated_size.unwrap_or(self.bytes.len() as u64)
     }
 
     pub fn is_wheel(&self) -> bool {
@@ -412,5 +415,6 @@ fn artifact(
         upload_time: spec.upload_time.clone(),
         metadata,
         location: spec.location,
+        stated_size: None,
     }
 }
