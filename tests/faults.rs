@@ -427,6 +427,61 @@ fn a_faulty_index_gets_clear_errors_and_never_a_damaged_cache() {
     tally.finish("faulty index");
 }
 
+/// PEP 700 sizes are the index's word; the sha256 is the check. (The lock
+/// keeps the size the index stated, as uv's does.)
+#[test]
+fn an_index_that_states_wrong_sizes_still_locks_and_fetches_the_right_bytes() {
+    let reference = reference();
+    let mut tally = Tally::default();
+    for delta in [-1000i64, 1000] {
+        let mut artifacts = scenario().generate();
+        for artifact in &mut artifacts {
+            artifact.stated_size = Some((artifact.size() as i64 + delta).max(1) as u64);
+        }
+        let lying = TestIndex::start(
+            artifacts
+                .into_iter()
+                .fold(Scenario::empty(), Scenario::with_artifact),
+        );
+        let project = Project::new().requirements("webapp\n");
+        project.write("vendor.toml", "[app]\nname = \"demo\"\n");
+        let locked = run(&project, &lock_args(&lying));
+        let outcome = if locked.code == Some(0) {
+            project.fetch()
+        } else {
+            locked
+        };
+        let mut problems = Vec::new();
+        if outcome.code != Some(0) {
+            problems.push(format!(
+                "exit {:?}: {}",
+                outcome.code,
+                outcome.stderr.trim()
+            ));
+        }
+        let verify = project.run(&["cache", "verify"]);
+        if verify.code != Some(0) {
+            problems.push(format!("`vendor cache verify`: {}", verify.stdout.trim()));
+        }
+        // The RPMs, that is: the repository's metadata records the lock,
+        // whose URLs name this index.
+        let rpms = |output: &std::collections::BTreeMap<String, Vec<u8>>| {
+            output
+                .iter()
+                .filter(|(name, _)| name.ends_with(".rpm"))
+                .map(|(name, bytes)| (name.clone(), bytes.clone()))
+                .collect::<Vec<_>>()
+        };
+        if project.run(&["build"]).code != Some(0)
+            || rpms(&tree(&project.file("dist/el9"))) != rpms(&reference.output)
+        {
+            problems.push("the RPMs differ from the reference's".into());
+        }
+        tally.record(&format!("every size stated {delta:+} bytes off"), problems);
+    }
+    tally.finish("wrong sizes on the index");
+}
+
 /// A tmpfs of `size` mounted at `folder` until dropped.
 struct SmallDisk(PathBuf);
 
