@@ -109,6 +109,13 @@ fn cut(line: &str, start: usize, limit: usize) -> String {
     excerpt
 }
 
+/// A library's one-line complaint about someone else's bytes (a tar
+/// header's field, a zip entry): it may quote them, so every control
+/// character is escaped and it is cut at [`COMPLAINT_CHARS`].
+pub fn complaint(text: &str) -> String {
+    shorten_quoted(&cut(text.trim(), 0, COMPLAINT_CHARS))
+}
+
 /// A pep508 error (`message`, the input line, carets under the fault),
 /// its lines indented by four spaces after the first: a long input line
 /// is cut to a window around the carets, which move with it.
@@ -171,6 +178,21 @@ mod tests {
         assert_eq!(super::excerpt("short"), "short");
         assert_eq!(super::excerpt("a\x1b[1mb"), "a\\u{1b}[1mb");
         assert_eq!(super::excerpt("first\nsecond"), "first…");
+    }
+
+    #[test]
+    fn complaints_are_one_line_whatever_they_quote() {
+        let quoted = format!(
+            "numeric field was not a number: {}\n\n| x",
+            "\u{0}".repeat(400)
+        );
+        let shown = complaint(&quoted);
+        assert!(!shown.contains('\n') && !shown.contains('\u{0}'), "{shown}");
+        assert!(shown.chars().count() <= COMPLAINT_CHARS + 1, "{shown}");
+        assert_eq!(
+            complaint("unexpected end of file"),
+            "unexpected end of file"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::excerpt::{excerpt, shorten_quoted};
+use crate::excerpt::{complaint, excerpt, shorten_quoted};
 use crate::io_failure::{io_failure, IoFailure};
 
 use crate::cache::CacheError;
@@ -21,7 +21,7 @@ pub enum BuildError {
         entry: String,
         reason: String,
     },
-    #[error("cannot read sdist `{}`: {}", excerpt(.sdist), shorten_quoted(.reason))]
+    #[error("cannot read sdist `{}`: {}", excerpt(.sdist), complaint(.reason))]
     Archive { sdist: String, reason: String },
     #[error("sdist `{}` has an invalid `pyproject.toml`: {}", excerpt(.sdist), shorten_quoted(&format!("`{key}` {reason}")))]
     Pyproject {
