@@ -3,11 +3,12 @@
 //!
 //! Input: the program to run and a [`Confinement`] (the folders it may
 //! write, the folders it must read that a fresh `/dev` would hide, whether
-//! it may use the network). Output: a [`Command`] that runs it inside
-//! bubblewrap (`bwrap`): the whole file system read-only, a private `/tmp`
-//! and `/dev`, writes only to the given folders, no network (a new network
-//! namespace with only a loopback device), no other process visible, and
-//! killed with vendor.
+//! it may use the network, the folders it must not see). Output: a
+//! [`Command`] that runs it inside bubblewrap (`bwrap`): the whole file
+//! system read-only, a private `/tmp` and `/dev`, writes only to the given
+//! folders, hidden folders (the cache) empty but for the inputs it was
+//! given, no network (a new network namespace with only a loopback
+//! device), no other process visible, and killed with vendor.
 //!
 //! Invariants: the sandbox is found and tried once per process; when it
 //! cannot be had (no `bwrap`, or no namespaces in this container) every
@@ -46,10 +47,15 @@ impl crate::hint::Hint for SandboxError {
 pub struct Confinement {
     /// Folders it may write (its scratch folder, its output).
     pub writable: Vec<PathBuf>,
-    /// Folders it reads that the sandbox's own `/dev`, `/tmp` and
-    /// `/var/tmp` would hide (a cache under `/dev/shm` or `/tmp`);
+    /// Folders it reads that the sandbox would otherwise hide: inputs
+    /// inside a `hidden` folder (installed trees in the cache), or under the
+    /// sandbox's own `/dev`, `/tmp` and `/var/tmp` (a cache on `/dev/shm`);
     /// everything else is visible read-only anyway.
     pub readable: Vec<PathBuf>,
+    /// Folders it must not see (the cache: other packages' sources and
+    /// builds, kept RPMs, index pages): each shows as an empty read-only
+    /// folder holding only the `readable` and `writable` folders inside it.
+    pub hidden: Vec<PathBuf>,
     /// The network, for a package whose policy says its build needs it.
     pub network: bool,
 }
@@ -116,21 +122,43 @@ impl Sandbox {
         }
         command.args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
         command.args(["--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]);
-        // The fresh /dev, /tmp and /var/tmp hide what lives under them (a
-        // cache on /dev/shm, a scratch folder in /tmp): show again what was
-        // asked for, read-only first so writable folders inside stay so.
-        for folder in &confinement.readable {
-            let hidden = REPLACED.iter().any(|replaced| folder.starts_with(replaced));
-            if hidden && folder.exists() {
-                command.arg("--ro-bind").arg(folder).arg(folder);
+        let hidden: Vec<PathBuf> = existing(&confinement.hidden);
+        for folder in &hidden {
+            command.arg("--tmpfs").arg(folder);
+        }
+        // The fresh /dev, /tmp and /var/tmp and the emptied hidden folders
+        // hide what lives under them: show again what was asked for,
+        // read-only first so writable folders inside stay so.
+        for folder in existing(&confinement.readable) {
+            let covered = REPLACED
+                .iter()
+                .map(Path::new)
+                .chain(hidden.iter().map(PathBuf::as_path))
+                .any(|cover| folder.starts_with(cover));
+            if covered {
+                command.arg("--ro-bind").arg(&folder).arg(&folder);
             }
         }
         for folder in &confinement.writable {
             command.arg("--bind").arg(folder).arg(folder);
         }
+        // Last, once the folders inside are in place: the emptied folders
+        // themselves take no writes either.
+        for folder in &hidden {
+            command.arg("--remount-ro").arg(folder);
+        }
         command.arg("--").arg(program);
         command
     }
+}
+
+/// The folders of `folders` that exist, links resolved: bubblewrap mounts
+/// at resolved paths, and a folder is judged inside another by them.
+fn existing(folders: &[PathBuf]) -> Vec<PathBuf> {
+    folders
+        .iter()
+        .filter_map(|folder| fs_err::canonicalize(folder).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -170,7 +198,7 @@ mod tests {
         let confinement = Confinement {
             writable: vec![scratch.path().to_path_buf()],
             readable: vec![outside.path().to_path_buf()],
-            network: false,
+            ..Confinement::default()
         };
         let inside_file = scratch.path().join("built");
         let (wrote, _) = run(
@@ -206,5 +234,63 @@ mod tests {
         );
         let host_interfaces = std::fs::read_to_string("/proc/net/dev").unwrap_or_default();
         assert_eq!(networked, host_interfaces.lines().count() > 3);
+    }
+
+    #[test]
+    fn a_hidden_folder_shows_only_the_inputs_given_inside_it() {
+        let Some(sandbox) = bubblewrap() else {
+            eprintln!("no usable bwrap here: skipped (CI installs bubblewrap)");
+            return;
+        };
+        // On disk: under /tmp or /dev/shm the sandbox's own /tmp and /dev
+        // would hide the folder whatever was asked.
+        let parent = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sandbox-tests");
+        fs_err::create_dir_all(&parent).unwrap();
+        let cache = tempfile::tempdir_in(&parent).unwrap();
+        let secret = cache.path().join("artifacts/other-package.tar.gz");
+        let input = cache.path().join("installed/ab/cd/tree");
+        let scratch = cache.path().join("work/scratch-1");
+        for folder in [secret.parent().unwrap(), &input, &scratch] {
+            fs_err::create_dir_all(folder).unwrap();
+        }
+        fs_err::write(&secret, "not yours").unwrap();
+        fs_err::write(input.join("module.py"), "X = 1").unwrap();
+        let confinement = Confinement {
+            writable: vec![scratch.clone()],
+            readable: vec![input.clone()],
+            hidden: vec![cache.path().to_path_buf()],
+            network: false,
+        };
+        let (read_input, error) = run(
+            &sandbox,
+            &format!("cat {}/module.py", input.display()),
+            &confinement,
+        );
+        assert!(read_input, "{error}");
+        let (wrote_scratch, error) = run(
+            &sandbox,
+            &format!("echo ok > {}/built", scratch.display()),
+            &confinement,
+        );
+        assert!(wrote_scratch && scratch.join("built").is_file(), "{error}");
+        for attempt in [
+            format!("cat {}", secret.display()),
+            format!("ls {}/artifacts", cache.path().display()),
+            format!("echo x > {}/planted", cache.path().display()),
+            format!("echo x > {}/planted", input.display()),
+        ] {
+            let (got_through, _) = run(&sandbox, &attempt, &confinement);
+            assert!(!got_through, "{attempt}");
+        }
+        assert!(!cache.path().join("planted").exists());
+        // Unconfined, the same read succeeds: the check above can fail.
+        assert!(
+            run(
+                &Sandbox::Unconfined,
+                &format!("cat {}", secret.display()),
+                &confinement
+            )
+            .0
+        );
     }
 }

@@ -1,15 +1,16 @@
 //! Third-party code runs confined: a hostile build backend and a hostile
-//! verification probe try the network and write outside their scratch
-//! folder; neither gets through, and a well-behaved package built beside
-//! them is unaffected.
+//! verification probe try the network, write outside their scratch folder
+//! and look into the cache beyond their inputs; none gets through, and a
+//! well-behaved package built beside them is unaffected.
 //!
 //! Input: two local project folders (`hostile`, `tidy`) built by the
 //! fixture backend of `tests/common/fixture_backend.py`, `hostile`'s
 //! wrapped so that every hook first requests
 //! `http://127.0.0.1:<port>/escape/<hook>` from the test's own index server
-//! (reachable from the test, so only confinement can stop it) and writes a
-//! file next to the project; a project policy for `tidy` whose probe does
-//! the same. Output: pass/fail. The index is `lock_build_requires`'s.
+//! (reachable from the test, so only confinement can stop it), writes a
+//! file next to the project and fails if it can see the cache's downloads
+//! or index pages; a project policy for `tidy` whose probe does the same.
+//! Output: pass/fail. The index is `lock_build_requires`'s.
 //!
 //! Needs bubblewrap (scripts/install-deps.sh installs it).
 
@@ -21,17 +22,23 @@ use common::scenario::FIXTURE_BACKEND;
 use common::Project;
 
 /// Python that tries to escape: a request to the test's index server and a
-/// file written at `outside`; each failure is swallowed, so whether it got
-/// through shows only in the server's log and on disk.
-fn escape_attempt(url: &str, outside: &Path, label: &str) -> String {
+/// file written at `outside`, each failure swallowed, so whether they got
+/// through shows only in the server's log and on disk; then a look into
+/// `cache`, which raises (failing the hook or probe) if the cache's
+/// downloads or index pages can be seen.
+fn escape_attempt(url: &str, outside: &Path, cache: &Path, label: &str) -> String {
     format!(
         "def _escape(label):\n    \
-             import urllib.request\n    \
+             import os, urllib.request\n    \
              try:\n        urllib.request.urlopen({url:?} + label, timeout=5).read()\n    \
              except Exception:\n        pass\n    \
              try:\n        open({outside:?} + label, 'w').write('escaped')\n    \
-             except Exception:\n        pass\n\n_escape({label:?})\n",
+             except Exception:\n        pass\n    \
+             seen = [n for n in ('artifacts', 'index-v1', 'metadata-v1') if os.path.exists(os.path.join({cache:?}, n))]\n    \
+             if seen:\n        raise RuntimeError('read the cache: ' + ', '.join(seen))\n\n\
+         _escape({label:?})\n",
         outside = format!("{}/escaped-", outside.display()),
+        cache = cache.display().to_string(),
     )
 }
 
@@ -62,9 +69,9 @@ fn write_tree(folder: &Path, name: &str, backend: &str, extra: &[(&str, String)]
 }
 
 /// `hostile_backend`: the fixture backend, each hook preceded by an escape.
-fn hostile_backend(url: &str, outside: &Path) -> String {
+fn hostile_backend(url: &str, outside: &Path, cache: &Path) -> String {
     let mut text = String::from("import fixture_backend as _inner\n\n");
-    text.push_str(&escape_attempt(url, outside, "import"));
+    text.push_str(&escape_attempt(url, outside, cache, "import"));
     for hook in [
         "get_requires_for_build_wheel",
         "prepare_metadata_for_build_wheel",
@@ -84,15 +91,21 @@ fn backends_and_probes_reach_no_network_and_write_only_their_scratch() {
     let outside = scratch.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     let escape_url = format!("{}/escape/", index.base_url());
+    // On the target folder's disk: a cache under /tmp or /dev/shm would be
+    // hidden by the sandbox's own /tmp and /dev whatever vendor asked.
+    let project = Project::new_in(Path::new(env!("CARGO_TARGET_TMPDIR")));
+    let cache = project.cache_dir().to_path_buf();
     write_tree(
         &scratch.path().join("hostile"),
         "hostile",
         "hostile_backend",
-        &[("hostile_backend.py", hostile_backend(&escape_url, &outside))],
+        &[(
+            "hostile_backend.py",
+            hostile_backend(&escape_url, &outside, &cache),
+        )],
     );
     write_tree(&scratch.path().join("tidy"), "tidy", "fixture_backend", &[]);
 
-    let project = Project::new();
     let folder_url = |name: &str| url::Url::from_directory_path(scratch.path().join(name)).unwrap();
     project.write(
         "requirements.in",
@@ -103,7 +116,7 @@ fn backends_and_probes_reach_no_network_and_write_only_their_scratch() {
         ),
     );
     project.write("vendor.toml", "[app]\nname = \"confined\"\n");
-    let probe = escape_attempt(&escape_url, &outside, "probe");
+    let probe = escape_attempt(&escape_url, &outside, &cache, "probe");
     project.write(
         "policies/packages/tidy.toml",
         &format!(
@@ -145,10 +158,17 @@ fn backends_and_probes_reach_no_network_and_write_only_their_scratch() {
     }
     // The same escape unconfined gets through: the checks above can fail.
     let unconfined = std::process::Command::new("python3")
-        .args(["-c", &escape_attempt(&escape_url, &outside, "control")])
-        .status()
+        .args([
+            "-c",
+            &escape_attempt(&escape_url, &outside, &cache, "control"),
+        ])
+        .output()
         .unwrap();
-    assert!(unconfined.success());
+    let complaint = String::from_utf8_lossy(&unconfined.stderr);
+    assert!(
+        !unconfined.status.success() && complaint.contains("read the cache: artifacts"),
+        "{complaint}"
+    );
     assert!(outside.join("escaped-control").is_file());
     assert!(index
         .requests()

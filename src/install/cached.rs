@@ -577,7 +577,7 @@ mod tests {
             "import os; os.environ['BETA_PTH'] = 'ran'\n",
         )
         .unwrap();
-        let environment =
+        let mut environment =
             PythonEnvironment::create(&interpreter, (3, 11), &folder.path().join("env")).unwrap();
         environment.add_site_directories(&trees).unwrap();
         let output = Command::new(environment.python())

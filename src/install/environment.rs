@@ -43,6 +43,10 @@ const LINKED_PREFIX: &str = "/vendor-linked-tools";
 pub struct PythonEnvironment {
     root: PathBuf,
     scheme: InstallScheme,
+    /// Folders outside `root` its interpreter reads: the installed trees
+    /// linked in, which confined code must be shown
+    /// ([`crate::sandbox::Confinement::readable`]).
+    reads: Vec<PathBuf>,
 }
 
 impl PythonEnvironment {
@@ -79,7 +83,11 @@ impl PythonEnvironment {
         );
         let config_path = root.join("pyvenv.cfg");
         fs::write(&config_path, config).map_err(io_error("write", &config_path))?;
-        Ok(Self { root, scheme })
+        Ok(Self {
+            root,
+            scheme,
+            reads: Vec::new(),
+        })
     }
 
     /// Install `wheels` (their hashes already checked) with our installer.
@@ -96,7 +104,7 @@ impl PythonEnvironment {
     /// the cache, its site-packages is added as a site directory, and its
     /// console scripts and scripts get launchers in `bin/`.
     pub fn link_cached_wheels(
-        &self,
+        &mut self,
         cache: &Cache,
         wheels: &[PathBuf],
     ) -> Result<(), InstallError> {
@@ -113,6 +121,9 @@ impl PythonEnvironment {
         self.add_site_directories(&site_directories)?;
         for tree in &trees {
             self.link_scripts(tree, &scheme)?;
+            // Scripts are linked from the tree's `bin`, beside its
+            // site-packages.
+            self.reads.push(tree.prefix_root.clone());
         }
         Ok(())
     }
@@ -167,7 +178,7 @@ impl PythonEnvironment {
     /// [`super::cached`]) part of the environment without copying them: a
     /// `.pth` file adds each as a site directory, so their own `.pth` files
     /// are processed too, as if the packages were installed here.
-    pub fn add_site_directories(&self, directories: &[PathBuf]) -> Result<(), InstallError> {
+    pub fn add_site_directories(&mut self, directories: &[PathBuf]) -> Result<(), InstallError> {
         let mut text = String::new();
         for directory in directories {
             // A JSON string is a valid Python string literal.
@@ -176,7 +187,15 @@ impl PythonEnvironment {
             text.push_str(&format!("import site; site.addsitedir({literal})\n"));
         }
         let path = self.site_packages().join("_vendor_site_directories.pth");
-        fs::write(&path, text).map_err(io_error("write", &path))
+        fs::write(&path, text).map_err(io_error("write", &path))?;
+        self.reads.extend(directories.iter().cloned());
+        Ok(())
+    }
+
+    /// Folders outside the environment that its interpreter reads (the
+    /// installed trees linked in).
+    pub fn reads(&self) -> &[PathBuf] {
+        &self.reads
     }
 
     /// `bin/python` of the environment.
@@ -371,7 +390,7 @@ pub(crate) mod tests {
         let wheel = tiny_wheel_with(folder.path(), "linkedpkg", &[script]);
         let mut roots = Vec::new();
         for name in ["first", "second"] {
-            let environment =
+            let mut environment =
                 PythonEnvironment::create(&interpreter, (3, 11), &folder.path().join(name))
                     .unwrap();
             environment
@@ -424,7 +443,7 @@ pub(crate) mod tests {
         );
         // Its console script is called `shared` too.
         let shared = tiny_wheel(folder.path(), "shared");
-        let environment =
+        let mut environment =
             PythonEnvironment::create(&interpreter, (3, 11), &folder.path().join("env")).unwrap();
         environment
             .link_cached_wheels(&cache, &[alpha, shared])

@@ -82,9 +82,9 @@ pub struct BuildEnvironment {
     environment: PythonEnvironment,
     shim: PathBuf,
     source_date_epoch: u64,
-    /// Folders the hooks read besides the environment (the cache its
-    /// requirements are linked from).
-    readable: Vec<PathBuf>,
+    /// Folders the hooks must not see (the cache its requirements are
+    /// linked from, but for those requirements' trees).
+    hidden: Vec<PathBuf>,
 }
 
 /// The shim's answer.
@@ -127,7 +127,7 @@ impl BuildEnvironment {
         let mut created = Self::create_with(interpreter, python_version, dir, |environment| {
             environment.link_cached_wheels(cache, requirement_wheels)
         })?;
-        created.readable.push(cache.root().to_path_buf());
+        created.hidden.push(cache.root().to_path_buf());
         Ok(created)
     }
 
@@ -135,22 +135,22 @@ impl BuildEnvironment {
         interpreter: &Path,
         python_version: (u64, u64),
         dir: &Path,
-        add_requirements: impl FnOnce(&PythonEnvironment) -> Result<(), InstallError>,
+        add_requirements: impl FnOnce(&mut PythonEnvironment) -> Result<(), InstallError>,
     ) -> Result<Self, BuildError> {
         let failed = |source| BuildError::Environment {
             path: dir.to_path_buf(),
             source: Box::new(source),
         };
-        let environment =
+        let mut environment =
             PythonEnvironment::create(interpreter, python_version, dir).map_err(failed)?;
-        add_requirements(&environment).map_err(failed)?;
+        add_requirements(&mut environment).map_err(failed)?;
         let shim = environment.root().join("vendor-pep517-shim.py");
         fs::write(&shim, SHIM).map_err(io_error("write", &shim))?;
         Ok(Self {
             environment,
             shim,
             source_date_epoch: DEFAULT_SOURCE_DATE_EPOCH,
-            readable: Vec::new(),
+            hidden: Vec::new(),
         })
     }
 
@@ -285,7 +285,8 @@ impl BuildEnvironment {
                 .chain(out_dir)
                 .map(Path::to_path_buf)
                 .collect(),
-            readable: self.readable.clone(),
+            readable: self.environment.reads().to_vec(),
+            hidden: self.hidden.clone(),
             network: settings.network,
         };
         let status = sandbox

@@ -48,9 +48,9 @@ pub struct CheckOptions {
     /// the app's own package); nothing else of the caller's environment
     /// that would change what imports do reaches them.
     pub environment: Vec<(String, String)>,
-    /// Folders the checks read besides the environment (the cache its
-    /// installed trees are in); see [`crate::sandbox::Confinement`].
-    pub readable: Vec<PathBuf>,
+    /// Folders the checks must not see (the cache, but for the installed
+    /// trees the environment links in); see [`crate::sandbox::Confinement`].
+    pub hidden: Vec<PathBuf>,
 }
 
 impl Default for CheckOptions {
@@ -58,7 +58,7 @@ impl Default for CheckOptions {
         Self {
             timeout: Duration::from_secs(120),
             environment: Vec::new(),
-            readable: Vec::new(),
+            hidden: Vec::new(),
         }
     }
 }
@@ -169,10 +169,12 @@ fn run_package_checks(
     // scratch folder.
     let confinement = Confinement {
         writable: vec![scratch.path().to_path_buf()],
-        readable: [environment.root().to_path_buf()]
+        readable: [environment.root()]
             .into_iter()
-            .chain(options.readable.iter().cloned())
+            .chain(environment.reads().iter().map(PathBuf::as_path))
+            .map(Path::to_path_buf)
             .collect(),
+        hidden: options.hidden.clone(),
         network: false,
     };
     let ending = run_with_timeout(

@@ -83,7 +83,7 @@ pub(super) fn verify_wheels(
         outcome.scratch = Some(scratch);
         return Ok(outcome);
     }
-    let environment = scratch_environment(target, &interpreter, scratch.path())?;
+    let mut environment = scratch_environment(target, &interpreter, scratch.path())?;
     let site_directories: Vec<PathBuf> = trees
         .iter()
         .map(|tree| tree.site_packages(&scheme))
@@ -246,8 +246,8 @@ fn scratch_environment(
         .map_err(|source| WheelsError::Scratch { source })
 }
 
-/// How `wheel`'s imports and probes run: confined, reading the cache's
-/// installed trees. The app's own package runs them with the environment
+/// How `wheel`'s imports and probes run: confined, the cache hidden but
+/// for the installed trees the environment links in. The app's own package runs them with the environment
 /// its service runs with, and imports its Django settings module (which
 /// `django.setup()` then uses): the app's settings must load with the
 /// locked set.
@@ -258,7 +258,7 @@ fn checks_of(
 ) -> (InspectedWheel, CheckOptions) {
     let mut wheel = wheel.clone();
     let mut check_options = CheckOptions {
-        readable: vec![cache_root.to_path_buf()],
+        hidden: vec![cache_root.to_path_buf()],
         ..CheckOptions::default()
     };
     if let Some(app) = options

@@ -125,9 +125,17 @@ impl Default for Project {
 
 impl Project {
     pub fn new() -> Self {
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// A project (and its cache) in a new folder under `parent`: for tests
+    /// that need it outside `/tmp` and `/dev/shm`, which the sandbox
+    /// replaces with its own.
+    pub fn new_in(parent: &Path) -> Self {
+        std::fs::create_dir_all(parent).expect("project parent dir");
         let root = tempfile::Builder::new()
             .prefix("vendor-project-")
-            .tempdir()
+            .tempdir_in(parent)
             .expect("project temp dir");
         let cache_dir = root.path().join(".test-cache/cache-1");
         let home = root.path().join(".test-home");
