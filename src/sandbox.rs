@@ -8,7 +8,10 @@
 //! system read-only, a private `/tmp` and `/dev`, writes only to the given
 //! folders, hidden folders (the cache) empty but for the inputs it was
 //! given, no network (a new network namespace with only a loopback
-//! device), no other process visible, and killed with vendor.
+//! device), no other process visible, and killed with vendor. Secrets are
+//! never shown, whatever else is: the release signing key and the user's
+//! credentials ([`secret_paths`]) read as empty, and the signing passphrase
+//! variable is removed.
 //!
 //! Invariants: the sandbox is found and tried once per process; when it
 //! cannot be had (no `bwrap`, or no namespaces in this container) every
@@ -18,12 +21,67 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use crate::host::toolchain::{find_executable, search_path};
 
 /// Folders the sandbox replaces with its own.
 const REPLACED: [&str; 3] = ["/dev", "/tmp", "/var/tmp"];
+
+/// Credentials and keys under the user's home that confined code must not
+/// read (a `setup.py` could copy them into the wheel it ships).
+const HOME_SECRETS: [&str; 11] = [
+    ".gnupg",
+    ".ssh",
+    ".netrc",
+    ".pypirc",
+    ".pip",
+    ".config/pip",
+    ".aws",
+    ".docker",
+    ".kube",
+    ".git-credentials",
+    ".config/gh",
+];
+
+/// Files the caller named secret this process ([`keep_secret`]).
+static KEPT_SECRETS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Hide `path` (a signing key) from all confined code this process runs.
+pub fn keep_secret(path: &Path) {
+    let mut kept = KEPT_SECRETS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    kept.push(path.to_path_buf());
+}
+
+/// The secrets hidden from confined code: `home`'s credentials,
+/// `gnupg_home`, and `kept` files; those that exist, links resolved.
+pub fn secret_paths(
+    home: Option<&Path>,
+    gnupg_home: Option<&Path>,
+    kept: &[PathBuf],
+) -> Vec<PathBuf> {
+    let in_home = home
+        .into_iter()
+        .flat_map(|home| HOME_SECRETS.iter().map(move |secret| home.join(secret)));
+    let candidates: Vec<PathBuf> = in_home
+        .chain(gnupg_home.map(Path::to_path_buf))
+        .chain(kept.iter().cloned())
+        .collect();
+    existing(&candidates)
+}
+
+/// The secrets of this process: its user's, and those kept.
+fn secrets_of_this_process() -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let gnupg_home = std::env::var_os("GNUPGHOME").map(PathBuf::from);
+    let kept = KEPT_SECRETS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    secret_paths(home.as_deref(), gnupg_home.as_deref(), &kept)
+}
 
 /// The variable that lets third-party code run unconfined.
 pub const NO_SANDBOX_VARIABLE: &str = "VENDOR_NO_SANDBOX";
@@ -112,9 +170,12 @@ impl Sandbox {
     /// be visible inside (any folder outside `/dev`, or one listed).
     pub fn command(&self, program: &Path, confinement: &Confinement) -> Command {
         let Sandbox::Bubblewrap { program: bwrap } = self else {
-            return Command::new(program);
+            let mut command = Command::new(program);
+            command.env_remove(crate::package::signing::PASSPHRASE_VARIABLE);
+            return command;
         };
         let mut command = Command::new(bwrap);
+        command.env_remove(crate::package::signing::PASSPHRASE_VARIABLE);
         command.args(["--die-with-parent", "--new-session", "--unshare-pid"]);
         command.args(["--unshare-ipc", "--unshare-uts"]);
         if !confinement.network {
@@ -146,6 +207,15 @@ impl Sandbox {
         // themselves take no writes either.
         for folder in &hidden {
             command.arg("--remount-ro").arg(folder);
+        }
+        // Secrets go last, over whatever the folders above showed.
+        for secret in secrets_of_this_process() {
+            if secret.is_dir() {
+                command.arg("--tmpfs").arg(&secret);
+                command.arg("--remount-ro").arg(&secret);
+            } else {
+                command.arg("--ro-bind").arg("/dev/null").arg(&secret);
+            }
         }
         command.arg("--").arg(program);
         command
@@ -292,5 +362,58 @@ mod tests {
             )
             .0
         );
+    }
+
+    #[test]
+    fn secrets_read_as_empty_whatever_else_is_shown() {
+        let Some(sandbox) = bubblewrap() else {
+            eprintln!("no usable bwrap here: skipped (CI installs bubblewrap)");
+            return;
+        };
+        let parent = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sandbox-tests");
+        fs_err::create_dir_all(&parent).unwrap();
+        let home = tempfile::tempdir_in(&parent).unwrap();
+        let key = home.path().join("project/release-key.asc");
+        fs_err::create_dir_all(key.parent().unwrap()).unwrap();
+        fs_err::write(&key, "-----BEGIN PGP PRIVATE KEY BLOCK-----").unwrap();
+        fs_err::create_dir_all(home.path().join(".ssh")).unwrap();
+        fs_err::write(home.path().join(".ssh/id_ed25519"), "private").unwrap();
+        fs_err::write(home.path().join(".netrc"), "machine pypi password x").unwrap();
+        let secrets = secret_paths(Some(home.path()), None, std::slice::from_ref(&key));
+        assert_eq!(secrets.len(), 3, "{secrets:?}");
+        keep_secret(&key);
+        keep_secret(&home.path().join(".ssh"));
+        keep_secret(&home.path().join(".netrc"));
+        let confinement = Confinement {
+            writable: vec![key.parent().unwrap().to_path_buf()],
+            ..Confinement::default()
+        };
+        for secret in [
+            key.clone(),
+            home.path().join(".ssh/id_ed25519"),
+            home.path().join(".netrc"),
+        ] {
+            let (read, _) = run(
+                &sandbox,
+                &format!("grep -q . {}", secret.display()),
+                &confinement,
+            );
+            assert!(!read, "{} was readable", secret.display());
+            assert!(
+                run(
+                    &Sandbox::Unconfined,
+                    &format!("grep -q . {}", secret.display()),
+                    &confinement
+                )
+                .0
+            );
+        }
+        // The folder holding the key is still writable: only the key is hidden.
+        let (wrote, error) = run(
+            &sandbox,
+            &format!("echo ok > {}/built", key.parent().unwrap().display()),
+            &confinement,
+        );
+        assert!(wrote, "{error}");
     }
 }

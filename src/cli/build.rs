@@ -183,6 +183,8 @@ fn signer(
     let Some(key) = &config.sign.key else {
         return Ok(None);
     };
+    // Build hooks and imports run while the key is in use: none may read it.
+    vendor::sandbox::keep_secret(key);
     let passphrase = std::env::var(PASSPHRASE_VARIABLE).ok();
     Ok(Some(std::sync::Arc::new(ReleaseSigner::load(
         key, passphrase, target,
