@@ -218,3 +218,33 @@ fn a_missing_revision_or_folder_is_named_with_its_line() {
         .assert_code(1)
         .assert_mentions(&["requirements.in:1", "cannot tell which package"]);
 }
+
+#[test]
+fn a_backend_without_a_metadata_hook_is_built_to_read_the_metadata() {
+    let index = crate::lock_build_requires::index();
+    let project = Project::new().requirements("-e ./plainpkg\n");
+    let tree = project.file("plainpkg");
+    write_tree(&tree, "plainpkg", "0.7", true);
+    // A backend with only the mandatory hooks (as old in-house backends):
+    // the version is known only from the wheel it builds.
+    std::fs::write(
+        tree.join("plain_backend.py"),
+        "from fixture_backend import build_wheel, build_sdist\n",
+    )
+    .unwrap();
+    let pyproject = std::fs::read_to_string(tree.join("pyproject.toml")).unwrap();
+    std::fs::write(
+        tree.join("pyproject.toml"),
+        pyproject.replace("\"fixture_backend\"", "\"plain_backend\""),
+    )
+    .unwrap();
+    let locked = project.lock_with(&index, &["-v"]);
+    locked.assert_success().assert_mentions(&[
+        "info prepare_metadata_for_build_wheel of `plainpkg",
+        "info build_wheel of `plainpkg",
+    ]);
+    assert_eq!(
+        project.pylock().versions(),
+        common::expected_versions(&[("plainpkg", "0.7"), ("runtimedep", "1.0")])
+    );
+}

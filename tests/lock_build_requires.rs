@@ -365,10 +365,20 @@ fn a_build_requirement_without_a_wheel_is_an_error_naming_both() {
 }
 
 #[test]
-fn an_sdist_with_dynamic_metadata_is_built_to_read_it() {
+fn an_sdist_with_dynamic_metadata_is_asked_for_it_without_a_build() {
     let index = index();
     let project = Project::new().requirements("dynamicmeta[fast]\n");
-    project.lock(&index).assert_success();
+    // The backend's prepare_metadata_for_build_wheel answers, as pip and uv
+    // ask: nothing is compiled to lock (`-v` names each hook run).
+    let locked = project.lock_with(&index, &["-v"]);
+    locked.assert_success().assert_mentions(&[
+        "info prepare_metadata_for_build_wheel of `dynamicmeta-2.0.tar.gz`: exit status: 0 after",
+    ]);
+    assert!(
+        !locked.stderr.contains("info build_wheel of"),
+        "{}",
+        locked.stderr
+    );
     let lock = project.pylock();
     assert_eq!(
         lock.versions(),

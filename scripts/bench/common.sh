@@ -3,7 +3,6 @@
 # medians, the case runner (alternating order) and the table rows.
 # shellcheck shell=bash
 
-REQUIREMENTS="test-data/requirements/django-app.in"
 TARGET="el9"
 PYTHON="3.11.9"
 UV_PLATFORM="x86_64-manylinux_2_34"   # el9's glibc, as uv spells it

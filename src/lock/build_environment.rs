@@ -77,14 +77,12 @@ pub enum BuildRequirementsError {
     Backend {
         package: PackageName,
         version: Version,
-        /// `read the build requirements of`, `build, to read the metadata of`.
+        /// `read the build requirements of`, `prepare the metadata of`.
         action: &'static str,
         #[source]
         source: Box<crate::pep517::BuildError>,
     },
-    #[error(
-        "the wheel built from `{package}` {version} to read its metadata is unreadable: {reason}"
-    )]
+    #[error("the metadata the backend of `{package}` {version} made is unreadable: {reason}")]
     BuiltMetadata {
         package: PackageName,
         version: Version,
@@ -104,7 +102,7 @@ impl crate::hint::Hint for BuildRequirementsError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::NoSdist { .. } => Some("it has no wheel for the target; publish its sdist to the index or a `--find-links` folder, or pick a version that has a wheel".to_string()),
-            Self::BuiltMetadata { .. } => Some("the package's build backend made a broken wheel; report it to the package's publisher".to_string()),
+            Self::BuiltMetadata { .. } => Some("the package's build backend made broken metadata; report it to the package's publisher".to_string()),
             Self::WillNotBuild { .. } => Some("use an index that publishes sha256 hashes, or pick a version of the package with a wheel or static sdist metadata".to_string()),
             Self::Host(inner) => inner.hint(),
             _ => None,
@@ -275,18 +273,36 @@ impl<'a> SdistContext<'a> {
         Ok(asked)
     }
 
-    /// The core metadata (`METADATA` text) of a wheel built from the sdist
-    /// in its build environment: the PEP 517 way to learn the metadata of
-    /// an sdist that does not state it statically.
+    /// The core metadata (`METADATA` text) the sdist's backend gives in
+    /// its build environment: the PEP 517 way to learn the metadata of an
+    /// sdist that does not state it statically. Its
+    /// `prepare_metadata_for_build_wheel` answers without compiling (as pip
+    /// and uv ask); only a backend without that hook builds the wheel.
     pub fn built_metadata(&self) -> Result<String, BuildRequirementsError> {
         let resolution = self.resolve_environment(&BTreeMap::new())?;
         let wheels = self.download_wheels(&resolution)?;
-        let wheel_path = self.in_scratch("build, to read the metadata of", |scratch| {
+        let made = self.in_scratch("prepare the metadata of", |scratch| {
             let (environment, log) = self.environment(scratch, "build", &wheels)?;
-            let out_dir = scratch.dir.path().join("wheel");
-            environment.build_wheel(&scratch.tree, self.settings, &out_dir, &log)
+            let folder = scratch.dir.path();
+            let prepared = environment.prepare_metadata_for_build_wheel(
+                &scratch.tree,
+                self.settings,
+                &folder.join("metadata"),
+                &log,
+            )?;
+            match prepared {
+                Some(dist_info) => Ok(MadeMetadata::DistInfo(dist_info)),
+                None => environment
+                    .build_wheel(&scratch.tree, self.settings, &folder.join("wheel"), &log)
+                    .map(MadeMetadata::Wheel),
+            }
         })?;
-        read_wheel_metadata(&wheel_path).map_err(|reason| BuildRequirementsError::BuiltMetadata {
+        let text = match made {
+            MadeMetadata::DistInfo(folder) => std::fs::read_to_string(folder.join("METADATA"))
+                .map_err(|error| format!("`{}`: {error}", folder.join("METADATA").display())),
+            MadeMetadata::Wheel(path) => read_wheel_metadata(&path),
+        };
+        text.map_err(|reason| BuildRequirementsError::BuiltMetadata {
             package: self.name.clone(),
             version: self.version.clone(),
             reason,
@@ -545,6 +561,14 @@ fn parse_cached_build_system(bytes: &[u8], sdist: &str) -> Option<BuildSystem> {
         _ => return None,
     };
     parse_build_system(pyproject, sdist).ok()
+}
+
+/// Where a backend put the metadata it was asked for.
+enum MadeMetadata {
+    /// The `.dist-info` folder `prepare_metadata_for_build_wheel` made.
+    DistInfo(PathBuf),
+    /// The wheel `build_wheel` made, for a backend without that hook.
+    Wheel(PathBuf),
 }
 
 /// The `METADATA` of the wheel at `path` (its top-level `.dist-info`).

@@ -198,6 +198,39 @@ impl BuildEnvironment {
             .collect()
     }
 
+    /// `prepare_metadata_for_build_wheel` into `out_dir`: the path of the
+    /// `.dist-info` folder it made, or `None` when the backend lacks the
+    /// hook (then only [`Self::build_wheel`] tells the metadata). Backends
+    /// answer it without compiling anything: the way pip and uv learn an
+    /// sdist's dependencies.
+    pub fn prepare_metadata_for_build_wheel(
+        &self,
+        tree: &SourceTree,
+        settings: &BuildSettings,
+        out_dir: &Path,
+        log: &Path,
+    ) -> Result<Option<PathBuf>, BuildError> {
+        let hook = "prepare_metadata_for_build_wheel";
+        let out_dir = &prepared_out_dir(out_dir)?;
+        let arguments = json!([out_dir, config_settings(settings)]);
+        let protocol = |reason: String| protocol_error(tree, hook, log, reason);
+        let Some(value) = self.call(tree, settings, log, hook, arguments, Some(out_dir))? else {
+            return Ok(None);
+        };
+        let name = value
+            .as_str()
+            .ok_or_else(|| protocol(format!("it returned `{value}`, not a folder name")))?;
+        let dist_info = out_dir.join(name);
+        if !name.ends_with(".dist-info") || name.contains('/') || !dist_info.is_dir() {
+            return Err(protocol(format!(
+                "it returned `{}`, but `{}` holds no such `.dist-info` folder",
+                excerpt(name),
+                out_dir.display()
+            )));
+        }
+        Ok(Some(dist_info))
+    }
+
     /// `build_wheel` into `out_dir`; the path of the wheel it made.
     pub fn build_wheel(
         &self,
@@ -207,9 +240,7 @@ impl BuildEnvironment {
         log: &Path,
     ) -> Result<PathBuf, BuildError> {
         let hook = "build_wheel";
-        fs::create_dir_all(out_dir).map_err(io_error("create", out_dir))?;
-        // The backend runs in the source tree: a relative folder would move.
-        let out_dir = &fs::canonicalize(out_dir).map_err(io_error("resolve", out_dir))?;
+        let out_dir = &prepared_out_dir(out_dir)?;
         let arguments = json!([out_dir, config_settings(settings)]);
         let protocol = |reason: String| protocol_error(tree, hook, log, reason);
         let value = self
@@ -380,6 +411,13 @@ impl BuildEnvironment {
         }
         variables
     }
+}
+
+/// `out_dir` created and made absolute: the backend runs in the source
+/// tree, where a relative folder would name another place.
+fn prepared_out_dir(out_dir: &Path) -> Result<PathBuf, BuildError> {
+    fs::create_dir_all(out_dir).map_err(io_error("create", out_dir))?;
+    fs::canonicalize(out_dir).map_err(io_error("resolve", out_dir))
 }
 
 /// Whether a failed hook's log ends in a failed network access (the
