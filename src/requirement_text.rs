@@ -7,9 +7,11 @@
 //! window around the carets ([`crate::excerpt::caret_excerpt`]).
 //! Invariant: no input panics. `pep508_rs` 0.9.2 panics (an `expect` in its
 //! name and extra parsers) on a package or extra name that ends in `-`, `_`
-//! or `.` and is followed by more text (`django-==4.2`, `pkg[extra-]`);
-//! such names are refused here first, with the message pep508 gives when
-//! the name ends the input. Every caller parses through here.
+//! or `.` and is followed by more text (`django-==4.2`, `pkg[extra-]`),
+//! and (mixing byte and character counts) on a character outside ASCII
+//! after a marker expression; such text is refused here first, with the
+//! message pep508 gives for the nearest valid case. Every caller parses
+//! through here.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -28,7 +30,7 @@ pub fn parse_requirement(
     text: &str,
     working_dir: Option<&Path>,
 ) -> Result<Requirement, InvalidRequirement> {
-    if let Some(message) = name_pep508_cannot_end(text) {
+    if let Some(message) = name_pep508_cannot_end(text).or_else(|| non_ascii_outside_quotes(text)) {
         return Err(InvalidRequirement(caret_excerpt(&message)));
     }
     let parsed = match working_dir {
@@ -64,19 +66,77 @@ fn name_pep508_cannot_end(text: &str) -> Option<String> {
     if !text[bracket..].starts_with('[') {
         return None;
     }
-    let mut position = bracket + 1;
-    for extra in text[position..].split(']').next()?.split(',') {
-        let trimmed_end = position + extra.trim_end().len();
-        let token = text[position..trimmed_end].trim_start();
-        let token_valid_so_far = token.chars().all(is_name_character);
-        if let Some(last) = token.chars().last().filter(|&c| is_separator(c)) {
-            if token_valid_so_far && starts_alphanumeric(token) {
-                return Some(complaint("Extra name", last, text, trimmed_end - 1));
+    extra_pep508_cannot_end(text, bracket + 1)
+}
+
+/// The same for the extras list starting at byte `position`, walked as
+/// pep508 walks it: each extra is the longest run of name characters after
+/// optional whitespace, followed by optional whitespace and `,` or `]`.
+fn extra_pep508_cannot_end(text: &str, mut position: usize) -> Option<String> {
+    let skip_whitespace = |at: usize| at + (text[at..].len() - text[at..].trim_start().len());
+    loop {
+        position = skip_whitespace(position);
+        let run = text[position..]
+            .find(|character| !is_name_character(character))
+            .map_or(&text[position..], |length| {
+                &text[position..position + length]
+            });
+        let starts_alphanumeric = run.starts_with(|c: char| c.is_ascii_alphanumeric());
+        if let Some(last) = run.chars().last().filter(|&c| is_separator(c)) {
+            if starts_alphanumeric {
+                return Some(complaint(
+                    "Extra name",
+                    last,
+                    text,
+                    position + run.len() - 1,
+                ));
             }
         }
-        position += extra.len() + 1;
+        if run.is_empty() {
+            return None;
+        }
+        position = skip_whitespace(position + run.len());
+        match text[position..].chars().next() {
+            Some(',') => position += 1,
+            _ => return None,
+        }
+    }
+}
+
+/// pep508's message for a character outside ASCII in the markers, where
+/// PEP 508 allows none but in quoted values: `pep508_rs` 0.9.2 mixes
+/// character and byte counts after a marker expression and panics on such
+/// text. (A URL before the markers may hold any character, as pip allows.)
+fn non_ascii_outside_quotes(text: &str) -> Option<String> {
+    let markers = markers_start(text)?;
+    let mut quote = None;
+    for (at, character) in text.char_indices().skip_while(|&(at, _)| at < markers) {
+        match (quote, character) {
+            (None, '\'' | '"') => quote = Some(character),
+            (Some(open), _) if open == character => quote = None,
+            (None, _) if !character.is_ascii() => {
+                let column = text[..at].chars().count();
+                let shown = character.escape_default();
+                return Some(format!(
+                    "Expected an ASCII character outside a quoted string, found `{shown}`\n{text}\n{}^",
+                    " ".repeat(column)
+                ));
+            }
+            _ => {}
+        }
     }
     None
+}
+
+/// Where the markers begin: the first `;` that pep508 takes as their
+/// start (after a URL, only one with whitespace before it).
+fn markers_start(text: &str) -> Option<usize> {
+    let is_url = text.contains('@');
+    text.char_indices()
+        .find(|&(at, character)| {
+            character == ';' && (!is_url || text[..at].ends_with(char::is_whitespace))
+        })
+        .map(|(at, _)| at)
 }
 
 fn complaint(what: &str, last: char, text: &str, at: usize) -> String {
@@ -99,6 +159,8 @@ mod tests {
             "django. ; python_version > '3'",
             "pkg[extra-]",
             "pkg[ok, extra_ ]>=1",
+            "psycopg[ requirements.txt. Used by tests",
+            "pkg[a,b.]",
         ] {
             let error = parse_requirement(text, None).unwrap_err().to_string();
             assert!(
@@ -123,5 +185,30 @@ mod tests {
             );
         }
         assert!(parse_requirement("django-", None).is_err());
+    }
+
+    #[test]
+    fn text_outside_ascii_is_refused_unless_quoted() {
+        for text in [
+            "chardet <6 ; extra == 'x'\u{fffd}\u{fffd}",
+            "chardet <6 ; extra == 'x' \u{e9}t\u{e9}",
+            "pkg ; extra == 'a' or caf\u{e9}",
+        ] {
+            let error = parse_requirement(text, None).unwrap_err().to_string();
+            assert!(
+                error.contains("Expected an ASCII character"),
+                "{text}: {error}"
+            );
+            assert_eq!(error.lines().count(), 3, "{error}");
+        }
+        for allowed in [
+            "pkg ; platform_release == 'caf\u{e9}'",
+            "pkg @ file:///home/jos\u{e9}/pkg ; python_version >= '3'",
+        ] {
+            assert_eq!(
+                parse_requirement(allowed, None).unwrap(),
+                Requirement::from_str(allowed).unwrap()
+            );
+        }
     }
 }
