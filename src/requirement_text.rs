@@ -10,8 +10,9 @@
 //! or `.` and is followed by more text (`django-==4.2`, `pkg[extra-]`),
 //! and (mixing byte and character counts) on a character outside ASCII
 //! after a marker expression; such text is refused here first, with the
-//! message pep508 gives for the nearest valid case. Every caller parses
-//! through here.
+//! message pep508 gives for the nearest valid case. Its error `Display`
+//! panics on a span inside a character, so messages are drawn here.
+//! Every caller parses through here.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -37,7 +38,30 @@ pub fn parse_requirement(
         Some(folder) => Requirement::parse(text, folder),
         None => Requirement::from_str(text),
     };
-    parsed.map_err(|error| InvalidRequirement(caret_excerpt(&error.to_string())))
+    parsed.map_err(|error| InvalidRequirement(caret_excerpt(&render(&error))))
+}
+
+/// pep508's three-line message (complaint, input, carets), drawn here: its
+/// own `Display` slices the input at a byte span that can fall inside a
+/// character (an error at `é` spans one byte) and panics.
+fn render(error: &pep508_rs::Pep508Error) -> String {
+    let input = &error.input;
+    let floor = |at: usize| {
+        (0..=at.min(input.len()))
+            .rev()
+            .find(|&at| input.is_char_boundary(at))
+            .unwrap_or(0)
+    };
+    let start = floor(error.start);
+    let end = floor(error.start.saturating_add(error.len)).max(start);
+    let column = input[..start].chars().count();
+    let width = input[start..end].chars().count().max(1);
+    format!(
+        "{}\n{input}\n{}{}",
+        error.message,
+        " ".repeat(column),
+        "^".repeat(width)
+    )
 }
 
 fn is_name_character(character: char) -> bool {
@@ -185,6 +209,15 @@ mod tests {
             );
         }
         assert!(parse_requirement("django-", None).is_err());
+    }
+
+    #[test]
+    fn errors_at_a_character_outside_ascii_are_drawn_without_a_panic() {
+        let error = parse_requirement("celery[A \u{fffd}redis]", None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error.lines().count(), 3, "{error}");
+        assert!(error.lines().nth(2).unwrap().trim() == "^", "{error}");
     }
 
     #[test]
