@@ -17,6 +17,7 @@
 
 pub mod git;
 pub mod pack;
+pub mod scm_version;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -433,9 +434,15 @@ fn pack_folder(
     }
     let version = match version {
         Some(version) => version.clone(),
-        None => pack::static_version(folder).ok_or_else(|| DirectError::NoStaticVersion {
-            path: folder.to_path_buf(),
-        })?,
+        None => pack::static_version(folder)
+            .or_else(|| {
+                scm_version::takes_version_from_git(folder)
+                    .then(|| scm_version::git_version(folder))
+                    .flatten()
+            })
+            .ok_or_else(|| DirectError::NoStaticVersion {
+                path: folder.to_path_buf(),
+            })?,
     };
     let bytes = pack::pack_tree(folder, name, &version)?;
     let filename = pack::sdist_filename(name, &version);

@@ -47,12 +47,34 @@ const HOME_SECRETS: [&str; 11] = [
 /// Files the caller named secret this process ([`keep_secret`]).
 static KEPT_SECRETS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// Environment variables the caller named secret ([`keep_secret_variable`]).
+static KEPT_VARIABLES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 /// Hide `path` (a signing key) from all confined code this process runs.
 pub fn keep_secret(path: &Path) {
     let mut kept = KEPT_SECRETS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     kept.push(path.to_path_buf());
+}
+
+/// Withhold the variable `name` (a signing passphrase) from all confined
+/// code this process runs.
+pub fn keep_secret_variable(name: &str) {
+    let mut kept = KEPT_VARIABLES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    kept.push(name.to_string());
+}
+
+/// `command` without the variables kept secret.
+fn withhold_secret_variables(command: &mut Command) {
+    let kept = KEPT_VARIABLES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for name in kept.iter() {
+        command.env_remove(name);
+    }
 }
 
 /// The secrets hidden from confined code: `home`'s credentials,
@@ -171,11 +193,11 @@ impl Sandbox {
     pub fn command(&self, program: &Path, confinement: &Confinement) -> Command {
         let Sandbox::Bubblewrap { program: bwrap } = self else {
             let mut command = Command::new(program);
-            command.env_remove(crate::package::signing::PASSPHRASE_VARIABLE);
+            withhold_secret_variables(&mut command);
             return command;
         };
         let mut command = Command::new(bwrap);
-        command.env_remove(crate::package::signing::PASSPHRASE_VARIABLE);
+        withhold_secret_variables(&mut command);
         command.args(["--die-with-parent", "--new-session", "--unshare-pid"]);
         command.args(["--unshare-ipc", "--unshare-uts"]);
         if !confinement.network {
@@ -362,6 +384,24 @@ mod tests {
             )
             .0
         );
+    }
+
+    #[test]
+    fn secret_variables_are_withheld_confined_or_not() {
+        keep_secret_variable("VENDOR_TEST_SECRET_PASSPHRASE");
+        let sandboxes = [
+            Sandbox::Unconfined,
+            Sandbox::Bubblewrap {
+                program: PathBuf::from("bwrap"),
+            },
+        ];
+        for sandbox in sandboxes {
+            let command = sandbox.command(Path::new("/bin/true"), &Confinement::default());
+            let removed = command
+                .get_envs()
+                .any(|(name, value)| name == "VENDOR_TEST_SECRET_PASSPHRASE" && value.is_none());
+            assert!(removed, "{sandbox:?}");
+        }
     }
 
     #[test]

@@ -248,3 +248,83 @@ fn a_backend_without_a_metadata_hook_is_built_to_read_the_metadata() {
         common::expected_versions(&[("plainpkg", "0.7"), ("runtimedep", "1.0")])
     );
 }
+
+/// A backend standing in for setuptools-scm: the version comes from the
+/// sdist's `PKG-INFO`; without one (a tree packed without `.git` and
+/// without the version) it fails as setuptools-scm does.
+const SCM_BACKEND: &str = r#"import os, re
+import fixture_backend as _inner
+
+_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def _take_version():
+    pkg_info = os.path.join(_ROOT, "PKG-INFO")
+    if not os.path.exists(pkg_info):
+        raise LookupError("setuptools-scm was unable to detect version for " + _ROOT)
+    with open(pkg_info, encoding="utf-8") as handle:
+        version = re.search(r"^Version: (.+)$", handle.read(), re.M).group(1)
+    path = os.path.join(_ROOT, "_fixture", "METADATA")
+    with open(path, encoding="utf-8") as handle:
+        text = re.sub(r"^Version: .*$", "Version: " + version, handle.read(), flags=re.M)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    _take_version()
+    return _inner.prepare_metadata_for_build_wheel(directory, config_settings)
+
+
+def build_wheel(directory, config_settings=None, metadata_directory=None):
+    _take_version()
+    return _inner.build_wheel(directory, config_settings, metadata_directory)
+"#;
+
+#[test]
+fn a_repository_versioned_by_its_tags_locks_and_builds_with_setuptools_scm_versions() {
+    let index = crate::lock_build_requires::index();
+    let scratch = tempfile::tempdir().unwrap();
+    let folder = scratch.path().join("scmrepo");
+    std::fs::create_dir_all(&folder).unwrap();
+    git(&folder, &["init", "--quiet", "--initial-branch", "main"]);
+    write_tree(&folder, "scmpkg", "0", true);
+    let pyproject = std::fs::read_to_string(folder.join("pyproject.toml")).unwrap();
+    std::fs::write(
+        folder.join("pyproject.toml"),
+        pyproject
+            .replace("\"buildtool<2\"]", "\"buildtool<2\", \"setuptools-scm\"]")
+            .replace("\"fixture_backend\"", "\"scm_backend\""),
+    )
+    .unwrap();
+    std::fs::write(folder.join("scm_backend.py"), SCM_BACKEND).unwrap();
+    git(&folder, &["add", "-A"]);
+    git(&folder, &["commit", "--quiet", "-m", "first"]);
+    git(&folder, &["tag", "v1.4.0"]);
+    std::fs::write(folder.join("scmpkg/extra.py"), "X = 2\n").unwrap();
+    git(&folder, &["add", "-A"]);
+    git(&folder, &["commit", "--quiet", "-m", "second"]);
+    let head = git(&folder, &["rev-parse", "--short", "HEAD"]);
+    let url = url::Url::from_directory_path(&folder).unwrap();
+
+    // At the tag: the tag's version; on the branch past it: the next
+    // version's dev release, as setuptools-scm numbers it.
+    let tagged = Project::new().requirements(&format!("scmpkg @ git+{url}@v1.4.0\n"));
+    tagged.write("vendor.toml", "[app]\nname = \"scm\"\n");
+    tagged.lock(&index).assert_success();
+    assert_eq!(
+        tagged.pylock().versions(),
+        common::expected_versions(&[("scmpkg", "1.4.0"), ("runtimedep", "1.0")])
+    );
+    tagged.run(&["build"]).assert_success();
+    let rpms = crate::rpm_tools::rpms_by_name(&tagged.file("dist/el9"));
+    assert!(rpms.contains_key("scm-python3-scmpkg"), "{rpms:?}");
+
+    let branch = Project::new().requirements(&format!("scmpkg @ git+{url}@main\n"));
+    branch.lock(&index).assert_success();
+    let dev_release = format!("1.4.1.dev1+g{head}");
+    assert_eq!(
+        branch.pylock().versions(),
+        common::expected_versions(&[("scmpkg", &dev_release), ("runtimedep", "1.0")])
+    );
+}

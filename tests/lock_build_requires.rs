@@ -56,6 +56,11 @@ name = "buildtool-dep"
 version = "0.3"
 
 [[project]]
+name = "setuptools-scm"
+[[project.version]]
+version = "8.0"
+
+[[project]]
 name = "backendhelper"
 [[project.version]]
 version = "1.2"

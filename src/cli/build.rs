@@ -185,6 +185,7 @@ fn signer(
     };
     // Build hooks and imports run while the key is in use: none may read it.
     vendor::sandbox::keep_secret(key);
+    vendor::sandbox::keep_secret_variable(PASSPHRASE_VARIABLE);
     let passphrase = std::env::var(PASSPHRASE_VARIABLE).ok();
     Ok(Some(std::sync::Arc::new(ReleaseSigner::load(
         key, passphrase, target,

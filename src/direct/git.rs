@@ -60,7 +60,7 @@ fn resolve_commit(url: &str, repository: &Path, revision: &str) -> Result<String
 }
 
 /// Run git; its stdout, or (the first lines of) its stderr as the error.
-fn git(url: &str, folder: Option<&Path>, args: &[&str]) -> Result<String, DirectError> {
+pub(super) fn git(url: &str, folder: Option<&Path>, args: &[&str]) -> Result<String, DirectError> {
     let mut command = Command::new("git");
     if let Some(folder) = folder {
         command.arg("-C").arg(folder);
@@ -91,10 +91,11 @@ fn git(url: &str, folder: Option<&Path>, args: &[&str]) -> Result<String, Direct
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn run(folder: &Path, args: &[&str]) {
+    /// `git <args>` in `folder` as a test's committer; panics on failure.
+    pub(in crate::direct) fn run(folder: &Path, args: &[&str]) {
         let status = Command::new("git")
             .args(args)
             .current_dir(folder)

@@ -22,6 +22,9 @@ use pep440_rs::Version;
 use super::DirectError;
 use crate::name::PackageName;
 
+/// The sdist's core metadata file.
+const PKG_INFO: &str = "PKG-INFO";
+
 /// 1980-01-01T00:00:00Z.
 const PACKED_MTIME: u64 = 315_532_800;
 
@@ -75,14 +78,52 @@ pub fn pack_tree(
         .mtime(0)
         .write(Vec::new(), flate2::Compression::new(6));
     let mut builder = tar::Builder::new(encoder);
-    for relative in &files {
-        append_entry(&mut builder, folder, relative, &prefix)
-            .map_err(|error| fail(format!("`{}`: {error}", relative.display())))?;
+    // A project taking its version from git finds none in the packed tree:
+    // it reads the sdist's `PKG-INFO` instead, as in any sdist it makes.
+    let pkg_info = (!folder.join(PKG_INFO).exists()
+        && super::scm_version::takes_version_from_git(folder))
+    .then(|| format!("Metadata-Version: 1.0\nName: {name}\nVersion: {version}\n"));
+    let mut entries: Vec<(&Path, Option<&str>)> = files
+        .iter()
+        .map(|relative| (relative.as_path(), None))
+        .collect();
+    if let Some(text) = &pkg_info {
+        entries.push((Path::new(PKG_INFO), Some(text)));
+        entries.sort_by(|left, right| left.0.cmp(right.0));
+    }
+    for (relative, generated) in entries {
+        let appended = match generated {
+            Some(text) => append_generated(&mut builder, relative, text, &prefix),
+            None => append_entry(&mut builder, folder, relative, &prefix),
+        };
+        appended.map_err(|error| fail(format!("`{}`: {error}", relative.display())))?;
     }
     let encoder = builder
         .into_inner()
         .map_err(|error| fail(error.to_string()))?;
     encoder.finish().map_err(|error| fail(error.to_string()))
+}
+
+/// A file made here (not read from the tree), as [`append_entry`] would
+/// add a regular file.
+fn append_generated(
+    builder: &mut tar::Builder<flate2::write::GzEncoder<Vec<u8>>>,
+    relative: &Path,
+    text: &str,
+    prefix: &str,
+) -> std::io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_mtime(PACKED_MTIME);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_size(text.len() as u64);
+    builder.append_data(
+        &mut header,
+        Path::new(prefix).join(relative),
+        text.as_bytes(),
+    )
 }
 
 fn append_entry(
