@@ -86,15 +86,15 @@ write_wheels_only_requirements() {
 # (vendor) and $3 (uv). The rest: caches, work folders, requirements, case.
 measure_both() {
     local run="$1"
-    local -n vendor_runs="$2" uv_runs="$3"
+    local -n vendor_appended="$2" uv_appended="$3"
     local vendor_cache="$4" uv_cache="$5" vendor_work="$6" uv_work="$7"
     local requirements="$8" case_name="$9"
     if [ $((run % 2)) -eq 1 ]; then
-        vendor_runs+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements" "$case_name")")
-        uv_runs+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements" "$case_name")")
+        vendor_appended+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements" "$case_name")")
+        uv_appended+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements" "$case_name")")
     else
-        uv_runs+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements" "$case_name")")
-        vendor_runs+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements" "$case_name")")
+        uv_appended+=("$(run_uv_compile "$uv_cache" "$uv_work" "$requirements" "$case_name")")
+        vendor_appended+=("$(run_vendor_lock "$vendor_cache" "$vendor_work" "$requirements" "$case_name")")
     fi
 }
 
