@@ -149,13 +149,18 @@ fn percent_decode(raw: &str) -> String {
 /// `url` without user name and password.
 pub fn strip_credentials(url: &Url) -> Url {
     let mut url = url.clone();
+    remove_credentials(&mut url);
+    url
+}
+
+/// [`strip_credentials`] in place, for a URL that is already a copy.
+pub fn remove_credentials(url: &mut Url) {
     if !url.username().is_empty() || url.password().is_some() {
         // Both setters only fail for URLs that cannot have a host (`mailto:`),
         // which cannot carry credentials either.
         let _ = url.set_username("");
         let _ = url.set_password(None);
     }
-    url
 }
 
 /// `url` as written, with any `user:password@` removed (for the lock file,

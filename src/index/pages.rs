@@ -51,7 +51,33 @@ struct StoredPage {
     /// Seconds since the Unix epoch when the body was last confirmed.
     checked_at: i64,
     max_age: Option<u64>,
+    /// Follows the envelope raw (see [`encode_entry`]); older entries kept
+    /// it inside.
+    #[serde(default, skip_serializing)]
     body: String,
+}
+
+/// An entry is its envelope as one line of JSON, then the body as served:
+/// a body quoted inside the JSON had to be unescaped and copied whole on
+/// every read, and a warm lock reads every page of its projects.
+fn encode_entry(page: &StoredPage) -> Result<Vec<u8>, serde_json::Error> {
+    let mut bytes = serde_json::to_vec(page)?;
+    bytes.push(b'\n');
+    bytes.extend_from_slice(page.body.as_bytes());
+    Ok(bytes)
+}
+
+/// The inverse of [`encode_entry`], and the older single-JSON form; `None`
+/// for an entry that is neither (it is fetched again).
+fn decode_entry(mut bytes: Vec<u8>) -> Option<StoredPage> {
+    let Some(envelope_end) = bytes.iter().position(|byte| *byte == b'\n') else {
+        return serde_json::from_slice(&bytes).ok();
+    };
+    let mut page: StoredPage = serde_json::from_slice(&bytes[..envelope_end]).ok()?;
+    bytes.drain(..=envelope_end);
+    page.body = String::from_utf8(bytes)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+    Some(page)
 }
 
 impl StoredPage {
@@ -89,9 +115,7 @@ pub(crate) async fn fetch_page(
     }
     let url = strip_credentials(url);
     let key = entry_key(&url, accept);
-    let stored: Option<StoredPage> = cache
-        .read_entry(Bucket::Index, &key)
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let stored: Option<StoredPage> = cache.read_entry(Bucket::Index, &key).and_then(decode_entry);
     if http.is_offline() {
         return match stored {
             Some(stored) => stored.into_page(),
@@ -152,7 +176,7 @@ pub(crate) async fn fetch_page(
     };
     if !no_store(&fetched.headers) {
         let bytes =
-            serde_json::to_vec(&new_entry).map_err(|error| IndexError::Task(error.to_string()))?;
+            encode_entry(&new_entry).map_err(|error| IndexError::Task(error.to_string()))?;
         cache.write_entry(Bucket::Index, &key, &bytes)?;
     }
     new_entry.into_page()
@@ -239,6 +263,42 @@ mod tests {
         assert_eq!(max_age(&headers), None);
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("No-Store"));
         assert!(no_store(&headers));
+    }
+
+    fn stored_page(body: &str) -> StoredPage {
+        StoredPage {
+            url: "https://pypi.org/simple/six/".into(),
+            status: 200,
+            content_type: "application/vnd.pypi.simple.v1+json".into(),
+            etag: Some("\"abc\"\n".into()),
+            last_modified: None,
+            checked_at: 1_700_000_000,
+            max_age: Some(600),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn entries_keep_the_body_raw_after_the_envelope() {
+        let body = "{\"files\": []}\n<a href=\"x\">\u{e9}\n</a>\n";
+        let bytes = encode_entry(&stored_page(body)).unwrap();
+        let (envelope, raw) = bytes.split_at(bytes.iter().position(|b| *b == b'\n').unwrap());
+        assert!(!String::from_utf8_lossy(envelope).contains("files"));
+        assert_eq!(&raw[1..], body.as_bytes());
+        let decoded = decode_entry(bytes).unwrap();
+        assert_eq!(decoded.body, body);
+        assert_eq!(decoded.etag.as_deref(), Some("\"abc\"\n"));
+        assert_eq!(decoded.max_age, Some(600));
+    }
+
+    #[test]
+    fn entries_of_the_older_single_json_form_still_read() {
+        let mut legacy = serde_json::to_value(stored_page("")).unwrap();
+        legacy["body"] = serde_json::Value::String("{\"files\": []}".into());
+        let decoded = decode_entry(serde_json::to_vec(&legacy).unwrap()).unwrap();
+        assert_eq!(decoded.body, "{\"files\": []}");
+        assert!(decode_entry(b"not json".to_vec()).is_none());
+        assert!(decode_entry(b"not json\nbody".to_vec()).is_none());
     }
 
     #[test]

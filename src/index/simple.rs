@@ -9,13 +9,15 @@
 //! unparsable `requires-python` / `upload-time` values become `None` rather
 //! than errors, since one odd file must not hide a whole project.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use pep440_rs::VersionSpecifiers;
 use serde::Deserialize;
 use url::Url;
 
-use super::credentials::strip_credentials;
+use super::credentials::remove_credentials;
 use super::IndexFile;
 use crate::filename::{url_file_name, DistFilename};
 use crate::hash::Sha256;
@@ -32,29 +34,97 @@ pub(crate) fn is_json(content_type: &str) -> bool {
         .is_some_and(|media| media.trim().ends_with("json"))
 }
 
+// The page's strings are borrowed from the body where they have no
+// escapes: a project page lists every file of every release (botocore's
+// holds thousands), and owned copies of them all were most of a warm
+// lock's allocations.
 #[derive(Deserialize)]
-struct JsonPage {
-    #[serde(default)]
-    files: Vec<JsonFile>,
+struct JsonPage<'a> {
+    #[serde(default, borrow)]
+    files: Vec<JsonFile<'a>>,
 }
 
 #[derive(Deserialize)]
-struct JsonFile {
-    filename: String,
-    url: String,
-    #[serde(default)]
-    hashes: std::collections::HashMap<String, String>,
-    #[serde(rename = "requires-python")]
-    requires_python: Option<String>,
+struct JsonFile<'a> {
+    #[serde(borrow)]
+    filename: Cow<'a, str>,
+    #[serde(borrow)]
+    url: Cow<'a, str>,
+    #[serde(default, borrow)]
+    hashes: JsonHashes<'a>,
+    #[serde(default, borrow, rename = "requires-python")]
+    requires_python: Option<Cow<'a, str>>,
     #[serde(default, rename = "core-metadata")]
-    core_metadata: Option<serde_json::Value>,
+    core_metadata: Option<Flag>,
     #[serde(default, rename = "dist-info-metadata")]
-    dist_info_metadata: Option<serde_json::Value>,
+    dist_info_metadata: Option<Flag>,
     #[serde(default)]
-    yanked: Option<serde_json::Value>,
-    #[serde(rename = "upload-time")]
-    upload_time: Option<String>,
+    yanked: Option<Flag>,
+    #[serde(default, borrow, rename = "upload-time")]
+    upload_time: Option<Cow<'a, str>>,
     size: Option<u64>,
+}
+
+/// Only the digest vendor checks; other algorithms are skipped unread.
+#[derive(Default, Deserialize)]
+struct JsonHashes<'a> {
+    #[serde(default, borrow)]
+    sha256: Option<Cow<'a, str>>,
+}
+
+/// A PEP 691 value that is `false`, `true`, a reason string or a table of
+/// hashes: whether it is set, and the string when it is one.
+enum Flag {
+    Unset,
+    Set(String),
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FlagVisitor;
+        impl<'de> serde::de::Visitor<'de> for FlagVisitor {
+            type Value = Flag;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a boolean, a string or a table")
+            }
+            fn visit_bool<E>(self, value: bool) -> Result<Flag, E> {
+                Ok(if value {
+                    Flag::Set(String::new())
+                } else {
+                    Flag::Unset
+                })
+            }
+            fn visit_str<E>(self, value: &str) -> Result<Flag, E> {
+                Ok(Flag::Set(value.to_string()))
+            }
+            fn visit_unit<E>(self) -> Result<Flag, E> {
+                Ok(Flag::Unset)
+            }
+            // Values PEP 691 does not define count as set, as a JSON value
+            // other than `false` did: one odd file must not hide the page.
+            fn visit_u64<E>(self, _: u64) -> Result<Flag, E> {
+                Ok(Flag::Set(String::new()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Flag, E> {
+                Ok(Flag::Set(String::new()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Flag, E> {
+                Ok(Flag::Set(String::new()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Flag, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Flag::Set(String::new()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Flag, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Flag::Set(String::new()))
+            }
+        }
+        deserializer.deserialize_any(FlagVisitor)
+    }
 }
 
 /// Parse a PEP 691 JSON page.
@@ -64,31 +134,37 @@ pub(crate) fn parse_json(
     index: Option<&str>,
 ) -> Result<Vec<IndexFile>, String> {
     let page: JsonPage = serde_json::from_slice(body).map_err(|error| error.to_string())?;
+    // Most files of a release share one `requires-python`: parsed once each.
+    let mut specifiers: HashMap<&str, Option<VersionSpecifiers>> = HashMap::new();
     let files = page
         .files
-        .into_iter()
+        .iter()
         .filter_map(|file| {
             let url = page_url.join(&file.url).ok()?;
             let mut index_file = new_index_file(&file.filename, url, index)?;
             index_file.sha256 = file
                 .hashes
-                .get("sha256")
+                .sha256
+                .as_deref()
                 .and_then(|digest| Sha256::from_str(digest).ok());
             index_file.size = file.size;
             index_file.upload_time = file
                 .upload_time
                 .as_deref()
                 .and_then(|time| jiff::Timestamp::from_str(time).ok());
-            index_file.requires_python = file.requires_python.as_deref().and_then(parse_specifiers);
-            index_file.yanked = match file.yanked {
-                Some(serde_json::Value::Bool(true)) => Some(String::new()),
-                Some(serde_json::Value::String(reason)) => Some(reason),
+            index_file.requires_python = file.requires_python.as_deref().and_then(|raw| {
+                specifiers
+                    .entry(raw)
+                    .or_insert_with(|| parse_specifiers(raw))
+                    .clone()
+            });
+            index_file.yanked = match &file.yanked {
+                Some(Flag::Set(reason)) => Some(reason.clone()),
                 _ => None,
             };
-            index_file.has_core_metadata = [file.core_metadata, file.dist_info_metadata]
-                .iter()
-                .flatten()
-                .any(|value| !matches!(value, serde_json::Value::Bool(false)));
+            index_file.has_core_metadata = [&file.core_metadata, &file.dist_info_metadata]
+                .into_iter()
+                .any(|flag| matches!(flag, Some(Flag::Set(_))));
             Some(index_file)
         })
         .collect();
@@ -146,9 +222,13 @@ pub(crate) fn parse_html(
 
 /// An [`IndexFile`] with only name and location known; `None` when
 /// `filename` is not a wheel or sdist.
-pub(crate) fn new_index_file(filename: &str, url: Url, index: Option<&str>) -> Option<IndexFile> {
+pub(crate) fn new_index_file(
+    filename: &str,
+    mut url: Url,
+    index: Option<&str>,
+) -> Option<IndexFile> {
     let filename = DistFilename::from_str(filename).ok()?;
-    let mut url = strip_credentials(&url);
+    remove_credentials(&mut url);
     url.set_fragment(None);
     Some(IndexFile {
         filename,
@@ -220,6 +300,36 @@ mod tests {
         assert!(!sdist.has_core_metadata);
         assert_eq!(sdist.index.as_deref(), Some("https://example.com/simple"));
         assert!(parse_json(b"<html>", &page, None).is_err());
+    }
+
+    #[test]
+    fn json_values_outside_pep691_do_not_hide_the_page() {
+        // Escaped strings cannot be borrowed from the body; a `yanked` of
+        // `true`, metadata stated as `true`, a number or a list, and nulls.
+        let body = r#"{"files": [
+            {"filename": "six-1.0-py3-none-any.whl", "url": "six-1.0-py3-none-any.whl\u0020",
+             "hashes": {"md5": "x", "sha256": null}, "requires-python": ">=3.8\t",
+             "core-metadata": true, "dist-info-metadata": 1, "yanked": true,
+             "upload-time": null, "size": null},
+            {"filename": "six-2.0.tar.gz", "url": "six-2.0.tar.gz", "core-metadata": [1],
+             "yanked": "\"quoted\" reason", "extra-key": {"nested": [1, 2]}},
+            {"filename": "six-3.0.tar.gz", "url": "six-3.0.tar.gz", "yanked": null,
+             "core-metadata": null}
+        ]}"#;
+        let page = Url::parse("https://example.com/simple/six/").unwrap();
+        let files = parse_json(body.as_bytes(), &page, None).unwrap();
+        assert_eq!(files.len(), 3);
+        assert_eq!(files[0].yanked.as_deref(), Some(""));
+        assert!(files[0].has_core_metadata);
+        assert!(files[0].sha256.is_none());
+        assert_eq!(
+            files[0].requires_python.as_ref().unwrap().to_string(),
+            ">=3.8"
+        );
+        assert_eq!(files[1].yanked.as_deref(), Some("\"quoted\" reason"));
+        assert!(files[1].has_core_metadata);
+        assert!(files[2].yanked.is_none());
+        assert!(!files[2].has_core_metadata);
     }
 
     #[test]

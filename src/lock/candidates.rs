@@ -19,6 +19,7 @@
 //! with a wheel goes before newer ones with only an sdist, as pip does.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use pep440_rs::Version;
 use pubgrub::Ranges;
@@ -29,9 +30,13 @@ use crate::requirements::Formats;
 use crate::targets::Tags;
 
 /// The usable files of each version of one project.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct VersionMap {
-    versions: BTreeMap<Version, Vec<IndexFile>>,
+    /// The page's files, shared with the index client: a version lists the
+    /// positions of its usable ones rather than copies (a page of
+    /// thousands of files was copied per project).
+    project: Arc<ProjectFiles>,
+    versions: BTreeMap<Version, Vec<usize>>,
     /// Versions left out because only an sdist offers them and sdists may
     /// not be used.
     without_wheel: BTreeSet<Version>,
@@ -56,14 +61,14 @@ impl VersionMap {
     /// Keep the files usable on the target in the `formats` allowed,
     /// grouped by version.
     pub fn from_project(
-        project: &ProjectFiles,
+        project: Arc<ProjectFiles>,
         tags: &Tags,
         python: &Version,
         formats: Formats,
     ) -> Self {
-        let mut versions: BTreeMap<Version, Vec<IndexFile>> = BTreeMap::new();
+        let mut versions: BTreeMap<Version, Vec<usize>> = BTreeMap::new();
         let mut sdist_versions = BTreeSet::new();
-        for file in &project.files {
+        for (position, file) in project.files.iter().enumerate() {
             let python_ok = file
                 .requires_python
                 .as_ref()
@@ -83,7 +88,7 @@ impl VersionMap {
                 versions
                     .entry(file.filename.version().clone())
                     .or_default()
-                    .push(file.clone());
+                    .push(position);
             }
         }
         let without_wheel = sdist_versions
@@ -92,6 +97,7 @@ impl VersionMap {
             .collect();
         let has_final_release = versions.keys().any(|version| !version.any_prerelease());
         Self {
+            project,
             versions,
             without_wheel,
             has_final_release,
@@ -116,8 +122,7 @@ impl VersionMap {
         let allowed =
             |version: &&Version| range.contains(*version) && self.is_allowed(version, policy);
         let has_wheel = |version: &&Version| {
-            self.versions[*version]
-                .iter()
+            self.files_of(version)
                 .any(|file| matches!(file.filename, DistFilename::Wheel(_)))
         };
         let newest_wheel = policy
@@ -130,25 +135,35 @@ impl VersionMap {
     }
 
     fn is_allowed(&self, version: &Version, policy: ChoicePolicy<'_>) -> bool {
-        let Some(files) = self.versions.get(version) else {
+        if !self.versions.contains_key(version) {
             return false;
-        };
+        }
         let prerelease_ok =
             !version.any_prerelease() || policy.explicit_prerelease || !self.has_final_release;
         let pinned_exactly = policy.exact_pin == Some(version);
-        let has_live_file = files.iter().any(|file| file.yanked.is_none());
+        let has_live_file = self.files_of(version).any(|file| file.yanked.is_none());
         prerelease_ok && (has_live_file || pinned_exactly)
     }
 
     /// The usable files of `version`, yanked ones dropped unless nothing else is left.
     pub fn files(&self, version: &Version) -> Vec<&IndexFile> {
-        let files = self.versions.get(version).map(Vec::as_slice).unwrap_or(&[]);
-        let live: Vec<&IndexFile> = files.iter().filter(|file| file.yanked.is_none()).collect();
+        let live: Vec<&IndexFile> = self
+            .files_of(version)
+            .filter(|file| file.yanked.is_none())
+            .collect();
         if live.is_empty() {
-            files.iter().collect()
+            self.files_of(version).collect()
         } else {
             live
         }
+    }
+
+    /// Every usable file of `version`, yanked or not.
+    fn files_of(&self, version: &Version) -> impl Iterator<Item = &IndexFile> {
+        let positions = self.versions.get(version).map(Vec::as_slice).unwrap_or(&[]);
+        positions
+            .iter()
+            .map(|position| &self.project.files[*position])
     }
 
     /// The file whose metadata describes `version`: the best wheel (wheels
@@ -202,7 +217,7 @@ mod tests {
             name: PackageName::from_str("demo").unwrap(),
             files,
         };
-        VersionMap::from_project(&project, &target.tags(), &target.python, formats)
+        VersionMap::from_project(Arc::new(project), &target.tags(), &target.python, formats)
     }
 
     fn version(text: &str) -> Version {
@@ -338,10 +353,10 @@ mod tests {
         };
         assert_eq!(choose(&map, prefer_wheel).as_deref(), Some("1.0"));
         let only_sdists = VersionMap::from_project(
-            &ProjectFiles {
+            Arc::new(ProjectFiles {
                 name: PackageName::from_str("demo").unwrap(),
                 files: vec![file("demo-1.0-py3-none-any.whl", None, false)],
-            },
+            }),
             &Target::load("el9", None).unwrap().tags(),
             &version("3.11.9"),
             Formats {

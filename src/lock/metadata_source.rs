@@ -77,7 +77,7 @@ impl MetadataSource for IndexMetadata<'_> {
             let Ok(project) = client.project(&name).await else {
                 return;
             };
-            if let Some(file) = pick(&project) {
+            if let Some(file) = pick(project) {
                 let _ = client.metadata(&file).await;
             }
         });

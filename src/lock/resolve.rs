@@ -32,7 +32,7 @@ use crate::targets::{Tags, Target};
 
 /// Chooses, from a project's page, the file whose metadata is likely to be
 /// asked for next (see [`MetadataSource::prefetch`]).
-pub type MetadataPick = Box<dyn FnOnce(&ProjectFiles) -> Option<IndexFile> + Send>;
+pub type MetadataPick = Box<dyn FnOnce(Arc<ProjectFiles>) -> Option<IndexFile> + Send>;
 
 /// What the resolver reads: project pages and core metadata. The resolver
 /// sees only this — never an HTTP client, an async runtime or a build
@@ -421,7 +421,7 @@ impl<'a> Provider<'a> {
         }
         let project = self.hashed_files(name, project)?;
         let map = Arc::new(VersionMap::from_project(
-            &project,
+            project,
             &self.tags,
             &self.request.target.python,
             self.formats(name),
@@ -657,7 +657,7 @@ impl<'a> Provider<'a> {
             let range = range.clone();
             let explicit_prerelease = self.explicit_prerelease.contains(name);
             let preference = self.request.preferences.get(name).cloned();
-            let pick = move |project: &ProjectFiles| {
+            let pick = move |project: Arc<ProjectFiles>| {
                 let map = VersionMap::from_project(project, &tags, &python, formats);
                 let policy = ChoicePolicy {
                     explicit_prerelease,
