@@ -72,11 +72,30 @@ struct JsonHashes<'a> {
     sha256: Option<Cow<'a, str>>,
 }
 
-/// A PEP 691 value that is `false`, `true`, a reason string or a table of
-/// hashes: whether it is set, and the string when it is one.
+/// A PEP 691 value that is `false`, `true`, a reason string (`yanked`) or
+/// a table of hashes (`core-metadata`), read without building a JSON value.
 enum Flag {
-    Unset,
-    Set(String),
+    False,
+    True,
+    Text(String),
+    /// A number, list or table: what it means depends on the key.
+    Other,
+}
+
+impl Flag {
+    /// `yanked`: `true` or a reason; anything else is not a yank.
+    fn yank_reason(&self) -> Option<String> {
+        match self {
+            Flag::True => Some(String::new()),
+            Flag::Text(reason) => Some(reason.clone()),
+            Flag::False | Flag::Other => None,
+        }
+    }
+
+    /// `core-metadata`: served unless stated `false`.
+    fn is_set(&self) -> bool {
+        !matches!(self, Flag::False)
+    }
 }
 
 impl<'de> Deserialize<'de> for Flag {
@@ -88,39 +107,32 @@ impl<'de> Deserialize<'de> for Flag {
                 formatter.write_str("a boolean, a string or a table")
             }
             fn visit_bool<E>(self, value: bool) -> Result<Flag, E> {
-                Ok(if value {
-                    Flag::Set(String::new())
-                } else {
-                    Flag::Unset
-                })
+                Ok(if value { Flag::True } else { Flag::False })
             }
             fn visit_str<E>(self, value: &str) -> Result<Flag, E> {
-                Ok(Flag::Set(value.to_string()))
+                Ok(Flag::Text(value.to_string()))
             }
-            fn visit_unit<E>(self) -> Result<Flag, E> {
-                Ok(Flag::Unset)
-            }
-            // Values PEP 691 does not define count as set, as a JSON value
-            // other than `false` did: one odd file must not hide the page.
+            // Values PEP 691 does not define are read, not refused: one odd
+            // file must not hide the page.
             fn visit_u64<E>(self, _: u64) -> Result<Flag, E> {
-                Ok(Flag::Set(String::new()))
+                Ok(Flag::Other)
             }
             fn visit_i64<E>(self, _: i64) -> Result<Flag, E> {
-                Ok(Flag::Set(String::new()))
+                Ok(Flag::Other)
             }
             fn visit_f64<E>(self, _: f64) -> Result<Flag, E> {
-                Ok(Flag::Set(String::new()))
+                Ok(Flag::Other)
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Flag, A::Error> {
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Flag::Set(String::new()))
+                Ok(Flag::Other)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Flag, A::Error> {
                 while map
                     .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
                     .is_some()
                 {}
-                Ok(Flag::Set(String::new()))
+                Ok(Flag::Other)
             }
         }
         deserializer.deserialize_any(FlagVisitor)
@@ -158,13 +170,11 @@ pub(crate) fn parse_json(
                     .or_insert_with(|| parse_specifiers(raw))
                     .clone()
             });
-            index_file.yanked = match &file.yanked {
-                Some(Flag::Set(reason)) => Some(reason.clone()),
-                _ => None,
-            };
+            index_file.yanked = file.yanked.as_ref().and_then(Flag::yank_reason);
             index_file.has_core_metadata = [&file.core_metadata, &file.dist_info_metadata]
                 .into_iter()
-                .any(|flag| matches!(flag, Some(Flag::Set(_))));
+                .flatten()
+                .any(Flag::is_set);
             Some(index_file)
         })
         .collect();
@@ -305,7 +315,8 @@ mod tests {
     #[test]
     fn json_values_outside_pep691_do_not_hide_the_page() {
         // Escaped strings cannot be borrowed from the body; a `yanked` of
-        // `true`, metadata stated as `true`, a number or a list, and nulls.
+        // `true`, metadata stated as `true`, a number, a list or a string, a
+        // numeric `yanked`, and nulls.
         let body = r#"{"files": [
             {"filename": "six-1.0-py3-none-any.whl", "url": "six-1.0-py3-none-any.whl\u0020",
              "hashes": {"md5": "x", "sha256": null}, "requires-python": ">=3.8\t",
@@ -314,11 +325,13 @@ mod tests {
             {"filename": "six-2.0.tar.gz", "url": "six-2.0.tar.gz", "core-metadata": [1],
              "yanked": "\"quoted\" reason", "extra-key": {"nested": [1, 2]}},
             {"filename": "six-3.0.tar.gz", "url": "six-3.0.tar.gz", "yanked": null,
-             "core-metadata": null}
+             "core-metadata": null},
+            {"filename": "six-4.0.tar.gz", "url": "six-4.0.tar.gz", "yanked": 1,
+             "core-metadata": "yes"}
         ]}"#;
         let page = Url::parse("https://example.com/simple/six/").unwrap();
         let files = parse_json(body.as_bytes(), &page, None).unwrap();
-        assert_eq!(files.len(), 3);
+        assert_eq!(files.len(), 4);
         assert_eq!(files[0].yanked.as_deref(), Some(""));
         assert!(files[0].has_core_metadata);
         assert!(files[0].sha256.is_none());
@@ -330,6 +343,9 @@ mod tests {
         assert!(files[1].has_core_metadata);
         assert!(files[2].yanked.is_none());
         assert!(!files[2].has_core_metadata);
+        // Only `true` or a reason yanks a file; any stated metadata but `false` counts.
+        assert!(files[3].yanked.is_none());
+        assert!(files[3].has_core_metadata);
     }
 
     #[test]
