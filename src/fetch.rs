@@ -688,7 +688,7 @@ mod tests {
     use super::*;
     use crate::cache::Cache;
     use crate::hash::Sha256;
-    use crate::index::IndexSettings;
+    use crate::index::{IndexFile, IndexSettings};
     use crate::lock::LockOptions;
     use crate::progress::SilentReporter;
 
@@ -1060,8 +1060,8 @@ mod tests {
         ] {
             let reader = fixture.client(settings);
             let project = reader.project(&gamma_name).await.unwrap();
-            let mut found: Vec<(String, Option<Sha256>)> = project
-                .files
+            let files: Vec<&IndexFile> = project.all_files().collect();
+            let mut found: Vec<(String, Option<Sha256>)> = files
                 .iter()
                 .map(|file| (file.filename.to_string(), file.sha256.clone()))
                 .collect();
@@ -1079,12 +1079,9 @@ mod tests {
                     ),
                 ]
             );
-            if project.files[0].index.is_some() {
+            if files[0].index.is_some() {
                 assert_eq!(
-                    project.files[0]
-                        .requires_python
-                        .as_ref()
-                        .map(ToString::to_string),
+                    files[0].requires_python.as_ref().map(ToString::to_string),
                     Some(">=3.8".to_string())
                 );
             }

@@ -29,7 +29,9 @@ mod error;
 mod find_links;
 mod http;
 mod metadata;
+mod page_files;
 mod pages;
+mod project_files;
 pub(crate) mod sdist;
 mod simple;
 #[cfg(test)]
@@ -48,6 +50,7 @@ pub use credentials::{redact, redact_credentials, strip_credentials};
 pub use error::IndexError;
 pub use http::HttpOptions;
 pub use metadata::{CoreMetadata, Headers};
+pub use project_files::{ProjectFiles, Release};
 
 use crate::cache::Cache;
 use crate::filename::DistFilename;
@@ -88,13 +91,6 @@ impl std::fmt::Debug for IndexSettings {
             .field("exclude_newer", &self.exclude_newer)
             .finish()
     }
-}
-
-/// Every file of one project, across versions.
-#[derive(Clone, Debug)]
-pub struct ProjectFiles {
-    pub name: PackageName,
-    pub files: Vec<IndexFile>,
 }
 
 /// One distribution file as an index (or find-links location) lists it.
@@ -297,27 +293,21 @@ impl IndexClient {
     }
 
     async fn load_project(&self, name: &PackageName) -> Result<Arc<ProjectFiles>, IndexError> {
-        let mut files = self.index_files(name).await?;
-        if let Some(cutoff) = self.inner.exclude_newer {
-            files.retain(|file| file.upload_time.is_some_and(|time| time <= cutoff));
-        }
+        let mut project = self.index_project(name).await?;
         for position in 0..self.inner.find_links.len() {
             let listed = self.find_links_files(position).await?;
-            files.extend(
+            project.add_files(
                 listed
                     .iter()
                     .filter(|file| file.filename.name() == name)
                     .cloned(),
             );
         }
-        Ok(Arc::new(ProjectFiles {
-            name: name.clone(),
-            files,
-        }))
+        Ok(Arc::new(project))
     }
 
     /// The files of the first index whose page for `name` exists.
-    async fn index_files(&self, name: &PackageName) -> Result<Vec<IndexFile>, IndexError> {
+    async fn index_project(&self, name: &PackageName) -> Result<ProjectFiles, IndexError> {
         for index in &self.inner.indexes {
             let url = index.project_url(name);
             let page = pages::fetch_page(&self.inner.http, &self.inner.cache, &url, simple::ACCEPT)
@@ -329,29 +319,16 @@ impl IndexClient {
                     },
                     other => other,
                 })?;
-            let Page::Found {
-                url,
-                content_type,
-                body,
-            } = page
-            else {
-                continue;
-            };
-            let parsed = if simple::is_json(&content_type) {
-                simple::parse_json(body.as_bytes(), &url, Some(&index.name))
-            } else {
-                simple::parse_html(&body, &url, Some(&index.name))
-            };
-            let files = parsed.map_err(|reason| IndexError::InvalidPage {
-                url: url.to_string(),
-                reason,
-            })?;
-            return Ok(files
-                .into_iter()
-                .filter(|file| file.filename.name() == name)
-                .collect());
+            if let Page::Found(files) = page {
+                return Ok(ProjectFiles::from_page(
+                    name.clone(),
+                    files,
+                    &index.name,
+                    self.inner.exclude_newer,
+                ));
+            }
         }
-        Ok(Vec::new())
+        Ok(ProjectFiles::from_files(name.clone(), Vec::new()))
     }
 
     /// Every file of find-links location number `position`, listed once.
@@ -388,16 +365,21 @@ impl IndexClient {
         location: &FindLinks,
         url: &Url,
     ) -> Result<Vec<IndexFile>, IndexError> {
-        let page = pages::fetch_page(&self.inner.http, &self.inner.cache, url, "text/html").await?;
-        let Page::Found { url, body, .. } = page else {
-            return Err(IndexError::InvalidFindLinks {
+        let page = pages::fetch_page(&self.inner.http, &self.inner.cache, url, "text/html")
+            .await
+            .map_err(|error| match error {
+                IndexError::InvalidPage { reason, .. } => IndexError::InvalidFindLinks {
+                    location: location.describe(),
+                    reason,
+                },
+                other => other,
+            })?;
+        match page {
+            Page::Found(files) => Ok(files.all_files()),
+            Page::NotFound => Err(IndexError::InvalidFindLinks {
                 location: location.describe(),
                 reason: "the page does not exist".into(),
-            });
-        };
-        simple::parse_html(&body, &url, None).map_err(|reason| IndexError::InvalidFindLinks {
-            location: location.describe(),
-            reason,
-        })
+            }),
+        }
     }
 }

@@ -85,7 +85,7 @@ pub(crate) fn list_folder(folder: &Path, cache: &Cache) -> Result<Vec<IndexFile>
         let Ok(url) = Url::from_file_path(&absolute) else {
             continue;
         };
-        let Some(mut file) = new_index_file(filename, url, None) else {
+        let Some(mut file) = new_index_file(filename, url) else {
             continue;
         };
         file.size = Some(metadata.len());

@@ -1,18 +1,24 @@
 //! Index and find-links pages, cached with their HTTP validators.
 //!
 //! Input: a page URL (`http(s)` or `file`) and an `Accept` header. Output:
-//! [`Page::Found`] with the body and the URL it came from, or
+//! [`Page::Found`] with the files the page lists ([`PageFiles`]), or
 //! [`Page::NotFound`] for 404/410.
 //!
 //! Invariants:
 //! - a page is stored in [`Bucket::Index`] with its `ETag`, `Last-Modified`
-//!   and `Cache-Control: max-age`; within max-age it is served without a
-//!   request, after it is revalidated (`If-None-Match` / `If-Modified-Since`,
-//!   and a 304 reuses the stored body);
+//!   and `Cache-Control: max-age`, the compact form of its files and its
+//!   body; within max-age it is served without a request, after it is
+//!   revalidated (`If-None-Match` / `If-Modified-Since`, and a 304 reuses
+//!   what is stored);
+//! - a page is parsed once, when it is fetched (or when an entry of an older
+//!   vendor is first read, which then gains its compact form): later runs
+//!   read the compact form, checked by its crc32;
 //! - 404s are stored too, so an offline run knows a project is absent from
 //!   an index rather than missing from the cache;
 //! - offline, only stored pages are served; anything else is
 //!   [`IndexError::Offline`] and no request is made.
+
+use std::io::{BufRead, BufReader, Read};
 
 use reqwest::header::{
     HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE,
@@ -25,24 +31,23 @@ use url::Url;
 use super::credentials::strip_credentials;
 use super::error::IndexError;
 use super::http::{status_error, Http};
+use super::page_files::{self, PageFiles};
+use super::simple;
 use crate::cache::{Bucket, Cache};
 use crate::hash::Sha256;
 
 /// A fetched page.
-#[derive(Debug)]
 pub(crate) enum Page {
-    Found {
-        /// Where the body came from (after redirects): relative links resolve against it.
-        url: Url,
-        content_type: String,
-        body: String,
-    },
+    /// The files the page lists.
+    Found(PageFiles),
     NotFound,
 }
 
-/// What is stored per page URL.
+/// What is stored per page URL, as one line of JSON; the compact form of
+/// the page's files and then the body as served follow it (see
+/// [`encode_entry`]).
 #[derive(Serialize, Deserialize)]
-struct StoredPage {
+struct Envelope {
     url: String,
     status: u16,
     content_type: String,
@@ -51,55 +56,163 @@ struct StoredPage {
     /// Seconds since the Unix epoch when the body was last confirmed.
     checked_at: i64,
     max_age: Option<u64>,
-    /// Follows the envelope raw (see [`encode_entry`]); older entries kept
-    /// it inside.
+    /// The compact form stored after the envelope; absent in older entries.
+    #[serde(default)]
+    files: Option<CompactForm>,
+    /// Entries of the oldest form kept the body inside the envelope.
     #[serde(default, skip_serializing)]
-    body: String,
+    body: Option<String>,
 }
 
-/// An entry is its envelope as one line of JSON, then the body as served:
-/// a body quoted inside the JSON had to be unescaped and copied whole on
-/// every read, and a warm lock reads every page of its projects.
-fn encode_entry(page: &StoredPage) -> Result<Vec<u8>, serde_json::Error> {
-    let mut bytes = serde_json::to_vec(page)?;
-    bytes.push(b'\n');
-    bytes.extend_from_slice(page.body.as_bytes());
+/// How the compact form of the page's files was written.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+struct CompactForm {
+    format: u32,
+    length: usize,
+    crc32: u32,
+}
+
+/// A stored page: its envelope, the compact form of its files if it has a
+/// usable one, and its body if it was read.
+struct StoredPage {
+    envelope: Envelope,
+    compact: Option<Vec<u8>>,
+    /// `None` when only the compact form was wanted; such a page is never
+    /// stored again (it would lose its body).
+    body: Option<String>,
+}
+
+/// An entry is the envelope as one line of JSON, then the compact form of
+/// the files, then the body as served. A warm lock reads the compact form
+/// only; the body is kept so that a newer format can be built from it
+/// without the network.
+fn encode_entry(page: &StoredPage, body: &str) -> Result<Vec<u8>, serde_json::Error> {
+    let mut envelope = serde_json::to_vec(&page.envelope)?;
+    envelope.push(b'\n');
+    let compact = page.compact.as_deref().unwrap_or_default();
+    let mut bytes = Vec::with_capacity(envelope.len() + compact.len() + body.len());
+    bytes.extend_from_slice(&envelope);
+    bytes.extend_from_slice(compact);
+    bytes.extend_from_slice(body.as_bytes());
     Ok(bytes)
 }
 
-/// The inverse of [`encode_entry`], and the older single-JSON form; `None`
-/// for an entry that is neither (it is fetched again).
-fn decode_entry(mut bytes: Vec<u8>) -> Option<StoredPage> {
-    let Some(envelope_end) = bytes.iter().position(|byte| *byte == b'\n') else {
-        return serde_json::from_slice(&bytes).ok();
+/// The inverse of [`encode_entry`], and the older forms (the body after
+/// the envelope without a compact form, or inside it); `None` for an entry
+/// that is none of these (it is fetched again). The body is read when
+/// `with_body` is set or when the compact form is not usable: one of
+/// another format, or whose checksum fails, is left out so that it is
+/// rebuilt from the body.
+fn read_entry(mut reader: impl BufRead, with_body: bool) -> Option<StoredPage> {
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line).ok()?;
+    if line.pop_if(|last| *last == b'\n').is_none() {
+        let mut envelope: Envelope = serde_json::from_slice(&line).ok()?;
+        let body = envelope.body.take().unwrap_or_default();
+        return Some(StoredPage {
+            envelope,
+            compact: None,
+            body: Some(body),
+        });
+    }
+    let mut envelope: Envelope = serde_json::from_slice(&line).ok()?;
+    let mut compact = Vec::new();
+    if let Some(form) = envelope.files {
+        // Room for all of it up front (grown step by step, the reads were a
+        // quarter of an offline lock); a bogus length fails below, as the
+        // reserved memory is only touched by what is really read.
+        compact.try_reserve_exact(form.length).ok()?;
+        (&mut reader)
+            .take(form.length as u64)
+            .read_to_end(&mut compact)
+            .ok()?;
+        if compact.len() != form.length {
+            return None;
+        }
+    }
+    let usable = envelope.files.is_some_and(|form| {
+        form.format == page_files::FORMAT && form.crc32 == crc32fast::hash(&compact)
+    });
+    if !usable {
+        envelope.files = None;
+    }
+    let body = match with_body || !usable {
+        true => {
+            let mut body = Vec::new();
+            reader.read_to_end(&mut body).ok()?;
+            Some(
+                String::from_utf8(body)
+                    .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+            )
+        }
+        false => None,
     };
-    let mut page: StoredPage = serde_json::from_slice(&bytes[..envelope_end]).ok()?;
-    bytes.drain(..=envelope_end);
-    page.body = String::from_utf8(bytes)
-        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
-    Some(page)
+    Some(StoredPage {
+        envelope,
+        compact: usable.then_some(compact),
+        body,
+    })
+}
+
+/// The stored page at `key`, if there is a readable one.
+fn read_stored(cache: &Cache, key: &str, with_body: bool) -> Option<StoredPage> {
+    let file = std::fs::File::open(cache.entry_path(Bucket::Index, key)).ok()?;
+    read_entry(BufReader::with_capacity(64 * 1024, file), with_body)
 }
 
 impl StoredPage {
     fn is_fresh(&self) -> bool {
-        let age = jiff::Timestamp::now().as_second() - self.checked_at;
-        self.max_age
+        let age = jiff::Timestamp::now().as_second() - self.envelope.checked_at;
+        self.envelope
+            .max_age
             .is_some_and(|max_age| age >= 0 && (age as u64) < max_age)
     }
 
-    fn into_page(self) -> Result<Page, IndexError> {
-        if self.status != StatusCode::OK.as_u16() {
-            return Ok(Page::NotFound);
+    fn is_found(&self) -> bool {
+        self.envelope.status == StatusCode::OK.as_u16()
+    }
+
+    /// Make sure a found page has a compact form of its files, parsing the
+    /// body for it; `true` when it had to be built.
+    fn complete(&mut self) -> Result<bool, IndexError> {
+        if !self.is_found() || self.compact.is_some() {
+            return Ok(false);
         }
-        let url = Url::parse(&self.url).map_err(|error| IndexError::InvalidPage {
-            url: self.url.clone(),
+        let url = self.url()?;
+        let body = self.body.as_deref().unwrap_or_default();
+        let files =
+            simple::parse_page(body, &url, &self.envelope.content_type).map_err(|reason| {
+                IndexError::InvalidPage {
+                    url: self.envelope.url.clone(),
+                    reason,
+                }
+            })?;
+        let compact = page_files::encode(&files);
+        self.envelope.files = Some(CompactForm {
+            format: page_files::FORMAT,
+            length: compact.len(),
+            crc32: crc32fast::hash(&compact),
+        });
+        self.compact = Some(compact);
+        Ok(true)
+    }
+
+    fn url(&self) -> Result<Url, IndexError> {
+        Url::parse(&self.envelope.url).map_err(|error| IndexError::InvalidPage {
+            url: self.envelope.url.clone(),
             reason: format!("the cached entry has an invalid URL: {error}"),
-        })?;
-        Ok(Page::Found {
-            url,
-            content_type: self.content_type,
-            body: self.body,
         })
+    }
+
+    fn into_page(self) -> Result<Page, IndexError> {
+        let Some(compact) = self.compact.filter(|_| self.envelope.status == 200) else {
+            return Ok(Page::NotFound);
+        };
+        let files = PageFiles::decode(compact).map_err(|reason| IndexError::InvalidPage {
+            url: self.envelope.url.clone(),
+            reason: format!("the cached entry does not read: {reason}"),
+        })?;
+        Ok(Page::Found(files))
     }
 }
 
@@ -115,37 +228,37 @@ pub(crate) async fn fetch_page(
     }
     let url = strip_credentials(url);
     let key = entry_key(&url, accept);
-    let stored: Option<StoredPage> = cache.read_entry(Bucket::Index, &key).and_then(decode_entry);
-    if http.is_offline() {
-        return match stored {
-            Some(stored) => stored.into_page(),
-            None => Err(IndexError::Offline {
+    let stored = match read_stored(cache, &key, false) {
+        Some(stored) if http.is_offline() || stored.is_fresh() => {
+            return store_completed(cache, &key, stored);
+        }
+        None if http.is_offline() => {
+            return Err(IndexError::Offline {
                 url: url.to_string(),
-            }),
-        };
-    }
-    let stored = match stored {
-        Some(stored) if stored.is_fresh() => return stored.into_page(),
+            })
+        }
+        // A 304 stores the page again, body and all.
+        Some(stored) if stored.body.is_none() => read_stored(cache, &key, true),
         other => other,
     };
 
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, header(accept));
     if let Some(stored) = &stored {
-        if let Some(etag) = &stored.etag {
+        if let Some(etag) = &stored.envelope.etag {
             headers.insert(IF_NONE_MATCH, header(etag));
         }
-        if let Some(last_modified) = &stored.last_modified {
+        if let Some(last_modified) = &stored.envelope.last_modified {
             headers.insert(IF_MODIFIED_SINCE, header(last_modified));
         }
     }
     let fetched = http.get(&url, headers).await?;
     let now = jiff::Timestamp::now().as_second();
     let max_age = max_age(&fetched.headers);
-    let new_entry = match (fetched.status, stored) {
+    let mut new_entry = match (fetched.status, stored) {
         (StatusCode::NOT_MODIFIED, Some(mut stored)) => {
-            stored.checked_at = now;
-            stored.max_age = max_age.or(stored.max_age);
+            stored.envelope.checked_at = now;
+            stored.envelope.max_age = max_age.or(stored.envelope.max_age);
             stored
         }
         (StatusCode::OK, _) | (StatusCode::NOT_FOUND | StatusCode::GONE, _) => {
@@ -157,7 +270,7 @@ pub(crate) async fn fetch_page(
                     .map(str::to_string)
             };
             let found = fetched.status == StatusCode::OK;
-            StoredPage {
+            let envelope = Envelope {
                 url: fetched.url.to_string(),
                 status: if found { 200 } else { 404 },
                 content_type: text(CONTENT_TYPE).unwrap_or_default(),
@@ -165,21 +278,44 @@ pub(crate) async fn fetch_page(
                 last_modified: text(LAST_MODIFIED),
                 checked_at: now,
                 max_age,
-                body: if found {
+                files: None,
+                body: None,
+            };
+            StoredPage {
+                envelope,
+                compact: None,
+                body: Some(if found {
                     String::from_utf8_lossy(&fetched.body).into_owned()
                 } else {
                     String::new()
-                },
+                }),
             }
         }
         (status, _) => return Err(status_error(&url, status, 1)),
     };
+    new_entry.complete()?;
     if !no_store(&fetched.headers) {
-        let bytes =
-            encode_entry(&new_entry).map_err(|error| IndexError::Task(error.to_string()))?;
-        cache.write_entry(Bucket::Index, &key, &bytes)?;
+        write_entry(cache, &key, &new_entry)?;
     }
     new_entry.into_page()
+}
+
+/// Serve a stored page, storing it again when its compact form had to be
+/// built (an entry of an older vendor), so that it is built once.
+fn store_completed(cache: &Cache, key: &str, mut stored: StoredPage) -> Result<Page, IndexError> {
+    if stored.complete()? {
+        write_entry(cache, key, &stored)?;
+    }
+    stored.into_page()
+}
+
+fn write_entry(cache: &Cache, key: &str, page: &StoredPage) -> Result<(), IndexError> {
+    let Some(body) = &page.body else {
+        return Ok(());
+    };
+    let bytes = encode_entry(page, body).map_err(|error| IndexError::Task(error.to_string()))?;
+    cache.write_entry(Bucket::Index, key, &bytes)?;
+    Ok(())
 }
 
 /// Pages of a `file://` index or find-links page; a folder means its `index.html`.
@@ -191,15 +327,23 @@ async fn read_local_page(url: &Url) -> Result<Page, IndexError> {
     if path.is_dir() {
         path.push("index.html");
     }
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => Ok(Page::Found {
-            url: url.clone(),
-            content_type: "text/html".into(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Page::NotFound),
-        Err(error) => Err(IndexError::io(path, error)),
-    }
+    let body = match tokio::fs::read(&path).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Page::NotFound),
+        Err(error) => return Err(IndexError::io(path, error)),
+    };
+    let files =
+        simple::parse_page(&body, url, "text/html").map_err(|reason| IndexError::InvalidPage {
+            url: url.to_string(),
+            reason,
+        })?;
+    let files = PageFiles::decode(page_files::encode(&files)).map_err(|reason| {
+        IndexError::InvalidPage {
+            url: url.to_string(),
+            reason,
+        }
+    })?;
+    Ok(Page::Found(files))
 }
 
 /// One entry per (URL, Accept): the same URL may answer JSON or HTML.
@@ -265,8 +409,12 @@ mod tests {
         assert!(no_store(&headers));
     }
 
+    const SIX_PAGE: &str = r#"{"files": [{"filename": "six-1.16.0-py2.py3-none-any.whl",
+        "url": "../../six-1.16.0-py2.py3-none-any.whl", "hashes": {},
+        "upload-time": "2021-05-05T14:18:10Z"}]}"#;
+
     fn stored_page(body: &str) -> StoredPage {
-        StoredPage {
+        let envelope = Envelope {
             url: "https://pypi.org/simple/six/".into(),
             status: 200,
             content_type: "application/vnd.pypi.simple.v1+json".into(),
@@ -274,31 +422,86 @@ mod tests {
             last_modified: None,
             checked_at: 1_700_000_000,
             max_age: Some(600),
-            body: body.into(),
+            files: None,
+            body: None,
+        };
+        StoredPage {
+            envelope,
+            compact: None,
+            body: Some(body.into()),
+        }
+    }
+
+    fn file_names(page: StoredPage) -> Vec<String> {
+        match page.into_page().unwrap() {
+            Page::Found(files) => files
+                .all_files()
+                .iter()
+                .map(|file| format!("{} {}", file.filename, file.url))
+                .collect(),
+            Page::NotFound => panic!("the page is found"),
         }
     }
 
     #[test]
-    fn entries_keep_the_body_raw_after_the_envelope() {
-        let body = "{\"files\": []}\n<a href=\"x\">\u{e9}\n</a>\n";
-        let bytes = encode_entry(&stored_page(body)).unwrap();
-        let (envelope, raw) = bytes.split_at(bytes.iter().position(|b| *b == b'\n').unwrap());
-        assert!(!String::from_utf8_lossy(envelope).contains("files"));
-        assert_eq!(&raw[1..], body.as_bytes());
-        let decoded = decode_entry(bytes).unwrap();
-        assert_eq!(decoded.body, body);
-        assert_eq!(decoded.etag.as_deref(), Some("\"abc\"\n"));
-        assert_eq!(decoded.max_age, Some(600));
+    fn entries_keep_the_compact_form_then_the_body_raw() {
+        let mut page = stored_page(SIX_PAGE);
+        assert!(page.complete().unwrap(), "a page without one gains it");
+        assert!(!page.complete().unwrap(), "built once");
+        let bytes = encode_entry(&page, SIX_PAGE).unwrap();
+        assert!(bytes.ends_with(SIX_PAGE.as_bytes()));
+        let without_body = read_entry(&bytes[..], false).unwrap();
+        assert!(
+            without_body.body.is_none(),
+            "a usable compact form is enough"
+        );
+        assert_eq!(without_body.compact, page.compact);
+        let decoded = read_entry(&bytes[..], true).unwrap();
+        assert_eq!(decoded.compact, page.compact);
+        assert_eq!(decoded.body.as_deref(), Some(SIX_PAGE));
+        assert_eq!(decoded.envelope.etag.as_deref(), Some("\"abc\"\n"));
+        assert_eq!(decoded.envelope.max_age, Some(600));
+        assert_eq!(
+            file_names(decoded),
+            ["six-1.16.0-py2.py3-none-any.whl https://pypi.org/six-1.16.0-py2.py3-none-any.whl"]
+        );
     }
 
     #[test]
-    fn entries_of_the_older_single_json_form_still_read() {
-        let mut legacy = serde_json::to_value(stored_page("")).unwrap();
-        legacy["body"] = serde_json::Value::String("{\"files\": []}".into());
-        let decoded = decode_entry(serde_json::to_vec(&legacy).unwrap()).unwrap();
-        assert_eq!(decoded.body, "{\"files\": []}");
-        assert!(decode_entry(b"not json".to_vec()).is_none());
-        assert!(decode_entry(b"not json\nbody".to_vec()).is_none());
+    fn a_damaged_or_older_compact_form_is_rebuilt_from_the_body() {
+        let mut page = stored_page(SIX_PAGE);
+        page.complete().unwrap();
+        let good = encode_entry(&page, SIX_PAGE).unwrap();
+        let compact_start = good.iter().position(|byte| *byte == b'\n').unwrap() + 1;
+        let mut damaged = good.clone();
+        damaged[compact_start] ^= 0xff;
+        let mut older = page;
+        older.envelope.files.as_mut().unwrap().format = page_files::FORMAT - 1;
+        for bytes in [damaged, encode_entry(&older, SIX_PAGE).unwrap()] {
+            let mut decoded = read_entry(&bytes[..], false).unwrap();
+            assert!(decoded.compact.is_none());
+            assert_eq!(decoded.body.as_deref(), Some(SIX_PAGE), "read to rebuild");
+            assert!(decoded.complete().unwrap());
+            assert_eq!(file_names(decoded).len(), 1);
+        }
+    }
+
+    #[test]
+    fn entries_of_the_older_forms_still_read() {
+        let mut envelope = serde_json::to_value(&stored_page("").envelope).unwrap();
+        let mut body_after = serde_json::to_vec(&envelope).unwrap();
+        body_after.push(b'\n');
+        body_after.extend_from_slice(SIX_PAGE.as_bytes());
+        envelope["body"] = serde_json::Value::String(SIX_PAGE.into());
+        let body_inside = serde_json::to_vec(&envelope).unwrap();
+        for bytes in [body_after, body_inside] {
+            let mut decoded = read_entry(&bytes[..], false).unwrap();
+            assert_eq!(decoded.body.as_deref(), Some(SIX_PAGE));
+            assert!(decoded.complete().unwrap());
+            assert_eq!(file_names(decoded).len(), 1);
+        }
+        assert!(read_entry(&b"not json"[..], false).is_none());
+        assert!(read_entry(&b"not json\nbody"[..], false).is_none());
     }
 
     #[test]

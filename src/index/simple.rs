@@ -1,8 +1,9 @@
 //! Simple-repository pages → [`IndexFile`]s: PEP 691 JSON and PEP 503 HTML.
 //!
-//! Input: a page body, the URL it was served from (relative links resolve
-//! against it, or against `<base href>`), and the index it belongs to.
-//! Output: the distribution files the page links to.
+//! Input: a page body, its `Content-Type` and the URL it was served from
+//! (relative links resolve against it, or against `<base href>`). Output:
+//! the distribution files the page links to, without [`IndexFile::index`]
+//! (the page's reader knows which index it is).
 //!
 //! Invariants: returned URLs are absolute, without credentials or fragment;
 //! links that are not wheels or sdists (`.exe`, `.egg`, …) are skipped;
@@ -139,12 +140,21 @@ impl<'de> Deserialize<'de> for Flag {
     }
 }
 
-/// Parse a PEP 691 JSON page.
-pub(crate) fn parse_json(
-    body: &[u8],
+/// Parse a page served as `content_type`: PEP 691 JSON or PEP 503 HTML.
+pub(crate) fn parse_page(
+    body: &str,
     page_url: &Url,
-    index: Option<&str>,
+    content_type: &str,
 ) -> Result<Vec<IndexFile>, String> {
+    if is_json(content_type) {
+        parse_json(body.as_bytes(), page_url)
+    } else {
+        parse_html(body, page_url)
+    }
+}
+
+/// Parse a PEP 691 JSON page.
+fn parse_json(body: &[u8], page_url: &Url) -> Result<Vec<IndexFile>, String> {
     let page: JsonPage = serde_json::from_slice(body).map_err(|error| error.to_string())?;
     // Most files of a release share one `requires-python`: parsed once each.
     let mut specifiers: HashMap<&str, Option<VersionSpecifiers>> = HashMap::new();
@@ -153,7 +163,7 @@ pub(crate) fn parse_json(
         .iter()
         .filter_map(|file| {
             let url = page_url.join(&file.url).ok()?;
-            let mut index_file = new_index_file(&file.filename, url, index)?;
+            let mut index_file = new_index_file(&file.filename, url)?;
             index_file.sha256 = file
                 .hashes
                 .sha256
@@ -182,11 +192,7 @@ pub(crate) fn parse_json(
 }
 
 /// Parse a PEP 503 HTML page (an index page or a find-links page).
-pub(crate) fn parse_html(
-    body: &str,
-    page_url: &Url,
-    index: Option<&str>,
-) -> Result<Vec<IndexFile>, String> {
+fn parse_html(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> {
     let dom = tl::parse(body, tl::ParserOptions::default()).map_err(|error| error.to_string())?;
     let parser = dom.parser();
     let attribute = |tag: &tl::HTMLTag, name: &str| -> Option<String> {
@@ -214,7 +220,7 @@ pub(crate) fn parse_html(
                 .fragment()
                 .and_then(|fragment| fragment.strip_prefix("sha256="))
                 .and_then(|digest| Sha256::from_str(digest).ok());
-            let mut index_file = new_index_file(&filename, url, index)?;
+            let mut index_file = new_index_file(&filename, url)?;
             index_file.sha256 = sha256;
             index_file.requires_python = attribute(&tag, "data-requires-python")
                 .as_deref()
@@ -232,18 +238,14 @@ pub(crate) fn parse_html(
 
 /// An [`IndexFile`] with only name and location known; `None` when
 /// `filename` is not a wheel or sdist.
-pub(crate) fn new_index_file(
-    filename: &str,
-    mut url: Url,
-    index: Option<&str>,
-) -> Option<IndexFile> {
+pub(crate) fn new_index_file(filename: &str, mut url: Url) -> Option<IndexFile> {
     let filename = DistFilename::from_str(filename).ok()?;
     remove_credentials(&mut url);
     url.set_fragment(None);
     Some(IndexFile {
         filename,
         url,
-        index: index.map(str::to_string),
+        index: None,
         sha256: None,
         size: None,
         upload_time: None,
@@ -284,7 +286,7 @@ mod tests {
             ]}}"#
         );
         let page = Url::parse("https://user:pw@example.com/simple/six/").unwrap();
-        let files = parse_json(body.as_bytes(), &page, Some("https://example.com/simple")).unwrap();
+        let files = parse_json(body.as_bytes(), &page).unwrap();
         assert_eq!(files.len(), 2);
         let wheel = &files[0];
         assert_eq!(wheel.sha256.as_ref().unwrap().as_str(), DIGEST);
@@ -308,8 +310,7 @@ mod tests {
         assert!(sdist.requires_python.is_none());
         assert_eq!(sdist.yanked.as_deref(), Some("broken build"));
         assert!(!sdist.has_core_metadata);
-        assert_eq!(sdist.index.as_deref(), Some("https://example.com/simple"));
-        assert!(parse_json(b"<html>", &page, None).is_err());
+        assert!(parse_json(b"<html>", &page).is_err());
     }
 
     #[test]
@@ -330,7 +331,7 @@ mod tests {
              "core-metadata": "yes"}
         ]}"#;
         let page = Url::parse("https://example.com/simple/six/").unwrap();
-        let files = parse_json(body.as_bytes(), &page, None).unwrap();
+        let files = parse_json(body.as_bytes(), &page).unwrap();
         assert_eq!(files.len(), 4);
         assert_eq!(files[0].yanked.as_deref(), Some(""));
         assert!(files[0].has_core_metadata);
@@ -360,7 +361,7 @@ mod tests {
             </body></html>"#
         );
         let page = Url::parse("https://example.com/simple/foo-bar/").unwrap();
-        let files = parse_html(&body, &page, None).unwrap();
+        let files = parse_html(&body, &page).unwrap();
         assert_eq!(files.len(), 3);
         assert_eq!(files[0].filename.name().as_ref(), "foo-bar");
         assert_eq!(files[0].sha256.as_ref().unwrap().as_str(), DIGEST);
@@ -386,7 +387,7 @@ mod tests {
         let body = r#"<html><head><base href="https://mirror.example.com/files/"></head>
             <body><a href="a-1.0.tar.gz">a</a></body></html>"#;
         let page = Url::parse("https://example.com/simple/a/").unwrap();
-        let files = parse_html(body, &page, None).unwrap();
+        let files = parse_html(body, &page).unwrap();
         assert_eq!(
             files[0].url.as_str(),
             "https://mirror.example.com/files/a-1.0.tar.gz"

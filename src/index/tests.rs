@@ -242,6 +242,11 @@ fn index_settings(server: &TestServer) -> IndexSettings {
     }
 }
 
+/// Every file of `project`, in ascending version order.
+fn files_of(project: &ProjectFiles) -> Vec<IndexFile> {
+    project.all_files().cloned().collect()
+}
+
 fn name(raw: &str) -> PackageName {
     PackageName::new(raw.to_string()).unwrap()
 }
@@ -285,8 +290,8 @@ async fn retries_server_errors_then_succeeds() {
     });
     let setup = client_with(index_settings(&server), None);
     let project = setup.client.project(&name("demo")).await.unwrap();
-    assert_eq!(project.files.len(), 1);
-    assert_eq!(project.files[0].sha256, Some(digest));
+    assert_eq!(files_of(&project).len(), 1);
+    assert_eq!(files_of(&project)[0].sha256, Some(digest));
     assert_eq!(server.requests().len(), 3);
     let warnings = setup.reporter.warnings();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
@@ -316,7 +321,7 @@ async fn gives_up_after_the_last_retry_and_never_retries_404() {
     assert_eq!(server.requests_to("/simple/broken/").len(), 4);
 
     let missing = setup.client.project(&name("missing")).await.unwrap();
-    assert!(missing.files.is_empty());
+    assert!(files_of(&missing).is_empty());
     assert_eq!(server.requests_to("/simple/missing/").len(), 1);
 }
 
@@ -347,9 +352,9 @@ async fn first_index_that_knows_the_project_wins() {
     };
     let setup = client_with(settings, None);
     let project = setup.client.project(&name("Demo")).await.unwrap();
-    assert_eq!(project.files.len(), 1);
+    assert_eq!(files_of(&project).len(), 1);
     assert_eq!(
-        project.files[0].index.as_deref(),
+        files_of(&project)[0].index.as_deref(),
         Some(server.url("/second").as_str())
     );
     assert_eq!(
@@ -380,8 +385,7 @@ async fn json_pages_and_exclude_newer() {
     let setup = client_with(settings, None);
     let project = setup.client.project(&name("demo")).await.unwrap();
     let names: Vec<&str> = project
-        .files
-        .iter()
+        .all_files()
         .map(|file| file.filename.as_str())
         .collect();
     assert_eq!(names, ["demo-1.0.tar.gz"]);
@@ -406,7 +410,7 @@ async fn revalidates_with_etag_and_honours_max_age() {
     // A new client (empty memory) on the same cache.
     let second = client_with(index_settings(&server), Some(first.cache_folder));
     let etag = second.client.project(&name("etag")).await.unwrap();
-    assert_eq!(etag.files.len(), 1, "the 304 reused the stored body");
+    assert_eq!(files_of(&etag).len(), 1, "the 304 reused the stored body");
     let revalidations = server.requests_to("/simple/etag/");
     assert_eq!(revalidations.len(), 2);
     assert_eq!(revalidations[1].header("if-none-match"), Some("\"v1\""));
@@ -447,7 +451,7 @@ async fn offline_opens_no_socket_and_serves_the_cache() {
     let connections = server.connections.load(Ordering::SeqCst);
     let warm = client_with(offline, Some(online.cache_folder));
     let project = warm.client.project(&name("demo")).await.unwrap();
-    assert_eq!(project.files.len(), 1);
+    assert_eq!(files_of(&project).len(), 1);
     assert_eq!(server.connections.load(Ordering::SeqCst), connections);
 }
 
@@ -560,7 +564,7 @@ async fn reads_wheel_metadata_with_range_requests() {
     let (server, _) = wheel_index(wheel, true);
     let setup = client_with(index_settings(&server), None);
     let project = setup.client.project(&name("demo")).await.unwrap();
-    let metadata = setup.client.metadata(&project.files[0]).await.unwrap();
+    let metadata = setup.client.metadata(&files_of(&project)[0]).await.unwrap();
     assert_eq!(metadata.requires_dist[0].name.as_ref(), "six");
     let wheel_requests = server.requests_to("/files/demo-1.0-py3-none-any.whl");
     assert!(wheel_requests
@@ -577,7 +581,11 @@ async fn reads_wheel_metadata_with_range_requests() {
     let before = server.requests().len();
     let second = client_with(index_settings(&server), Some(setup.cache_folder));
     let project = second.client.project(&name("demo")).await.unwrap();
-    second.client.metadata(&project.files[0]).await.unwrap();
+    second
+        .client
+        .metadata(&files_of(&project)[0])
+        .await
+        .unwrap();
     assert_eq!(server.requests().len(), before + 1, "only the index page");
 }
 
@@ -587,7 +595,7 @@ async fn downloads_the_wheel_when_ranges_are_ignored() {
     let (server, digest) = wheel_index(wheel, false);
     let setup = client_with(index_settings(&server), None);
     let project = setup.client.project(&name("demo")).await.unwrap();
-    let metadata = setup.client.metadata(&project.files[0]).await.unwrap();
+    let metadata = setup.client.metadata(&files_of(&project)[0]).await.unwrap();
     assert_eq!(metadata.version.to_string(), "1.0");
     assert!(setup
         .client
@@ -595,7 +603,11 @@ async fn downloads_the_wheel_when_ranges_are_ignored() {
         .find_artifact(&digest, "demo-1.0-py3-none-any.whl")
         .is_some());
     // The host is remembered: the next wheel is downloaded without trying ranges.
-    let error = setup.client.metadata(&project.files[1]).await.unwrap_err();
+    let error = setup
+        .client
+        .metadata(&files_of(&project)[1])
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("demo-1.1"), "{error}");
     let later = server.requests_to("/files/demo-1.1-py3-none-any.whl");
     assert_eq!(later.len(), 1);
@@ -615,8 +627,8 @@ async fn prefers_pep658_metadata() {
     });
     let setup = client_with(index_settings(&server), None);
     let project = setup.client.project(&name("demo")).await.unwrap();
-    assert!(project.files[0].has_core_metadata);
-    let metadata = setup.client.metadata(&project.files[0]).await.unwrap();
+    assert!(files_of(&project)[0].has_core_metadata);
+    let metadata = setup.client.metadata(&files_of(&project)[0]).await.unwrap();
     assert_eq!(metadata.name.as_ref(), "demo");
     assert!(server
         .requests_to("/files/demo-1.0-py3-none-any.whl")
@@ -643,7 +655,11 @@ async fn sdists_with_dynamic_metadata_need_a_build() {
     });
     let setup = client_with(index_settings(&server), None);
     let project = setup.client.project(&name("demo")).await.unwrap();
-    let error = setup.client.metadata(&project.files[0]).await.unwrap_err();
+    let error = setup
+        .client
+        .metadata(&files_of(&project)[0])
+        .await
+        .unwrap_err();
     assert!(matches!(error, IndexError::MetadataNeedsBuild { .. }));
     let message = error.with_hint();
     assert!(message.contains("`demo` 1.0") && message.contains("prepare_metadata_for_build_wheel"));
@@ -676,7 +692,7 @@ async fn credentials_are_sent_but_never_shown() {
     };
     let setup = client_with(settings, None);
     let project = setup.client.project(&name("demo")).await.unwrap();
-    let shown = format!("{:?} {:?}", project.files, setup.client.index_urls());
+    let shown = format!("{:?} {:?}", files_of(&project), setup.client.index_urls());
     assert!(
         !shown.contains("s3cret") && !shown.contains("alice"),
         "{shown}"
@@ -704,8 +720,8 @@ async fn find_links_folders_join_index_files_and_work_offline() {
     };
     let setup = client_with(settings, None);
     let project = setup.client.project(&name("demo")).await.unwrap();
-    assert_eq!(project.files.len(), 1);
-    let file = &project.files[0];
+    assert_eq!(files_of(&project).len(), 1);
+    let file = &files_of(&project)[0];
     assert_eq!(file.sha256, Some(Sha256::of_bytes(&wheel)));
     let metadata = setup.client.metadata(file).await.unwrap();
     assert_eq!(metadata.requires_dist.len(), 1);
@@ -731,8 +747,7 @@ async fn real_pypi_six() {
     let setup = client_with(IndexSettings::default(), None);
     let project = setup.client.project(&name("six")).await.unwrap();
     let wheel = project
-        .files
-        .iter()
+        .all_files()
         .find(|file| file.filename.as_str() == "six-1.17.0-py2.py3-none-any.whl")
         .expect("six 1.17.0 has a wheel on PyPI");
     let digest = wheel.sha256.clone().expect("PyPI lists sha256 digests");
@@ -773,7 +788,6 @@ fn client_and_futures_can_cross_threads() {
     let file = super::simple::new_index_file(
         "demo-1.0.tar.gz",
         Url::parse("https://example.com/demo-1.0.tar.gz").unwrap(),
-        None,
     )
     .unwrap();
     let digest = Sha256::of_bytes(b"");

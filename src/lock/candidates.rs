@@ -18,8 +18,7 @@
 //! `if-necessary-or-explicit`). With `--prefer-binary` the newest version
 //! with a wheel goes before newer ones with only an sdist, as pip does.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use pep440_rs::Version;
 use pubgrub::Ranges;
@@ -32,15 +31,15 @@ use crate::targets::Tags;
 /// The usable files of each version of one project.
 #[derive(Debug)]
 pub struct VersionMap {
-    /// The page's files, shared with the index client: a version lists the
-    /// positions of its usable ones rather than copies (a page of
-    /// thousands of files was copied per project).
     project: Arc<ProjectFiles>,
-    versions: BTreeMap<Version, Vec<usize>>,
-    /// Versions left out because only an sdist offers them and sdists may
-    /// not be used.
-    without_wheel: BTreeSet<Version>,
-    has_final_release: bool,
+    tags: Arc<Tags>,
+    python: Version,
+    formats: Formats,
+    /// Per release of `project`: the positions of its usable files, worked
+    /// out the first time the release is looked at (a lock looks at a few
+    /// releases of a history of hundreds).
+    usable: Vec<OnceLock<Vec<usize>>>,
+    has_final_release: OnceLock<bool>,
 }
 
 /// How the caller wants pre-releases and yanked files treated.
@@ -58,57 +57,38 @@ pub struct ChoicePolicy<'a> {
 }
 
 impl VersionMap {
-    /// Keep the files usable on the target in the `formats` allowed,
-    /// grouped by version.
+    /// The files of `project` usable on the target (`tags`, `python`) in
+    /// the `formats` allowed, by version.
     pub fn from_project(
         project: Arc<ProjectFiles>,
-        tags: &Tags,
+        tags: Arc<Tags>,
         python: &Version,
         formats: Formats,
     ) -> Self {
-        let mut versions: BTreeMap<Version, Vec<usize>> = BTreeMap::new();
-        let mut sdist_versions = BTreeSet::new();
-        for (position, file) in project.files.iter().enumerate() {
-            let python_ok = file
-                .requires_python
-                .as_ref()
-                .is_none_or(|specifiers| specifiers.contains(python));
-            if !python_ok {
-                continue;
-            }
-            let usable_format = match &file.filename {
-                DistFilename::Wheel(wheel) => formats.wheel && tags.is_compatible(wheel),
-                DistFilename::Sdist(_) if !formats.sdist => {
-                    sdist_versions.insert(file.filename.version().clone());
-                    false
-                }
-                DistFilename::Sdist(_) => true,
-            };
-            if usable_format {
-                versions
-                    .entry(file.filename.version().clone())
-                    .or_default()
-                    .push(position);
-            }
-        }
-        let without_wheel = sdist_versions
-            .into_iter()
-            .filter(|version| !versions.contains_key(version))
-            .collect();
-        let has_final_release = versions.keys().any(|version| !version.any_prerelease());
+        let usable = project.releases().iter().map(|_| OnceLock::new()).collect();
         Self {
             project,
-            versions,
-            without_wheel,
-            has_final_release,
+            tags,
+            python: python.clone(),
+            formats,
+            usable,
+            has_final_release: OnceLock::new(),
         }
     }
 
     /// Whether a version in `range` was left out only for lack of a wheel.
     pub fn has_sdist_only_version_in(&self, range: &Ranges<Version>) -> bool {
-        self.without_wheel
-            .iter()
-            .any(|version| range.contains(version))
+        if self.formats.sdist {
+            return false;
+        }
+        self.positions().any(|position| {
+            let release = &self.project.releases()[position];
+            range.contains(release.version())
+                && self.usable_positions(position).is_empty()
+                && release.files().iter().any(|file| {
+                    matches!(file.filename, DistFilename::Sdist(_)) && self.admits_python(file)
+                })
+        })
     }
 
     /// The version to try next: the preference if it is allowed, else the
@@ -119,51 +99,106 @@ impl VersionMap {
                 return Some(preferred.clone());
             }
         }
-        let allowed =
-            |version: &&Version| range.contains(*version) && self.is_allowed(version, policy);
-        let has_wheel = |version: &&Version| {
-            self.files_of(version)
+        let releases = self.project.releases();
+        let allowed = |position: &usize| {
+            let version = releases[*position].version();
+            range.contains(version) && self.is_allowed(version, policy)
+        };
+        let has_wheel = |position: &usize| {
+            self.files_at(*position)
                 .any(|file| matches!(file.filename, DistFilename::Wheel(_)))
         };
         let newest_wheel = policy
             .prefer_wheel
-            .then(|| self.versions.keys().rev().filter(allowed).find(has_wheel))
+            .then(|| self.positions().rev().filter(allowed).find(has_wheel))
             .flatten();
         newest_wheel
-            .or_else(|| self.versions.keys().rev().find(allowed))
-            .cloned()
+            .or_else(|| self.positions().rev().find(allowed))
+            .map(|position| releases[position].version().clone())
     }
 
     fn is_allowed(&self, version: &Version, policy: ChoicePolicy<'_>) -> bool {
-        if !self.versions.contains_key(version) {
+        let Some(position) = self.position_of(version) else {
+            return false;
+        };
+        if self.usable_positions(position).is_empty() {
             return false;
         }
         let prerelease_ok =
-            !version.any_prerelease() || policy.explicit_prerelease || !self.has_final_release;
+            !version.any_prerelease() || policy.explicit_prerelease || !self.has_final_release();
         let pinned_exactly = policy.exact_pin == Some(version);
-        let has_live_file = self.files_of(version).any(|file| file.yanked.is_none());
+        let has_live_file = self.files_at(position).any(|file| file.yanked.is_none());
         prerelease_ok && (has_live_file || pinned_exactly)
+    }
+
+    /// Whether some final release has a usable file: pre-releases are
+    /// candidates only when none has.
+    fn has_final_release(&self) -> bool {
+        *self.has_final_release.get_or_init(|| {
+            self.positions().rev().any(|position| {
+                !self.project.releases()[position].version().any_prerelease()
+                    && !self.usable_positions(position).is_empty()
+            })
+        })
     }
 
     /// The usable files of `version`, yanked ones dropped unless nothing else is left.
     pub fn files(&self, version: &Version) -> Vec<&IndexFile> {
+        let Some(position) = self.position_of(version) else {
+            return Vec::new();
+        };
         let live: Vec<&IndexFile> = self
-            .files_of(version)
+            .files_at(position)
             .filter(|file| file.yanked.is_none())
             .collect();
         if live.is_empty() {
-            self.files_of(version).collect()
+            self.files_at(position).collect()
         } else {
             live
         }
     }
 
-    /// Every usable file of `version`, yanked or not.
-    fn files_of(&self, version: &Version) -> impl Iterator<Item = &IndexFile> {
-        let positions = self.versions.get(version).map(Vec::as_slice).unwrap_or(&[]);
-        positions
+    fn positions(&self) -> std::ops::Range<usize> {
+        0..self.usable.len()
+    }
+
+    fn position_of(&self, version: &Version) -> Option<usize> {
+        self.project
+            .releases()
+            .binary_search_by(|release| release.version().cmp(version))
+            .ok()
+    }
+
+    /// Every usable file of release number `position`, yanked or not.
+    fn files_at(&self, position: usize) -> impl Iterator<Item = &IndexFile> {
+        let files = self.project.releases()[position].files();
+        self.usable_positions(position)
             .iter()
-            .map(|position| &self.project.files[*position])
+            .map(move |file| &files[*file])
+    }
+
+    /// Which files of release number `position` the target can use.
+    fn usable_positions(&self, position: usize) -> &[usize] {
+        self.usable[position].get_or_init(|| {
+            let files = self.project.releases()[position].files();
+            (0..files.len())
+                .filter(|file| self.is_usable(&files[*file]))
+                .collect()
+        })
+    }
+
+    fn is_usable(&self, file: &IndexFile) -> bool {
+        let usable_format = match &file.filename {
+            DistFilename::Wheel(wheel) => self.formats.wheel && self.tags.is_compatible(wheel),
+            DistFilename::Sdist(_) => self.formats.sdist,
+        };
+        usable_format && self.admits_python(file)
+    }
+
+    fn admits_python(&self, file: &IndexFile) -> bool {
+        file.requires_python
+            .as_ref()
+            .is_none_or(|specifiers| specifiers.contains(&self.python))
     }
 
     /// The file whose metadata describes `version`: the best wheel (wheels
@@ -213,11 +248,13 @@ mod tests {
             Formats::ANY
         };
         let target = Target::load("el9", None).unwrap();
-        let project = ProjectFiles {
-            name: PackageName::from_str("demo").unwrap(),
-            files,
-        };
-        VersionMap::from_project(Arc::new(project), &target.tags(), &target.python, formats)
+        let project = ProjectFiles::from_files(PackageName::from_str("demo").unwrap(), files);
+        VersionMap::from_project(
+            Arc::new(project),
+            Arc::new(target.tags()),
+            &target.python,
+            formats,
+        )
     }
 
     fn version(text: &str) -> Version {
@@ -353,11 +390,11 @@ mod tests {
         };
         assert_eq!(choose(&map, prefer_wheel).as_deref(), Some("1.0"));
         let only_sdists = VersionMap::from_project(
-            Arc::new(ProjectFiles {
-                name: PackageName::from_str("demo").unwrap(),
-                files: vec![file("demo-1.0-py3-none-any.whl", None, false)],
-            }),
-            &Target::load("el9", None).unwrap().tags(),
+            Arc::new(ProjectFiles::from_files(
+                PackageName::from_str("demo").unwrap(),
+                vec![file("demo-1.0-py3-none-any.whl", None, false)],
+            )),
+            Arc::new(Target::load("el9", None).unwrap().tags()),
             &version("3.11.9"),
             Formats {
                 wheel: false,

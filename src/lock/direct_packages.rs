@@ -115,10 +115,7 @@ impl DirectPackages {
                     (packed.source.clone(), packed_file(&packed).map_err(failed)?)
                 }
             };
-            let files = Arc::new(ProjectFiles {
-                name: name.clone(),
-                files: vec![file],
-            });
+            let files = Arc::new(ProjectFiles::from_files(name.clone(), vec![file]));
             packages.insert(name.clone(), DirectPackage { source, files });
         }
         Ok(Self { packages })
@@ -152,7 +149,7 @@ impl DirectPackages {
                 let digest = self
                     .packages
                     .get(&sourced.requirement.name)
-                    .and_then(|package| package.files.files.first())
+                    .and_then(|package| package.files.all_files().next())
                     .and_then(|file| file.sha256.clone());
                 if let (true, Some(digest)) = (hash_checking && sourced.hashes.is_empty(), digest) {
                     sourced.hashes.push(digest);

@@ -413,7 +413,7 @@ impl<'a> Provider<'a> {
             return Ok(map.clone());
         }
         let project = self.source.project(name)?;
-        if project.files.is_empty() {
+        if project.is_empty() {
             return Err(ResolveError::NotFound {
                 name: name.clone(),
                 requested_by: self.requested_by_text(name),
@@ -422,7 +422,7 @@ impl<'a> Provider<'a> {
         let project = self.hashed_files(name, project)?;
         let map = Arc::new(VersionMap::from_project(
             project,
-            &self.tags,
+            Arc::clone(&self.tags),
             &self.request.target.python,
             self.formats(name),
         ));
@@ -442,8 +442,7 @@ impl<'a> Provider<'a> {
             return Ok(project);
         };
         let files: Vec<IndexFile> = project
-            .files
-            .iter()
+            .all_files()
             .filter(|file| {
                 file.sha256
                     .as_ref()
@@ -457,10 +456,10 @@ impl<'a> Provider<'a> {
                 origin: origin.clone(),
             });
         }
-        Ok(Arc::new(ProjectFiles {
-            name: project.name.clone(),
+        Ok(Arc::new(ProjectFiles::from_files(
+            project.name.clone(),
             files,
-        }))
+        )))
     }
 
     fn package_metadata(
@@ -658,7 +657,7 @@ impl<'a> Provider<'a> {
             let explicit_prerelease = self.explicit_prerelease.contains(name);
             let preference = self.request.preferences.get(name).cloned();
             let pick = move |project: Arc<ProjectFiles>| {
-                let map = VersionMap::from_project(project, &tags, &python, formats);
+                let map = VersionMap::from_project(project, Arc::clone(&tags), &python, formats);
                 let policy = ChoicePolicy {
                     explicit_prerelease,
                     exact_pin: None,

@@ -70,10 +70,7 @@ impl MetadataSource for InMemoryIndex {
             .flatten()
             .map(|(version, _)| self.file(name, version))
             .collect();
-        Ok(Arc::new(ProjectFiles {
-            name: name.clone(),
-            files,
-        }))
+        Ok(Arc::new(ProjectFiles::from_files(name.clone(), files)))
     }
 
     fn metadata(&self, file: &IndexFile) -> Result<Arc<CoreMetadata>, ResolveError> {

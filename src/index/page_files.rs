@@ -1,0 +1,293 @@
+//! A page's files in the compact form stored beside the page, so that a
+//! warm lock reads them without parsing the page again.
+//!
+//! Input: the files a page lists, as the page parsers produce them. Output:
+//! [`PageFiles`]: the page's releases (version, earliest upload time) read
+//! at once, each release's files decoded only when first asked for.
+//!
+//! Invariants:
+//! - decoding what [`encode`] wrote gives back the same files, except
+//!   [`IndexFile::index`], which is the reader's to set;
+//! - releases are in ascending version order, the files of a release in the
+//!   order the page lists them;
+//! - only what the page parsers accepted is stored, so decoding re-parses
+//!   file names, URLs and specifiers that are known to be valid; a release
+//!   that does not decode (the checksum in the page entry guards against
+//!   that) has no files.
+//!
+//! Why: a project page lists every file of every release (Django's about
+//! 600, botocore's several thousand) and a lock needs the files of a few
+//! releases. Parsing the JSON, joining each URL and parsing each file name
+//! was most of an offline lock's time; uv keeps its pages in a zero-copy
+//! form for the same reason.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use pep440_rs::{Version, VersionSpecifiers};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::IndexFile;
+use crate::filename::DistFilename;
+use crate::hash::Sha256;
+
+/// Bumped whenever [`encode`]'s layout or the page parsers' reading of a
+/// page changes: a stored form of another format is rebuilt from the body.
+pub(crate) const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Header<'a> {
+    /// The distinct `requires-python` values; files refer to them by position.
+    #[serde(borrow)]
+    requires_python: Vec<&'a str>,
+    #[serde(borrow)]
+    releases: Vec<ReleaseHeader<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReleaseHeader<'a> {
+    version: &'a str,
+    /// Nanoseconds since the epoch; `None` when no file states one.
+    earliest_upload: Option<i128>,
+    /// Bytes of this release's files, which follow the header in release order.
+    length: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredFile<'a> {
+    filename: &'a str,
+    url: &'a str,
+    sha256: Option<&'a str>,
+    size: Option<u64>,
+    upload_time: Option<i128>,
+    requires_python: Option<u32>,
+    yanked: Option<&'a str>,
+    has_core_metadata: bool,
+}
+
+/// The compact form of `files`.
+pub(crate) fn encode(files: &[IndexFile]) -> Vec<u8> {
+    let mut by_version: BTreeMap<&Version, Vec<&IndexFile>> = BTreeMap::new();
+    for file in files {
+        by_version
+            .entry(file.filename.version())
+            .or_default()
+            .push(file);
+    }
+    let mut specifier_texts: Vec<String> = Vec::new();
+    let mut specifier_positions: HashMap<String, u32> = HashMap::new();
+    let mut versions = Vec::with_capacity(by_version.len());
+    let mut blobs = Vec::with_capacity(by_version.len());
+    for (version, files) in &by_version {
+        let stored: Vec<StoredFile> = files
+            .iter()
+            .map(|file| {
+                let requires_python = file.requires_python.as_ref().map(|specifiers| {
+                    let text = specifiers.to_string();
+                    *specifier_positions.entry(text.clone()).or_insert_with(|| {
+                        specifier_texts.push(text);
+                        (specifier_texts.len() - 1) as u32
+                    })
+                });
+                StoredFile {
+                    filename: file.filename.as_str(),
+                    url: file.url.as_str(),
+                    sha256: file.sha256.as_ref().map(Sha256::as_str),
+                    size: file.size,
+                    upload_time: file.upload_time.map(|time| time.as_nanosecond()),
+                    requires_python,
+                    yanked: file.yanked.as_deref(),
+                    has_core_metadata: file.has_core_metadata,
+                }
+            })
+            .collect();
+        let earliest_upload = stored.iter().filter_map(|file| file.upload_time).min();
+        // Serialising borrowed strings and integers into a Vec cannot fail.
+        blobs.push(postcard::to_allocvec(&stored).unwrap_or_default());
+        versions.push((version.to_string(), earliest_upload));
+    }
+    let header = Header {
+        requires_python: specifier_texts.iter().map(String::as_str).collect(),
+        releases: versions
+            .iter()
+            .zip(&blobs)
+            .map(|((version, earliest_upload), blob)| ReleaseHeader {
+                version,
+                earliest_upload: *earliest_upload,
+                length: blob.len() as u32,
+            })
+            .collect(),
+    };
+    let mut bytes = postcard::to_allocvec(&header).unwrap_or_default();
+    for blob in blobs {
+        bytes.extend_from_slice(&blob);
+    }
+    bytes
+}
+
+/// A page's files, read from their compact form.
+pub(crate) struct PageFiles {
+    bytes: Vec<u8>,
+    requires_python: Vec<(String, OnceLock<Option<VersionSpecifiers>>)>,
+    releases: Vec<EncodedRelease>,
+}
+
+/// One release of a page: its files are decoded on demand.
+pub(crate) struct EncodedRelease {
+    pub version: Version,
+    pub earliest_upload: Option<jiff::Timestamp>,
+    range: Range<usize>,
+}
+
+impl PageFiles {
+    /// Read the header of a compact form; `Err` when it is not one.
+    pub(crate) fn decode(bytes: Vec<u8>) -> Result<Self, String> {
+        let (header, rest) =
+            postcard::take_from_bytes::<Header>(&bytes).map_err(|error| error.to_string())?;
+        let mut start = bytes.len() - rest.len();
+        let mut releases = Vec::with_capacity(header.releases.len());
+        for release in &header.releases {
+            let end = start + release.length as usize;
+            let version = Version::from_str(release.version).map_err(|error| error.to_string())?;
+            releases.push(EncodedRelease {
+                version,
+                earliest_upload: release.earliest_upload.and_then(timestamp),
+                range: start..end,
+            });
+            start = end;
+        }
+        if start != bytes.len() {
+            return Err("the releases do not add up to the stored length".into());
+        }
+        let requires_python = header
+            .requires_python
+            .iter()
+            .map(|text| (text.to_string(), OnceLock::new()))
+            .collect();
+        Ok(Self {
+            bytes,
+            requires_python,
+            releases,
+        })
+    }
+
+    pub(crate) fn releases(&self) -> &[EncodedRelease] {
+        &self.releases
+    }
+
+    /// The files of release number `position` (page order).
+    pub(crate) fn files_of(&self, position: usize) -> Vec<IndexFile> {
+        let Some(release) = self.releases.get(position) else {
+            return Vec::new();
+        };
+        let Ok(stored) =
+            postcard::from_bytes::<Vec<StoredFile>>(&self.bytes[release.range.clone()])
+        else {
+            return Vec::new();
+        };
+        stored
+            .iter()
+            .filter_map(|file| self.index_file(file))
+            .collect()
+    }
+
+    /// Every file of the page, release by release.
+    pub(crate) fn all_files(&self) -> Vec<IndexFile> {
+        (0..self.releases.len())
+            .flat_map(|position| self.files_of(position))
+            .collect()
+    }
+
+    fn index_file(&self, file: &StoredFile) -> Option<IndexFile> {
+        Some(IndexFile {
+            filename: DistFilename::from_str(file.filename).ok()?,
+            url: Url::parse(file.url).ok()?,
+            index: None,
+            sha256: file.sha256.and_then(|digest| Sha256::from_str(digest).ok()),
+            size: file.size,
+            upload_time: file.upload_time.and_then(timestamp),
+            requires_python: file
+                .requires_python
+                .and_then(|position| self.specifiers(position)),
+            yanked: file.yanked.map(str::to_string),
+            has_core_metadata: file.has_core_metadata,
+        })
+    }
+
+    /// A `requires-python` of the page, parsed the first time a file uses it.
+    fn specifiers(&self, position: u32) -> Option<VersionSpecifiers> {
+        let (text, parsed) = self.requires_python.get(position as usize)?;
+        parsed
+            .get_or_init(|| VersionSpecifiers::from_str(text).ok())
+            .clone()
+    }
+}
+
+fn timestamp(nanoseconds: i128) -> Option<jiff::Timestamp> {
+    jiff::Timestamp::from_nanosecond(nanoseconds).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(filename: &str, requires_python: Option<&str>, uploaded: i64) -> IndexFile {
+        IndexFile {
+            filename: DistFilename::from_str(filename).unwrap(),
+            url: Url::parse(&format!("https://files.example/p/{filename}")).unwrap(),
+            index: None,
+            sha256: Some(Sha256::of_bytes(filename.as_bytes())),
+            size: Some(uploaded as u64),
+            upload_time: Some(jiff::Timestamp::from_second(uploaded).unwrap()),
+            requires_python: requires_python.map(|text| VersionSpecifiers::from_str(text).unwrap()),
+            yanked: (uploaded == 3).then(|| "broken".to_string()),
+            has_core_metadata: uploaded % 2 == 0,
+        }
+    }
+
+    #[test]
+    fn decoding_gives_back_the_files_grouped_by_ascending_version() {
+        let files = vec![
+            file("demo-2.0-py3-none-any.whl", Some(">=3.9"), 4),
+            file("demo-10.0.tar.gz", None, 5),
+            file("demo-2.0.tar.gz", Some(">=3.9"), 3),
+            file("demo-1.0-py2.py3-none-any.whl", Some(">=2.7, !=3.0.*"), 1),
+        ];
+        let page = PageFiles::decode(encode(&files)).unwrap();
+        let versions: Vec<String> = page
+            .releases()
+            .iter()
+            .map(|release| release.version.to_string())
+            .collect();
+        assert_eq!(versions, ["1.0", "2.0", "10.0"]);
+        assert_eq!(
+            page.releases()[1].earliest_upload,
+            Some(jiff::Timestamp::from_second(3).unwrap())
+        );
+        let two = page.files_of(1);
+        let shown = |file: &IndexFile| format!("{file:?}");
+        assert_eq!(
+            shown(&two[0]),
+            shown(&files[0]),
+            "page order within a release"
+        );
+        assert_eq!(shown(&two[1]), shown(&files[2]));
+        assert_eq!(shown(&page.files_of(0)[0]), shown(&files[3]));
+        assert_eq!(page.all_files().len(), 4);
+        assert!(page.files_of(3).is_empty());
+    }
+
+    #[test]
+    fn damaged_forms_are_refused_not_misread() {
+        let bytes = encode(&[file("demo-1.0.tar.gz", None, 1)]);
+        assert!(PageFiles::decode(bytes[..bytes.len() - 1].to_vec()).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(PageFiles::decode(longer).is_err());
+        assert!(PageFiles::decode(b"{\"files\": []}".to_vec()).is_err());
+        assert_eq!(PageFiles::decode(encode(&[])).unwrap().releases().len(), 0);
+    }
+}
