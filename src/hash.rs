@@ -48,6 +48,19 @@ impl Sha256 {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The digest as its 32 bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut bytes = [0; 32];
+        // Always 64 hex characters, by construction.
+        let _ = hex::decode_to_slice(&self.0, &mut bytes);
+        bytes
+    }
+
+    /// The digest whose bytes are `bytes`.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(hex::encode(bytes))
+    }
 }
 
 /// Incremental hashing for streamed downloads.

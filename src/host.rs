@@ -19,10 +19,11 @@ pub mod toolchain;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use pep440_rs::Version;
 
-use crate::targets::{manylinux_platforms, python_series, Tags, Target, TargetError};
+use crate::targets::{python_series, Tags, Target, TargetError};
 
 pub use interpreter::{find_interpreter, start_finding_interpreter};
 pub use toolchain::{HostFamily, PkgConfig, Toolchain};
@@ -84,7 +85,7 @@ impl BuildHost {
         })
     }
 
-    pub fn tags(&self) -> Tags {
+    pub fn tags(&self) -> Arc<Tags> {
         self.target.tags()
     }
 }
@@ -94,6 +95,7 @@ impl BuildHost {
 pub struct LazyBuildHost {
     target_python: Version,
     detected: std::sync::Mutex<Option<BuildHost>>,
+    platform: std::sync::OnceLock<Target>,
 }
 
 impl LazyBuildHost {
@@ -102,6 +104,7 @@ impl LazyBuildHost {
         Self {
             target_python: target_python.clone(),
             detected: std::sync::Mutex::new(None),
+            platform: std::sync::OnceLock::new(),
         }
     }
 
@@ -125,18 +128,22 @@ impl LazyBuildHost {
         start_finding_interpreter(self.python_series());
     }
 
-    /// The wheel tags of the build host's interpreter of the target's
-    /// `X.Y`, from this machine's architecture and glibc alone (cheap: no
-    /// interpreter is run), else from a full detection.
-    pub fn tags(&self) -> Result<Tags, HostError> {
-        if let Ok(glibc) = platform::detect_glibc() {
-            let platforms = manylinux_platforms(std::env::consts::ARCH, glibc);
-            return Ok(Tags::for_cpython(
-                python_series(&self.target_python),
-                &platforms,
-            ));
+    /// What the build host's build requirements are resolved for: this
+    /// machine's architecture and glibc with the target's Python (the
+    /// host's interpreter is of the same `X.Y`). Cheap, as no interpreter
+    /// runs: a lock whose hook answers are all cached looks for none.
+    pub fn platform(&self) -> Result<Target, HostError> {
+        if let Some(platform) = self.platform.get() {
+            return Ok(platform.clone());
         }
-        Ok(self.get()?.tags())
+        let platform = platform::build_platform(self.target_python.clone())?;
+        Ok(self.platform.get_or_init(|| platform).clone())
+    }
+
+    /// The wheel tags of the build host's interpreter of the target's `X.Y`
+    /// (of [`LazyBuildHost::platform`]).
+    pub fn tags(&self) -> Result<Arc<Tags>, HostError> {
+        Ok(self.platform()?.tags())
     }
 
     /// The `X.Y` of the build host's interpreter (the target's, by design).

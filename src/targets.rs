@@ -39,6 +39,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use pep440_rs::Version;
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
@@ -207,10 +208,22 @@ impl Target {
         Ok(self)
     }
 
-    /// The wheel tags a server of this target accepts, most preferred first.
-    pub fn tags(&self) -> Tags {
-        let (major, minor) = python_series(&self.python);
-        Tags::for_cpython((major, minor), &manylinux_platforms(&self.arch, self.glibc))
+    /// The wheel tags a server of this target accepts, most preferred
+    /// first. Worked out once per Python series, architecture and glibc in
+    /// a process: a lock asks for them per resolution, and a build
+    /// environment is one.
+    pub fn tags(&self) -> Arc<Tags> {
+        type Key = ((u64, u64), String, (u32, u32));
+        static KNOWN: Mutex<Vec<(Key, Arc<Tags>)>> = Mutex::new(Vec::new());
+        let key = (python_series(&self.python), self.arch.clone(), self.glibc);
+        let mut known = KNOWN.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, tags)) = known.iter().find(|(known_key, _)| *known_key == key) {
+            return Arc::clone(tags);
+        }
+        let platforms = manylinux_platforms(&self.arch, self.glibc);
+        let tags = Arc::new(Tags::for_cpython(key.0, &platforms));
+        known.push((key, Arc::clone(&tags)));
+        tags
     }
 
     /// The PEP 508 environment of the selected CPython on this target.

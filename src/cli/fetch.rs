@@ -94,7 +94,7 @@ pub fn fetch_lock(
         let report = fetch(
             lock,
             &target.tags(),
-            build_host.as_ref(),
+            build_host.as_deref(),
             &plan,
             &client,
             options,

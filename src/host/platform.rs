@@ -5,8 +5,11 @@
 //! `ldd --version`, `python3`, `rpm`, `/etc/os-release`). Output: a
 //! [`Target`] named `host` with one Python and no soname or header maps.
 //!
-//! Invariant: only used when the user asks for it; named targets never look
-//! at the host. Without `rpm` on the host, the rpm version is taken to be
+//! [`build_platform`] is the cheap part (architecture and glibc only) that
+//! resolving the build host's build requirements needs.
+//!
+//! Invariant: only used for `--target host` and for the build host; named
+//! targets never look at the host. Without `rpm` on the host, the rpm version is taken to be
 //! 4.14.3 (EL8's), the oldest vendor supports, so that no newer rpm feature
 //! (such as `^` in versions) is used by accident.
 
@@ -39,21 +42,41 @@ pub fn detect() -> Result<Target, TargetError> {
 /// This machine with `python` as its Python, for callers that already know
 /// which interpreter they use (no `python3` is run).
 pub fn detect_with_python(python: Version) -> Result<Target, TargetError> {
-    let arch =
+    let mut target = build_platform(python)?;
+    target.arch =
         command_output("uname", &["-m"]).ok_or_else(|| host_error("`uname -m` did not run"))?;
-    let glibc = detect_glibc()?;
-    let rpm_version = command_output("rpm", &["--version"])
+    target.description = format!(
+        "this machine ({}, glibc {}.{})",
+        target.arch, target.glibc.0, target.glibc.1
+    );
+    if let Some(rpm_version) = command_output("rpm", &["--version"])
         .and_then(|text| text.rsplit(' ').next().map(str::to_string))
         .and_then(|text| Version::from_str(&text).ok())
-        .or_else(|| Version::from_str(FALLBACK_RPM_VERSION).ok())
-        .ok_or_else(|| host_error("no rpm version"))?;
-    let dist_tag = command_output("rpm", &["--eval", "%{?dist}"]).unwrap_or_default();
+    {
+        target.rpm_version = rpm_version;
+    }
+    target.dist_tag = command_output("rpm", &["--eval", "%{?dist}"]).unwrap_or_default();
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    target.family = family_from_os_release(&os_release);
+    target.systemd = command_output("systemctl", &["--version"])
+        .and_then(|text| text.split_whitespace().nth(1).map(str::to_string))
+        .and_then(|text| Version::from_str(&text).ok());
+    Ok(target)
+}
+
+/// This machine's architecture and glibc with `python`, for resolving the
+/// build host's build requirements (markers and wheel tags are all that
+/// resolution reads). Only `getconf` runs; the rpm, systemd and
+/// distribution facts are left at what is assumed without rpm, as this is
+/// not a platform to package for.
+pub fn build_platform(python: Version) -> Result<Target, TargetError> {
+    let arch = std::env::consts::ARCH.to_string();
+    let glibc = detect_glibc()?;
     Ok(Target {
         name: "host".to_string(),
-        description: format!("this machine ({arch}, glibc {}.{})", glibc.0, glibc.1),
-        family: family_from_os_release(&os_release),
-        dist_tag,
+        description: format!("this build host ({arch}, glibc {}.{})", glibc.0, glibc.1),
+        family: TargetFamily::El,
+        dist_tag: String::new(),
         python_interpreter: interpreter_for(&python),
         pythons: vec![python.clone()],
         python,
@@ -61,10 +84,9 @@ pub fn detect_with_python(python: Version) -> Result<Target, TargetError> {
         glibc,
         // Whatever this machine has is what it links against.
         libstdcxx: None,
-        rpm_version,
-        systemd: command_output("systemctl", &["--version"])
-            .and_then(|text| text.split_whitespace().nth(1).map(str::to_string))
-            .and_then(|text| Version::from_str(&text).ok()),
+        rpm_version: Version::from_str(FALLBACK_RPM_VERSION)
+            .map_err(|error| host_error(&error.to_string()))?,
+        systemd: None,
         sonames: BTreeMap::new(),
         headers: BTreeMap::new(),
         python_devel: BTreeMap::new(),

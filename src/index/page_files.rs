@@ -36,10 +36,13 @@ use crate::hash::Sha256;
 
 /// Bumped whenever [`encode`]'s layout or the page parsers' reading of a
 /// page changes: a stored form of another format is rebuilt from the body.
-pub(crate) const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Header<'a> {
+    /// What every file's URL starts with (up to a `/`): the index's file
+    /// host and path, stored once.
+    url_prefix: &'a str,
     /// The distinct `requires-python` values; files refer to them by position.
     #[serde(borrow)]
     requires_python: Vec<&'a str>,
@@ -56,11 +59,15 @@ struct ReleaseHeader<'a> {
     length: u32,
 }
 
+// Stored small, as a warm lock reads the compact forms of all its pages:
+// the URL without the page's prefix and, where it ends with it, without the
+// file name; the digest as bytes.
 #[derive(Serialize, Deserialize)]
 struct StoredFile<'a> {
     filename: &'a str,
-    url: &'a str,
-    sha256: Option<&'a str>,
+    url_middle: &'a str,
+    url_ends_with_filename: bool,
+    sha256: Option<[u8; 32]>,
     size: Option<u64>,
     upload_time: Option<i128>,
     requires_python: Option<u32>,
@@ -77,6 +84,7 @@ pub(crate) fn encode(files: &[IndexFile]) -> Vec<u8> {
             .or_default()
             .push(file);
     }
+    let url_prefix = common_url_prefix(files);
     let mut specifier_texts: Vec<String> = Vec::new();
     let mut specifier_positions: HashMap<String, u32> = HashMap::new();
     let mut versions = Vec::with_capacity(by_version.len());
@@ -92,10 +100,16 @@ pub(crate) fn encode(files: &[IndexFile]) -> Vec<u8> {
                         (specifier_texts.len() - 1) as u32
                     })
                 });
+                let filename = file.filename.as_str();
+                let url = &file.url.as_str()[url_prefix.len()..];
+                let without_filename = url
+                    .strip_suffix(filename)
+                    .filter(|rest| rest.is_empty() || rest.ends_with('/'));
                 StoredFile {
-                    filename: file.filename.as_str(),
-                    url: file.url.as_str(),
-                    sha256: file.sha256.as_ref().map(Sha256::as_str),
+                    filename,
+                    url_middle: without_filename.unwrap_or(url),
+                    url_ends_with_filename: without_filename.is_some(),
+                    sha256: file.sha256.as_ref().map(Sha256::to_bytes),
                     size: file.size,
                     upload_time: file.upload_time.map(|time| time.as_nanosecond()),
                     requires_python,
@@ -110,6 +124,7 @@ pub(crate) fn encode(files: &[IndexFile]) -> Vec<u8> {
         versions.push((version.to_string(), earliest_upload));
     }
     let header = Header {
+        url_prefix,
         requires_python: specifier_texts.iter().map(String::as_str).collect(),
         releases: versions
             .iter()
@@ -131,6 +146,7 @@ pub(crate) fn encode(files: &[IndexFile]) -> Vec<u8> {
 /// A page's files, read from their compact form.
 pub(crate) struct PageFiles {
     bytes: Vec<u8>,
+    url_prefix: String,
     requires_python: Vec<(String, OnceLock<Option<VersionSpecifiers>>)>,
     releases: Vec<EncodedRelease>,
 }
@@ -167,8 +183,10 @@ impl PageFiles {
             .iter()
             .map(|text| (text.to_string(), OnceLock::new()))
             .collect();
+        let url_prefix = header.url_prefix.to_string();
         Ok(Self {
             bytes,
+            url_prefix,
             requires_python,
             releases,
         })
@@ -202,11 +220,15 @@ impl PageFiles {
     }
 
     fn index_file(&self, file: &StoredFile) -> Option<IndexFile> {
+        let mut url = format!("{}{}", self.url_prefix, file.url_middle);
+        if file.url_ends_with_filename {
+            url.push_str(file.filename);
+        }
         Some(IndexFile {
             filename: DistFilename::from_str(file.filename).ok()?,
-            url: Url::parse(file.url).ok()?,
+            url: Url::parse(&url).ok()?,
             index: None,
-            sha256: file.sha256.and_then(|digest| Sha256::from_str(digest).ok()),
+            sha256: file.sha256.map(Sha256::from_bytes),
             size: file.size,
             upload_time: file.upload_time.and_then(timestamp),
             requires_python: file
@@ -224,6 +246,22 @@ impl PageFiles {
             .get_or_init(|| VersionSpecifiers::from_str(text).ok())
             .clone()
     }
+}
+
+/// The longest start, ending in `/`, that every file's URL shares.
+fn common_url_prefix(files: &[IndexFile]) -> &str {
+    let Some(first) = files.first().map(|file| file.url.as_str()) else {
+        return "";
+    };
+    let shared = files.iter().fold(first.len(), |shared, file| {
+        first[..shared]
+            .bytes()
+            .zip(file.url.as_str().bytes())
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    let prefix = &first[..shared];
+    prefix.rfind('/').map_or("", |slash| &prefix[..=slash])
 }
 
 fn timestamp(nanoseconds: i128) -> Option<jiff::Timestamp> {
@@ -250,9 +288,11 @@ mod tests {
 
     #[test]
     fn decoding_gives_back_the_files_grouped_by_ascending_version() {
+        let mut elsewhere = file("demo-10.0.tar.gz", None, 5);
+        elsewhere.url = Url::parse("https://files.example/get?name=demo-10.0.tar.gz").unwrap();
         let files = vec![
             file("demo-2.0-py3-none-any.whl", Some(">=3.9"), 4),
-            file("demo-10.0.tar.gz", None, 5),
+            elsewhere,
             file("demo-2.0.tar.gz", Some(">=3.9"), 3),
             file("demo-1.0-py2.py3-none-any.whl", Some(">=2.7, !=3.0.*"), 1),
         ];
@@ -276,8 +316,24 @@ mod tests {
         );
         assert_eq!(shown(&two[1]), shown(&files[2]));
         assert_eq!(shown(&page.files_of(0)[0]), shown(&files[3]));
+        assert_eq!(
+            shown(&page.files_of(2)[0]),
+            shown(&files[1]),
+            "a URL of its own"
+        );
         assert_eq!(page.all_files().len(), 4);
         assert!(page.files_of(3).is_empty());
+    }
+
+    #[test]
+    fn urls_share_a_prefix_up_to_a_slash() {
+        let mut files = vec![file("demo-1.0.tar.gz", None, 1)];
+        assert_eq!(common_url_prefix(&files), "https://files.example/p/");
+        files.push(file("demo-1.1.tar.gz", None, 2));
+        assert_eq!(common_url_prefix(&files), "https://files.example/p/");
+        files[1].url = Url::parse("https://files.example/pq/demo-1.1.tar.gz").unwrap();
+        assert_eq!(common_url_prefix(&files), "https://files.example/");
+        assert_eq!(common_url_prefix(&[]), "");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Build environments of sdists, worked out for the build host.
 //!
-//! Input: an sdist (from the lock or the index), the [`BuildHost`], the
+//! Input: an sdist (from the lock or the index), the [`LazyBuildHost`], the
 //! package policy's build settings, preferred versions and the index.
 //! Output: the [`Resolution`] of its build environment
 //! ([`SdistContext::resolve_environment`]): `[build-system].requires`
@@ -18,7 +18,12 @@
 //! (`<cache>/work/lock/logs/`), which a hook's error names.
 //! An sdist is decompressed at most once per lock: unpacked for its hooks,
 //! its `[build-system]` read from the tree and cached by its sha256, so a
-//! relock whose hook answers are cached does not open it at all.
+//! relock whose hook answers are cached does not open it at all. Build
+//! requirements are resolved for the host's platform (its architecture and
+//! glibc, with the target's Python: the host's interpreter is of the same
+//! `X.Y` by design), and hook answers are cached by that `X.Y`, so the
+//! interpreter is looked for only when a hook has to run: a warm lock runs
+//! no Python.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -44,6 +49,7 @@ use crate::pep517::{BuildEnvironment, BuildError, BuildSystem, SourceTree};
 use crate::policy::model::BuildSettings;
 use crate::policy::Policies;
 use crate::requirements::{FormatControl, Origin, SourcedRequirement};
+use crate::targets::Target;
 
 /// Why a build environment could not be worked out. Every message names
 /// the package built from source.
@@ -125,7 +131,10 @@ pub struct SdistContext<'a> {
     pub path: PathBuf,
     pub sha256: Sha256,
     pub build_system: BuildSystem,
-    pub host: BuildHost,
+    /// Detected when a hook has to run.
+    host: &'a LazyBuildHost,
+    /// What build requirements are resolved for.
+    platform: Target,
     pub settings: &'a BuildSettings,
     pub client: &'a IndexClient,
     pub runtime: &'a Handle,
@@ -147,18 +156,18 @@ impl<'a> SdistContext<'a> {
     /// Download `sdist` into the cache (no request when it is there) and
     /// read its `[build-system]`: from the cache (by the sdist's sha256),
     /// else from the sdist unpacked for the hooks, so that it is
-    /// decompressed once. The build host is detected meanwhile (behind
-    /// pyenv shims its interpreter search takes most of a second).
+    /// decompressed once. When it is not cached, hooks are likely to run:
+    /// the build host's interpreter is looked for meanwhile (behind pyenv
+    /// shims the search takes most of a second).
     pub fn fetch(
         name: &'a PackageName,
         version: &'a Version,
         sdist: &LockedArtifact,
-        host: &LazyBuildHost,
+        host: &'a LazyBuildHost,
         settings: &'a BuildSettings,
         client: &'a IndexClient,
         runtime: &'a Handle,
     ) -> Result<Self, BuildRequirementsError> {
-        host.start_detecting();
         let filename = sdist.filename.as_str().to_string();
         let path = runtime
             .block_on(client.download(&sdist.url, &filename, &sdist.sha256))
@@ -176,6 +185,7 @@ impl<'a> SdistContext<'a> {
         let (build_system, scratch) = match cached {
             Some(build_system) => (build_system, None),
             None => {
+                host.start_detecting();
                 let scratch = Scratch::unpack(name, version, &path)?;
                 // A failed cache write only costs unpacking again next time.
                 let _ = client.cache().write_entry(
@@ -193,7 +203,8 @@ impl<'a> SdistContext<'a> {
             path,
             sha256: sdist.sha256.clone(),
             build_system,
-            host: host.get()?,
+            host,
+            platform: host.platform()?,
             settings,
             client,
             runtime,
@@ -238,9 +249,10 @@ impl<'a> SdistContext<'a> {
         first: &Resolution,
     ) -> Result<Vec<Requirement>, BuildRequirementsError> {
         let wheels = self.best_wheels(first);
+        let (major, minor) = self.platform.python_series();
         let mut key = format!(
-            "{ASKED_FORMAT}\n{}\n{} {}\n{:?}\n",
-            self.sha256, self.host.target.python, self.host.target.arch, self.settings
+            "{ASKED_FORMAT}\n{}\ncp{major}{minor} {}\n{:?}\n",
+            self.sha256, self.platform.arch, self.settings
         );
         for file in &wheels {
             key.push_str(&format!("{} {:?}\n", file.filename, file.sha256));
@@ -260,8 +272,8 @@ impl<'a> SdistContext<'a> {
             return Ok(asked);
         }
         let paths = self.download(&wheels)?;
-        let asked = self.in_scratch("read the build requirements of", |scratch| {
-            let (environment, log) = self.environment(scratch, "requires", &paths)?;
+        let asked = self.in_scratch("read the build requirements of", |scratch, host| {
+            let (environment, log) = self.environment(scratch, host, "requires", &paths)?;
             environment.requires_for_build_wheel(&scratch.tree, self.settings, &log)
         })?;
         let text: String = asked
@@ -281,8 +293,8 @@ impl<'a> SdistContext<'a> {
     pub fn built_metadata(&self) -> Result<String, BuildRequirementsError> {
         let resolution = self.resolve_environment(&BTreeMap::new())?;
         let wheels = self.download_wheels(&resolution)?;
-        let made = self.in_scratch("prepare the metadata of", |scratch| {
-            let (environment, log) = self.environment(scratch, "build", &wheels)?;
+        let made = self.in_scratch("prepare the metadata of", |scratch, host| {
+            let (environment, log) = self.environment(scratch, host, "build", &wheels)?;
             let folder = scratch.dir.path();
             let prepared = environment.prepare_metadata_for_build_wheel(
                 &scratch.tree,
@@ -317,17 +329,18 @@ impl<'a> SdistContext<'a> {
     }
 
     /// A build environment `<purpose>-environment` in `scratch` holding
-    /// `wheels`, and the log file to use.
+    /// `wheels` for `host`'s interpreter, and the log file to use.
     fn environment(
         &self,
         scratch: &Scratch,
+        host: &BuildHost,
         purpose: &str,
         wheels: &[PathBuf],
     ) -> Result<(BuildEnvironment, PathBuf), BuildError> {
         let dir = scratch.dir.path();
         let environment = BuildEnvironment::create_linked(
-            &self.host.interpreter,
-            python_series(&self.host.target.python),
+            &host.interpreter,
+            python_series(&host.target.python),
             wheels,
             &dir.join(format!("{purpose}-environment")),
             self.client.cache(),
@@ -349,18 +362,20 @@ impl<'a> SdistContext<'a> {
     }
 
     /// Run `work` with the scratch folder (the sdist unpacked on first
-    /// use); the folder goes when `work` fails (its log is in the cache).
+    /// use) and the build host (detected on first use); the folder goes
+    /// when `work` fails (its log is in the cache).
     fn in_scratch<T>(
         &self,
         action: &'static str,
-        work: impl FnOnce(&Scratch) -> Result<T, BuildError>,
+        work: impl FnOnce(&Scratch, &BuildHost) -> Result<T, BuildError>,
     ) -> Result<T, BuildRequirementsError> {
+        let host = self.host.get()?;
         let mut slot = self.scratch.borrow_mut();
         let scratch = match slot.take() {
             Some(scratch) => scratch,
             None => Scratch::unpack(self.name, self.version, &self.path)?,
         };
-        match work(&scratch) {
+        match work(&scratch, &host) {
             Ok(value) => {
                 *slot = Some(scratch);
                 Ok(value)
@@ -385,7 +400,7 @@ impl<'a> SdistContext<'a> {
         let resolve_request = resolve::ResolveRequest {
             requirements,
             constraints: &[],
-            target: &self.host.target,
+            target: &self.platform,
             preferences,
             wheels_only: true,
             format_control: &FormatControl::default(),
@@ -422,7 +437,7 @@ impl<'a> SdistContext<'a> {
     /// The best wheel for the host of every resolved package (the resolver
     /// only keeps versions that have one).
     fn best_wheels<'r>(&self, resolution: &'r Resolution) -> Vec<&'r IndexFile> {
-        let tags = self.host.tags();
+        let tags = self.platform.tags();
         resolution
             .packages
             .values()

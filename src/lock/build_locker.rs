@@ -26,7 +26,7 @@
 //! versions, each a function of package, version, sdist and request).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::Scope;
 
 use pep440_rs::Version;
@@ -112,7 +112,6 @@ pub struct BuildLocker<'a> {
     will_build: WillBuild<'a>,
     client: &'a IndexClient,
     runtime: &'a Handle,
-    host_tags: OnceLock<Tags>,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -159,7 +158,6 @@ impl<'a> BuildLocker<'a> {
             will_build,
             client,
             runtime,
-            host_tags: OnceLock::new(),
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
         }
@@ -333,14 +331,6 @@ impl<'a> BuildLocker<'a> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn host_tags(&self) -> Result<Tags, BuildRequirementsError> {
-        if let Some(tags) = self.host_tags.get() {
-            return Ok(tags.clone());
-        }
-        let tags = self.request.host.tags()?;
-        Ok(self.host_tags.get_or_init(|| tags).clone())
-    }
-
     fn lock_package(&self, job: &Job) -> Result<PackageBuild, LockError> {
         let started = std::time::Instant::now();
         let result = self.lock_package_untimed(job);
@@ -357,7 +347,8 @@ impl<'a> BuildLocker<'a> {
     fn lock_package_untimed(&self, job: &Job) -> Result<PackageBuild, LockError> {
         let request = &self.request;
         if let Some(previous) = request.previous {
-            if let Some(kept) = reusable(previous, job, &self.host_tags()?, request) {
+            let host_tags = request.host.tags().map_err(BuildRequirementsError::from)?;
+            if let Some(kept) = reusable(previous, job, &host_tags, request) {
                 return Ok(kept);
             }
         }

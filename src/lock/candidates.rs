@@ -249,12 +249,7 @@ mod tests {
         };
         let target = Target::load("el9", None).unwrap();
         let project = ProjectFiles::from_files(PackageName::from_str("demo").unwrap(), files);
-        VersionMap::from_project(
-            Arc::new(project),
-            Arc::new(target.tags()),
-            &target.python,
-            formats,
-        )
+        VersionMap::from_project(Arc::new(project), target.tags(), &target.python, formats)
     }
 
     fn version(text: &str) -> Version {
@@ -394,7 +389,7 @@ mod tests {
                 PackageName::from_str("demo").unwrap(),
                 vec![file("demo-1.0-py3-none-any.whl", None, false)],
             )),
-            Arc::new(Target::load("el9", None).unwrap().tags()),
+            Target::load("el9", None).unwrap().tags(),
             &version("3.11.9"),
             Formats {
                 wheel: false,

@@ -303,7 +303,7 @@ impl<'a> Provider<'a> {
         Ok(Self {
             request,
             source,
-            tags: Arc::new(request.target.tags()),
+            tags: request.target.tags(),
             environment,
             constraints,
             explicit_prerelease,
