@@ -5,13 +5,17 @@
 
 # The sets, name=file: a Django app (unpinned, three packages built from
 # source), NetBox's own pinned requirements.txt, a site with
-# django-storages[s3] (boto3 and botocore) and a Flask app with three sdists
-# to build (psycopg-c, mysqlclient, uWSGI). LOCK_SETS picks some by name.
+# django-storages[s3] (boto3 and botocore), a Flask app with three sdists
+# to build (psycopg-c, mysqlclient, uWSGI), and two more apps' own files:
+# healthchecks (Django, pycurl from source) and CTFd (Flask, a uv export
+# with markers). LOCK_SETS picks some by name.
 LOCK_SET_FILES=(
     "django-app=test-data/requirements/django-app.in"
     "netbox=test-data/requirements/netbox-4.4.10.txt"
     "s3=test-data/requirements/s3-site.in"
     "sdists=test-data/requirements/sdists-app.in"
+    "healthchecks=test-data/requirements/healthchecks-5e274e6a.txt"
+    "ctfd=test-data/requirements/ctfd-3.8.7.txt"
 )
 
 # Run "$@", print "SECONDS PEAK_KB" (wall clock; the peak resident set of

@@ -110,6 +110,21 @@ fn command_output(program: &str, arguments: &[&str]) -> Option<String> {
 
 /// This machine's glibc `(major, minor)`, without detecting the rest.
 pub fn detect_glibc() -> Result<(u32, u32), TargetError> {
+    // Asked once per process: the glibc does not change under it, and a
+    // lock asks per build environment.
+    static DETECTED: std::sync::OnceLock<Result<(u32, u32), String>> = std::sync::OnceLock::new();
+    DETECTED
+        .get_or_init(|| {
+            read_glibc_version().map_err(|error| match error {
+                TargetError::Host { message } => message,
+                other => other.to_string(),
+            })
+        })
+        .clone()
+        .map_err(|message| host_error(&message))
+}
+
+fn read_glibc_version() -> Result<(u32, u32), TargetError> {
     // `getconf` prints `glibc 2.36`; `ldd --version` starts with
     // `ldd (Debian GLIBC 2.36-9+deb12u4) 2.36`. Both end in the version.
     let from_getconf = command_output("getconf", &["GNU_LIBC_VERSION"]);

@@ -173,6 +173,20 @@ impl IndexClient {
         file: &IndexFile,
         sdist: &SdistFilename,
     ) -> Result<String, IndexError> {
+        let needs_build = || IndexError::MetadataNeedsBuild {
+            package: sdist.name.clone(),
+            version: sdist.version.clone(),
+            filename: sdist.as_str().to_string(),
+        };
+        // The verdict is kept too: an sdist whose metadata only its backend
+        // can tell is otherwise decompressed again by every lock to learn
+        // so (most of a warm lock of a few such sdists).
+        let verdict_key = file.sha256.as_ref().map(needs_build_key);
+        if let Some(key) = &verdict_key {
+            if self.inner.cache.read_entry(Bucket::Metadata, key).is_some() {
+                return Err(needs_build());
+            }
+        }
         let path = match self.local_or_cached_path(file) {
             Some(path) => path,
             None => self.download_file(file).await?,
@@ -184,11 +198,12 @@ impl IndexClient {
         match outcome {
             Ok(SdistMetadata::Static(text)) => Ok(text),
             Ok(SdistMetadata::EggInfo(metadata)) => Ok(metadata.to_metadata_text()),
-            Ok(SdistMetadata::NeedsBuild) => Err(IndexError::MetadataNeedsBuild {
-                package: sdist.name.clone(),
-                version: sdist.version.clone(),
-                filename: sdist.as_str().to_string(),
-            }),
+            Ok(SdistMetadata::NeedsBuild) => {
+                if let Some(key) = &verdict_key {
+                    self.inner.cache.write_entry(Bucket::Metadata, key, b"")?;
+                }
+                Err(needs_build())
+            }
             Err(SdistError::Unsupported(reason)) => Err(IndexError::UnsupportedArchive {
                 filename: sdist.as_str().to_string(),
                 reason,
@@ -342,6 +357,12 @@ async fn read_wheel_file(path: PathBuf, wheel: WheelFilename) -> Result<String, 
 fn metadata_key(sha256: &Sha256) -> String {
     let digest = sha256.as_str();
     format!("{}/{}.metadata", &digest[..2], &digest[2..])
+}
+
+/// Where the verdict "only the backend can tell" is kept for an sdist.
+fn needs_build_key(sha256: &Sha256) -> String {
+    let digest = sha256.as_str();
+    format!("{}/{}.needs-build", &digest[..2], &digest[2..])
 }
 
 /// Metadata must describe the file it came from: same name, and for wheels

@@ -665,11 +665,28 @@ async fn sdists_with_dynamic_metadata_need_a_build() {
     assert!(message.contains("`demo` 1.0") && message.contains("prepare_metadata_for_build_wheel"));
     assert!(message.contains("hint:"));
     // The sdist itself is cached (verified) for the later build.
-    assert!(setup
+    let cached = setup
         .client
         .cache()
         .find_artifact(&digest, "demo-1.0.tar.gz")
-        .is_some());
+        .unwrap();
+    // The verdict is kept: a later lock does not need (or open) the sdist.
+    std::fs::remove_file(cached).unwrap();
+    let offline = IndexSettings {
+        offline: true,
+        ..index_settings(&server)
+    };
+    let later = client_with(offline, Some(setup.cache_folder));
+    let project = later.client.project(&name("demo")).await.unwrap();
+    let error = later
+        .client
+        .metadata(&files_of(&project)[0])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, IndexError::MetadataNeedsBuild { .. }),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -169,6 +169,14 @@ impl<'a> SdistContext<'a> {
         runtime: &'a Handle,
     ) -> Result<Self, BuildRequirementsError> {
         let filename = sdist.filename.as_str().to_string();
+        let cache_key = format!("build-system/{}", sdist.sha256);
+        let cached = client
+            .cache()
+            .read_entry(Bucket::Metadata, &cache_key)
+            .and_then(|bytes| parse_cached_build_system(&bytes, &filename));
+        if cached.is_none() {
+            host.start_detecting();
+        }
         let path = runtime
             .block_on(client.download(&sdist.url, &filename, &sdist.sha256))
             .map_err(|source| BuildRequirementsError::Download {
@@ -177,15 +185,9 @@ impl<'a> SdistContext<'a> {
                 what: format!("the sdist `{filename}`"),
                 source: Box::new(source),
             })?;
-        let cache_key = format!("build-system/{}", sdist.sha256);
-        let cached = client
-            .cache()
-            .read_entry(Bucket::Metadata, &cache_key)
-            .and_then(|bytes| parse_cached_build_system(&bytes, &filename));
         let (build_system, scratch) = match cached {
             Some(build_system) => (build_system, None),
             None => {
-                host.start_detecting();
                 let scratch = Scratch::unpack(name, version, &path)?;
                 // A failed cache write only costs unpacking again next time.
                 let _ = client.cache().write_entry(
