@@ -20,6 +20,7 @@ mod build_locker;
 mod build_plan;
 mod candidates;
 mod direct_packages;
+mod known_answers;
 mod metadata_source;
 pub mod model;
 mod package;

@@ -28,6 +28,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use pep440_rs::Version;
 use pep508_rs::Requirement;
@@ -35,6 +36,7 @@ use tokio::runtime::Handle;
 
 pub use crate::targets::python_series;
 
+use super::known_answers::{known_requires_answer, mentions_setup_requires};
 use super::metadata_source::IndexMetadata;
 use super::resolve::{self, Resolution, ResolveError};
 use crate::cache::Bucket;
@@ -120,7 +122,7 @@ impl crate::hint::Hint for BuildRequirementsError {
 const ASKED_FORMAT: &str = "vendor-get-requires-1";
 
 /// Bumped when what [`SdistContext::fetch`] caches of `pyproject.toml` changes.
-const BUILD_SYSTEM_FORMAT: &str = "vendor-build-system-1";
+const BUILD_SYSTEM_FORMAT: &str = "vendor-build-system-2";
 
 /// One sdist in the cache, with what working out its build environment needs.
 pub struct SdistContext<'a> {
@@ -131,6 +133,9 @@ pub struct SdistContext<'a> {
     pub path: PathBuf,
     pub sha256: Sha256,
     pub build_system: BuildSystem,
+    /// Whether any source file spells `setup_requires` (see
+    /// [`super::known_answers`]).
+    mentions_setup_requires: bool,
     /// Detected when a hook has to run.
     host: &'a LazyBuildHost,
     /// What build requirements are resolved for.
@@ -185,17 +190,19 @@ impl<'a> SdistContext<'a> {
                 what: format!("the sdist `{filename}`"),
                 source: Box::new(source),
             })?;
-        let (build_system, scratch) = match cached {
-            Some(build_system) => (build_system, None),
+        let ((build_system, mentions_setup_requires), scratch) = match cached {
+            Some(cached) => (cached, None),
             None => {
                 let scratch = Scratch::unpack(name, version, &path)?;
+                let mentions = mentions_setup_requires(&scratch.tree.root);
                 // A failed cache write only costs unpacking again next time.
                 let _ = client.cache().write_entry(
                     Bucket::Metadata,
                     &cache_key,
-                    cached_build_system(&scratch.tree).as_bytes(),
+                    cached_build_system(&scratch.tree, mentions).as_bytes(),
                 );
-                (scratch.tree.build_system.clone(), Some(scratch))
+                let build_system = scratch.tree.build_system.clone();
+                ((build_system, mentions), Some(scratch))
             }
         };
         Ok(Self {
@@ -205,6 +212,7 @@ impl<'a> SdistContext<'a> {
             path,
             sha256: sdist.sha256.clone(),
             build_system,
+            mentions_setup_requires,
             host,
             platform: host.platform()?,
             settings,
@@ -250,6 +258,15 @@ impl<'a> SdistContext<'a> {
         &self,
         first: &Resolution,
     ) -> Result<Vec<Requirement>, BuildRequirementsError> {
+        let setuptools = PackageName::from_str("setuptools")
+            .ok()
+            .and_then(|name| first.packages.get(&name))
+            .map(|resolved| &resolved.version);
+        if let Some(known) =
+            known_requires_answer(&self.build_system, self.mentions_setup_requires, setuptools)
+        {
+            return Ok(known);
+        }
         let wheels = self.best_wheels(first);
         let (major, minor) = self.platform.python_series();
         let mut key = format!(
@@ -556,28 +573,37 @@ fn memory_scratch_parent(sdist_size: u64) -> Option<&'static Path> {
 /// What the cache keeps of an sdist's `[build-system]`: its
 /// `pyproject.toml` (read again with [`parse_build_system`], so a cached
 /// table means what a fresh read would), or that it has none.
-fn cached_build_system(tree: &SourceTree) -> String {
+fn cached_build_system(tree: &SourceTree, mentions_setup_requires: bool) -> String {
+    let mentions = if mentions_setup_requires { "yes" } else { "no" };
+    let head = format!("{BUILD_SYSTEM_FORMAT}\nsetup-requires {mentions}");
     match std::fs::read_to_string(tree.root.join("pyproject.toml")) {
-        Ok(text) => format!("{BUILD_SYSTEM_FORMAT}\npyproject.toml\n{text}"),
+        Ok(text) => format!("{head}\npyproject.toml\n{text}"),
         // Unpacking read it, so it is missing (PEP 517's fallback applies).
-        Err(_) => format!("{BUILD_SYSTEM_FORMAT}\nnone\n"),
+        Err(_) => format!("{head}\nnone\n"),
     }
 }
 
-/// The `[build-system]` of a [`cached_build_system`] entry; `None` when
-/// the entry is of another format or no longer parses.
-fn parse_cached_build_system(bytes: &[u8], sdist: &str) -> Option<BuildSystem> {
+/// The `[build-system]` of a [`cached_build_system`] entry and whether
+/// the source mentions `setup_requires`; `None` when the entry is of
+/// another format or no longer parses.
+fn parse_cached_build_system(bytes: &[u8], sdist: &str) -> Option<(BuildSystem, bool)> {
     let text = std::str::from_utf8(bytes).ok()?;
     let (format, rest) = text.split_once('\n')?;
     if format != BUILD_SYSTEM_FORMAT {
         return None;
     }
+    let (mentions, rest) = rest.split_once('\n')?;
+    let mentions = match mentions {
+        "setup-requires yes" => true,
+        "setup-requires no" => false,
+        _ => return None,
+    };
     let pyproject = match rest.split_once('\n')? {
         ("none", "") => None,
         ("pyproject.toml", text) => Some(text),
         _ => return None,
     };
-    parse_build_system(pyproject, sdist).ok()
+    Some((parse_build_system(pyproject, sdist).ok()?, mentions))
 }
 
 /// Where a backend put the metadata it was asked for.
@@ -647,17 +673,17 @@ mod tests {
             "[build-system]\nrequires = [\"flit_core>=3.2,<4\"]\nbuild-backend = \"flit_core.buildapi\"\n",
         ));
         let fallback = tree(None);
-        for tree in [&declared, &fallback] {
-            let entry = cached_build_system(tree);
+        for (tree, mentions) in [(&declared, true), (&fallback, false)] {
+            let entry = cached_build_system(tree, mentions);
             assert_eq!(
                 parse_cached_build_system(entry.as_bytes(), "a-1.tar.gz"),
-                Some(tree.build_system.clone())
+                Some((tree.build_system.clone(), mentions))
             );
         }
         assert_ne!(declared.build_system, fallback.build_system);
         // Another format is a miss, not a misread.
-        let older =
-            cached_build_system(&declared).replace(BUILD_SYSTEM_FORMAT, "vendor-build-system-0");
+        let older = cached_build_system(&declared, false)
+            .replace(BUILD_SYSTEM_FORMAT, "vendor-build-system-0");
         assert_eq!(
             parse_cached_build_system(older.as_bytes(), "a-1.tar.gz"),
             None
