@@ -49,7 +49,9 @@ pub use model::{
 };
 pub use project::{lock_project, LockOutcome, ProjectLockRequest};
 use resolve::ResolvedPackage;
-pub use resolve::{MetadataPick, MetadataSource, OnDecision, Resolution, ResolveError};
+pub use resolve::{
+    DecisionWatch, MetadataPick, MetadataSource, OnDecision, Resolution, ResolveError,
+};
 pub use sdist_metadata::MetadataFromBackend;
 
 /// Which existing pins may move.
@@ -114,7 +116,7 @@ impl crate::hint::Hint for LockError {
 pub fn resolve_lock(
     request: &LockRequest<'_>,
     source: &dyn MetadataSource,
-    on_decision: Option<OnDecision<'_>>,
+    on_decision: Option<DecisionWatch<'_>>,
 ) -> Result<Lock, LockError> {
     let preferences = preferences(request.previous, &request.upgrade);
     let resolve_request = resolve::ResolveRequest {

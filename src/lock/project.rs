@@ -22,8 +22,8 @@ use tokio::runtime::Handle;
 
 use super::direct_packages::{any_direct, DirectPackages};
 use super::{
-    resolve_lock, BuildLockRequest, BuildLocker, IndexMetadata, Lock, LockError, LockRequest,
-    MetadataFromBackend, SourceRules,
+    resolve_lock, BuildLockRequest, BuildLocker, DecisionWatch, IndexMetadata, Lock, LockError,
+    LockRequest, MetadataFromBackend, SourceRules,
 };
 use crate::host::LazyBuildHost;
 use crate::index::{IndexClient, IndexFile};
@@ -86,6 +86,13 @@ pub fn lock_project(
     let on_decision = |name: &PackageName, version: &Version, files: &[&IndexFile]| {
         locker.decided(name, version, files)
     };
+    // Built from source whatever wheels exist: their build environments
+    // are the longest work a lock starts, so they are decided first.
+    let decide_first = |name: &PackageName| rules.builds_from_source(name, true);
+    let watch = DecisionWatch {
+        on_decision: &on_decision,
+        decide_first: &decide_first,
+    };
     let started = Instant::now();
     let direct = if any_direct(request.lock.requirements) {
         let _activity = Activity::start(reporter, "preparing direct references");
@@ -119,7 +126,7 @@ pub fn lock_project(
                     target.name, target.python, target.arch
                 ),
             );
-            resolve_lock(&resolve_request, &source, Some(&on_decision))?
+            resolve_lock(&resolve_request, &source, Some(watch))?
         };
         let plan = rules.plan(&lock, &target.tags());
         let from_source = plan.packages_from_source();

@@ -71,7 +71,17 @@ pub struct ResolveRequest<'a> {
     /// Told of every version the resolver decides on, before its
     /// dependencies are read, so that work depending on the choice can
     /// start while the resolution goes on.
-    pub on_decision: Option<OnDecision<'a>>,
+    pub on_decision: Option<DecisionWatch<'a>>,
+}
+
+/// Who is told of decisions, and which packages they want decided early.
+#[derive(Clone, Copy)]
+pub struct DecisionWatch<'a> {
+    pub on_decision: OnDecision<'a>,
+    /// Packages whose exact pins are decided before other exact pins (the
+    /// work they start takes longest, such as locking a build
+    /// environment). Among exact pins the order changes no choice.
+    pub decide_first: &'a (dyn Fn(&PackageName) -> bool + Sync),
 }
 
 /// Called with a package, the version decided for it and that version's
@@ -575,8 +585,8 @@ impl<'a> Provider<'a> {
         extra: Option<&ExtraName>,
         version: &Version,
     ) -> Result<Dependencies<ResolverPackage, Ranges<Version>, String>, ResolveError> {
-        if let (None, Some(on_decision)) = (extra, self.request.on_decision) {
-            on_decision(name, version, &self.version_map(name)?.files(version));
+        if let (None, Some(watch)) = (extra, self.request.on_decision) {
+            (watch.on_decision)(name, version, &self.version_map(name)?.files(version));
         }
         let metadata = match self.package_metadata(name, version) {
             Ok(Some(metadata)) => metadata,
@@ -762,7 +772,7 @@ impl DependencyProvider for Provider<'_> {
     /// Deferred packages last; pinned packages first, then the most
     /// conflicted, then breadth-first in discovery order (earlier
     /// requirements decide first, as in uv).
-    type Priority = (bool, bool, u32, Reverse<usize>);
+    type Priority = (bool, bool, bool, u32, Reverse<usize>);
 
     fn prioritize(
         &self,
@@ -779,9 +789,17 @@ impl DependencyProvider for Provider<'_> {
         let deferred = package
             .name()
             .is_some_and(|name| self.deferred.contains(name));
+        let exact = range.as_singleton().is_some();
+        let early = exact
+            && package.name().is_some_and(|name| {
+                self.request
+                    .on_decision
+                    .is_some_and(|watch| (watch.decide_first)(name))
+            });
         (
             !deferred,
-            range.as_singleton().is_some(),
+            exact,
+            early,
             statistics.conflict_count(),
             Reverse(order),
         )
