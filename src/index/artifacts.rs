@@ -200,7 +200,8 @@ impl IndexClient {
             Ok(SdistMetadata::EggInfo(metadata)) => Ok(metadata.to_metadata_text()),
             Ok(SdistMetadata::NeedsBuild) => {
                 if let Some(key) = &verdict_key {
-                    self.inner.cache.write_entry(Bucket::Metadata, key, b"")?;
+                    // Only saves the next lock a decompression.
+                    let _ = self.inner.cache.write_entry(Bucket::Metadata, key, b"");
                 }
                 Err(needs_build())
             }

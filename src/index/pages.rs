@@ -301,10 +301,12 @@ pub(crate) async fn fetch_page(
 }
 
 /// Serve a stored page, storing it again when its compact form had to be
-/// built (an entry of an older vendor), so that it is built once.
+/// built (an entry of an older vendor), so that it is built once. That
+/// write only saves later work: a cache that cannot take it (read-only,
+/// full) still serves the page.
 fn store_completed(cache: &Cache, key: &str, mut stored: StoredPage) -> Result<Page, IndexError> {
     if stored.complete()? {
-        write_entry(cache, key, &stored)?;
+        let _ = write_entry(cache, key, &stored);
     }
     stored.into_page()
 }
