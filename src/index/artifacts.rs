@@ -27,7 +27,7 @@ use super::metadata::CoreMetadata;
 use super::sdist::{read_sdist_metadata, SdistError, SdistMetadata};
 use super::wheel::{read_metadata, read_sparse_metadata, SparseZip, WheelReadError};
 use super::{strip_credentials, IndexClient, IndexError, IndexFile};
-use crate::cache::Bucket;
+use crate::cache::{sharded_key, Bucket};
 use crate::filename::{DistFilename, SdistFilename, WheelFilename};
 use crate::hash::{Sha256, Sha256Hasher};
 
@@ -356,14 +356,12 @@ async fn read_wheel_file(path: PathBuf, wheel: WheelFilename) -> Result<String, 
 }
 
 fn metadata_key(sha256: &Sha256) -> String {
-    let digest = sha256.as_str();
-    format!("{}/{}.metadata", &digest[..2], &digest[2..])
+    format!("{}.metadata", sharded_key(sha256))
 }
 
 /// Where the verdict "only the backend can tell" is kept for an sdist.
 fn needs_build_key(sha256: &Sha256) -> String {
-    let digest = sha256.as_str();
-    format!("{}/{}.needs-build", &digest[..2], &digest[2..])
+    format!("{}.needs-build", sharded_key(sha256))
 }
 
 /// Metadata must describe the file it came from: same name, and for wheels

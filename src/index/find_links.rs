@@ -17,7 +17,7 @@ use url::Url;
 use super::error::IndexError;
 use super::simple::new_index_file;
 use super::IndexFile;
-use crate::cache::{Bucket, Cache};
+use crate::cache::{sharded_key, Bucket, Cache};
 use crate::hash::Sha256;
 
 /// A parsed find-links location.
@@ -109,7 +109,7 @@ fn local_digest(
         .map_or(0, |duration| duration.as_nanos());
     let identity = format!("{}\n{modified}\n{}", path.display(), metadata.len());
     let key = Sha256::of_bytes(identity.as_bytes());
-    let key = format!("find-links/{}/{}", &key.as_str()[..2], &key.as_str()[2..]);
+    let key = format!("find-links/{}", sharded_key(&key));
     if let Some(digest) = cache
         .read_entry(Bucket::Index, &key)
         .and_then(|bytes| String::from_utf8(bytes).ok())

@@ -33,7 +33,7 @@ use super::error::IndexError;
 use super::http::{status_error, Http};
 use super::page_files::{self, PageFiles};
 use super::simple;
-use crate::cache::{Bucket, Cache};
+use crate::cache::{sharded_key, Bucket, Cache};
 use crate::hash::Sha256;
 
 /// A fetched page.
@@ -205,7 +205,8 @@ impl StoredPage {
     }
 
     fn into_page(self) -> Result<Page, IndexError> {
-        let Some(compact) = self.compact.filter(|_| self.envelope.status == 200) else {
+        let found = self.is_found();
+        let Some(compact) = self.compact.filter(|_| found) else {
             return Ok(Page::NotFound);
         };
         let files = PageFiles::decode(compact).map_err(|reason| IndexError::InvalidPage {
@@ -334,28 +335,19 @@ async fn read_local_page(url: &Url) -> Result<Page, IndexError> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Page::NotFound),
         Err(error) => return Err(IndexError::io(path, error)),
     };
-    let files =
-        simple::parse_page(&body, url, "text/html").map_err(|reason| IndexError::InvalidPage {
-            url: url.to_string(),
-            reason,
-        })?;
-    let files = PageFiles::decode(page_files::encode(&files)).map_err(|reason| {
-        IndexError::InvalidPage {
-            url: url.to_string(),
-            reason,
-        }
-    })?;
+    let invalid = |reason| IndexError::InvalidPage {
+        url: url.to_string(),
+        reason,
+    };
+    let files = simple::parse_page(&body, url, "text/html").map_err(invalid)?;
+    let files = PageFiles::decode(page_files::encode(&files)).map_err(invalid)?;
     Ok(Page::Found(files))
 }
 
 /// One entry per (URL, Accept): the same URL may answer JSON or HTML.
 fn entry_key(url: &Url, accept: &str) -> String {
     let digest = Sha256::of_bytes(format!("{url}\n{accept}").as_bytes());
-    format!(
-        "pages/{}/{}.json",
-        &digest.as_str()[..2],
-        &digest.as_str()[2..]
-    )
+    format!("pages/{}.json", sharded_key(&digest))
 }
 
 fn header(text: &str) -> HeaderValue {

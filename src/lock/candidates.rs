@@ -95,14 +95,16 @@ impl VersionMap {
     /// highest allowed version in `range`.
     pub fn choose(&self, range: &Ranges<Version>, policy: ChoicePolicy<'_>) -> Option<Version> {
         if let Some(preferred) = policy.preference {
-            if range.contains(preferred) && self.is_allowed(preferred, policy) {
+            let allowed = self
+                .position_of(preferred)
+                .is_some_and(|position| self.is_allowed(position, policy));
+            if range.contains(preferred) && allowed {
                 return Some(preferred.clone());
             }
         }
         let releases = self.project.releases();
         let allowed = |position: &usize| {
-            let version = releases[*position].version();
-            range.contains(version) && self.is_allowed(version, policy)
+            range.contains(releases[*position].version()) && self.is_allowed(*position, policy)
         };
         let has_wheel = |position: &usize| {
             self.files_at(*position)
@@ -117,10 +119,9 @@ impl VersionMap {
             .map(|position| releases[position].version().clone())
     }
 
-    fn is_allowed(&self, version: &Version, policy: ChoicePolicy<'_>) -> bool {
-        let Some(position) = self.position_of(version) else {
-            return false;
-        };
+    /// Whether release number `position` may be chosen under `policy`.
+    fn is_allowed(&self, position: usize, policy: ChoicePolicy<'_>) -> bool {
+        let version = self.project.releases()[position].version();
         if self.usable_positions(position).is_empty() {
             return false;
         }
@@ -203,12 +204,12 @@ impl VersionMap {
 
     /// The file whose metadata describes `version`: the best wheel (wheels
     /// carry exact metadata and often PEP 658), else the sdist.
-    pub fn metadata_file(&self, version: &Version, tags: &Tags) -> Option<&IndexFile> {
+    pub fn metadata_file(&self, version: &Version) -> Option<&IndexFile> {
         let files = self.files(version);
         let best_wheel = files
             .iter()
             .filter_map(|file| match &file.filename {
-                DistFilename::Wheel(wheel) => Some((tags.priority(wheel)?, *file)),
+                DistFilename::Wheel(wheel) => Some((self.tags.priority(wheel)?, *file)),
                 DistFilename::Sdist(_) => None,
             })
             .max_by_key(|(priority, _)| *priority)
@@ -276,9 +277,7 @@ mod tests {
             choose(&map, ChoicePolicy::default()).as_deref(),
             Some("1.0")
         );
-        let metadata_file = map
-            .metadata_file(&version("1.0"), &Target::load("el9", None).unwrap().tags())
-            .unwrap();
+        let metadata_file = map.metadata_file(&version("1.0")).unwrap();
         assert_eq!(
             metadata_file.filename.to_string(),
             "demo-1.0-py3-none-any.whl"

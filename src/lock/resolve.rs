@@ -482,7 +482,7 @@ impl<'a> Provider<'a> {
             return Ok(Some(metadata.clone()));
         }
         let map = self.version_map(name)?;
-        let Some(file) = map.metadata_file(version, &self.tags) else {
+        let Some(file) = map.metadata_file(version) else {
             return Ok(None);
         };
         let metadata = self.source.metadata(file)?;
@@ -675,7 +675,7 @@ impl<'a> Provider<'a> {
                     prefer_wheel,
                 };
                 let version = map.choose(&range, policy)?;
-                map.metadata_file(&version, &tags).cloned()
+                map.metadata_file(&version).cloned()
             };
             self.source.prefetch(name, Box::new(pick));
         }
