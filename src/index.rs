@@ -34,6 +34,7 @@ mod pages;
 mod project_files;
 pub(crate) mod sdist;
 mod simple;
+mod tee;
 #[cfg(test)]
 mod tests;
 mod wheel;
@@ -51,6 +52,7 @@ pub use error::IndexError;
 pub use http::HttpOptions;
 pub use metadata::{CoreMetadata, Headers};
 pub use project_files::{ProjectFiles, Release};
+pub use tee::{byte_tee, ArrivingBytes, ByteTee};
 
 use crate::cache::Cache;
 use crate::filename::DistFilename;

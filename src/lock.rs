@@ -28,6 +28,7 @@ mod project;
 pub mod pylock;
 pub mod resolve;
 mod sdist_metadata;
+mod sdist_scratch;
 
 use std::collections::BTreeMap;
 

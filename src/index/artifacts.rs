@@ -25,6 +25,7 @@ use url::Url;
 use super::http::{status_error, ByteRange, DownloadTask};
 use super::metadata::CoreMetadata;
 use super::sdist::{read_sdist_metadata, SdistError, SdistMetadata};
+use super::tee::ByteTee;
 use super::wheel::{read_metadata, read_sparse_metadata, SparseZip, WheelReadError};
 use super::{strip_credentials, IndexClient, IndexError, IndexFile};
 use crate::cache::{sharded_key, Bucket};
@@ -232,7 +233,10 @@ impl IndexClient {
         let filename = file.filename.as_str();
         match &file.sha256 {
             Some(sha256) => self.download(&file.url, filename, sha256).await,
-            None => Ok(self.store_artifact(&file.url, filename, None).await?.1),
+            None => Ok(self
+                .store_artifact(&file.url, filename, None, None)
+                .await?
+                .1),
         }
     }
 
@@ -245,6 +249,19 @@ impl IndexClient {
         filename: &str,
         sha256: &Sha256,
     ) -> Result<PathBuf, IndexError> {
+        self.download_teeing(url, filename, sha256, None).await
+    }
+
+    /// [`Self::download`], feeding `tee` the bytes as they arrive when this
+    /// call is the one that downloads them over HTTP (otherwise the tee is
+    /// dropped and its reader fails: read the returned file instead).
+    pub async fn download_teeing(
+        &self,
+        url: &Url,
+        filename: &str,
+        sha256: &Sha256,
+        tee: Option<ByteTee>,
+    ) -> Result<PathBuf, IndexError> {
         if let Some(path) = self.inner.cache.find_artifact(sha256, filename) {
             return Ok(path);
         }
@@ -256,7 +273,10 @@ impl IndexClient {
             if let Some(path) = self.inner.cache.find_artifact(sha256, filename) {
                 return Ok(path);
             }
-            Ok(self.store_artifact(url, filename, Some(sha256)).await?.1)
+            Ok(self
+                .store_artifact(url, filename, Some(sha256), tee)
+                .await?
+                .1)
         })
         .await
         .cloned()
@@ -270,16 +290,17 @@ impl IndexClient {
         url: &Url,
         filename: &str,
     ) -> Result<(Sha256, PathBuf), IndexError> {
-        self.store_artifact(url, filename, None).await
+        self.store_artifact(url, filename, None, None).await
     }
 
     /// Copy or download `url` into a cache temp file, check the digest,
-    /// then rename it into place.
+    /// then rename it into place; `tee` gets the bytes of an HTTP download.
     async fn store_artifact(
         &self,
         url: &Url,
         filename: &str,
         expected: Option<&Sha256>,
+        tee: Option<ByteTee>,
     ) -> Result<(Sha256, PathBuf), IndexError> {
         let cache = self.inner.cache.clone();
         let temp = cache.temp_file()?;
@@ -297,7 +318,11 @@ impl IndexClient {
                 .map_err(|error| IndexError::Task(error.to_string()))??
         } else {
             let mut task = DownloadTask::new(&*self.inner.reporter, filename);
-            self.inner.http.download(url, writer, &mut task).await?.0
+            self.inner
+                .http
+                .download(url, writer, &mut task, tee)
+                .await?
+                .0
         };
         if let Some(expected) = expected {
             if &actual != expected {

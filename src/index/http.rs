@@ -27,6 +27,7 @@ use url::Url;
 
 use super::credentials::{redact, strip_credentials, Credentials};
 use super::error::IndexError;
+use super::tee::ByteTee;
 use crate::hash::{Sha256, Sha256Hasher};
 use crate::progress::{Reporter, TaskId};
 
@@ -231,19 +232,22 @@ impl Http {
     }
 
     /// Stream `url` into `file` (which must be empty), resuming or
-    /// restarting after interruptions. Returns the digest and size of what
-    /// was written; statuses other than 200/206 are errors.
+    /// restarting after interruptions, and feed `tee` the same bytes (see
+    /// [`super::tee`]). Returns the digest and size of what was written;
+    /// statuses other than 200/206 are errors.
     pub async fn download(
         &self,
         url: &Url,
         file: std::fs::File,
         task: &mut DownloadTask<'_>,
+        tee: Option<ByteTee>,
     ) -> Result<(Sha256, u64), IndexError> {
         let mut file = tokio::fs::File::from_std(file);
         let mut state = DownloadState {
             hasher: Sha256Hasher::default(),
             written: 0,
             resumable: true,
+            tee,
         };
         let mut retry = RetryState::new(self);
         loop {
@@ -262,6 +266,9 @@ impl Http {
                 url: strip_credentials(url).to_string(),
                 source,
             })?;
+        if let Some(tee) = state.tee.take() {
+            tee.finish().await;
+        }
         Ok((state.hasher.finish(), state.written))
     }
 
@@ -314,6 +321,11 @@ impl Http {
             })?;
             state.hasher.update(&chunk);
             state.written += chunk.len() as u64;
+            if let Some(tee) = &state.tee {
+                if !tee.feed(&chunk).await {
+                    state.tee = None;
+                }
+            }
             task.progress(state.written);
         }
     }
@@ -413,6 +425,9 @@ struct DownloadState {
     written: u64,
     /// False once the server refused a resume: restart from zero instead.
     resumable: bool,
+    /// Who reads the bytes as they arrive, until a restart or until they
+    /// stop reading.
+    tee: Option<ByteTee>,
 }
 
 impl DownloadState {
@@ -422,6 +437,8 @@ impl DownloadState {
         file.seek(std::io::SeekFrom::Start(0)).await?;
         self.hasher = Sha256Hasher::default();
         self.written = 0;
+        // The reader has seen bytes that are now gone: it must fail.
+        self.tee = None;
         Ok(())
     }
 }

@@ -455,18 +455,33 @@ async fn offline_opens_no_socket_and_serves_the_cache() {
     assert_eq!(server.connections.load(Ordering::SeqCst), connections);
 }
 
+/// Serves `bytes`, cutting the first response at 50,000 bytes and
+/// honouring range requests.
+fn cutting_then_resuming_server(bytes: Vec<u8>) -> TestServer {
+    TestServer::start(move |request| match request.header("range") {
+        None => Reply {
+            truncate_at: Some(50_000),
+            ..Reply::new(200, bytes.clone())
+        },
+        Some(_) => Reply::ranged(request, &bytes),
+    })
+}
+
+/// Serves `bytes` whole, cutting the first response at 10,000 bytes and
+/// ignoring range requests.
+fn cutting_then_restarting_server(bytes: Vec<u8>) -> TestServer {
+    let calls = AtomicUsize::new(0);
+    TestServer::start(move |_| Reply {
+        truncate_at: (calls.fetch_add(1, Ordering::SeqCst) == 0).then_some(10_000),
+        ..Reply::new(200, bytes.clone())
+    })
+}
+
 #[tokio::test]
 async fn resumes_a_download_interrupted_mid_body() {
     let bytes: Vec<u8> = (0..200_000u32).map(|value| (value % 251) as u8).collect();
     let digest = Sha256::of_bytes(&bytes);
-    let served = bytes.clone();
-    let server = TestServer::start(move |request| match request.header("range") {
-        None => Reply {
-            truncate_at: Some(50_000),
-            ..Reply::new(200, served.clone())
-        },
-        Some(_) => Reply::ranged(request, &served),
-    });
+    let server = cutting_then_resuming_server(bytes.clone());
     let setup = client_with(index_settings(&server), None);
     let url = Url::parse(&server.url("/files/demo-1.0.tar.gz")).unwrap();
     let path = setup
@@ -495,12 +510,7 @@ async fn resumes_a_download_interrupted_mid_body() {
 async fn restarts_when_the_server_cannot_resume() {
     let bytes: Vec<u8> = (0..100_000u32).map(|value| (value % 13) as u8).collect();
     let digest = Sha256::of_bytes(&bytes);
-    let served = bytes.clone();
-    let calls = AtomicUsize::new(0);
-    let server = TestServer::start(move |_| Reply {
-        truncate_at: (calls.fetch_add(1, Ordering::SeqCst) == 0).then_some(10_000),
-        ..Reply::new(200, served.clone())
-    });
+    let server = cutting_then_restarting_server(bytes.clone());
     let setup = client_with(index_settings(&server), None);
     let url = Url::parse(&server.url("/files/demo-1.0.tar.gz")).unwrap();
     let path = setup
@@ -509,6 +519,53 @@ async fn restarts_when_the_server_cannot_resume() {
         .await
         .unwrap();
     assert_eq!(std::fs::read(path).unwrap(), bytes);
+}
+
+/// Download `url` as `demo-1.0.tar.gz` with a tee read on a thread of its
+/// own (its reader blocks); the path, and what the reader got.
+async fn download_with_tee(
+    client: &IndexClient,
+    url: &Url,
+    digest: &Sha256,
+) -> (std::path::PathBuf, std::io::Result<Vec<u8>>) {
+    let (tee, mut reader) = crate::index::byte_tee();
+    let reading = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut bytes).map(|_| bytes)
+    });
+    let path = client
+        .download_teeing(url, "demo-1.0.tar.gz", digest, Some(tee))
+        .await
+        .unwrap();
+    (path, reading.join().unwrap())
+}
+
+#[tokio::test]
+async fn a_tee_gets_the_whole_file_across_a_resume_and_nothing_from_the_cache() {
+    let bytes: Vec<u8> = (0..200_000u32).map(|value| (value % 251) as u8).collect();
+    let digest = Sha256::of_bytes(&bytes);
+    let server = cutting_then_resuming_server(bytes.clone());
+    let setup = client_with(index_settings(&server), None);
+    let url = Url::parse(&server.url("/files/demo-1.0.tar.gz")).unwrap();
+    let (_, read) = download_with_tee(&setup.client, &url, &digest).await;
+    assert_eq!(read.unwrap(), bytes);
+    assert_eq!(server.requests().len(), 2);
+    // From the cache, the tee is fed nothing: its reader fails, never ends early.
+    let (_, read) = download_with_tee(&setup.client, &url, &digest).await;
+    assert!(read.is_err());
+}
+
+#[tokio::test]
+async fn a_tee_fails_when_its_download_starts_over() {
+    let bytes: Vec<u8> = (0..100_000u32).map(|value| (value % 13) as u8).collect();
+    let digest = Sha256::of_bytes(&bytes);
+    let server = cutting_then_restarting_server(bytes.clone());
+    let setup = client_with(index_settings(&server), None);
+    let url = Url::parse(&server.url("/files/demo-1.0.tar.gz")).unwrap();
+    let (path, read) = download_with_tee(&setup.client, &url, &digest).await;
+    assert_eq!(std::fs::read(path).unwrap(), bytes);
+    let error = read.unwrap_err();
+    assert!(error.to_string().contains("started over"), "{error}");
 }
 
 #[tokio::test]

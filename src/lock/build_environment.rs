@@ -36,9 +36,10 @@ use tokio::runtime::Handle;
 
 pub use crate::targets::python_series;
 
-use super::known_answers::{known_requires_answer, mentions_setup_requires};
+use super::known_answers::{known_requires_answer, read_source_facts, SourceFacts};
 use super::metadata_source::IndexMetadata;
 use super::resolve::{self, Resolution, ResolveError};
+use super::sdist_scratch::{download_sdist, Scratch};
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
 use crate::hash::Sha256;
@@ -122,7 +123,7 @@ impl crate::hint::Hint for BuildRequirementsError {
 const ASKED_FORMAT: &str = "vendor-get-requires-1";
 
 /// Bumped when what [`SdistContext::fetch`] caches of `pyproject.toml` changes.
-const BUILD_SYSTEM_FORMAT: &str = "vendor-build-system-2";
+const BUILD_SYSTEM_FORMAT: &str = "vendor-build-system-3";
 
 /// One sdist in the cache, with what working out its build environment needs.
 pub struct SdistContext<'a> {
@@ -133,9 +134,9 @@ pub struct SdistContext<'a> {
     pub path: PathBuf,
     pub sha256: Sha256,
     pub build_system: BuildSystem,
-    /// Whether any source file spells `setup_requires` (see
+    /// What the tree says about `get_requires_for_build_wheel` (see
     /// [`super::known_answers`]).
-    mentions_setup_requires: bool,
+    source_facts: SourceFacts,
     /// Detected when a hook has to run.
     host: &'a LazyBuildHost,
     /// What build requirements are resolved for.
@@ -148,13 +149,6 @@ pub struct SdistContext<'a> {
     scratch: RefCell<Option<Scratch>>,
     /// Whether this lock's first hook has emptied the package's log.
     log_started: std::cell::Cell<bool>,
-}
-
-/// A scratch folder holding the sdist unpacked (`source/`) and the build
-/// environments; removed when dropped.
-struct Scratch {
-    dir: crate::scratch::Scratch,
-    tree: SourceTree,
 }
 
 impl<'a> SdistContext<'a> {
@@ -182,27 +176,23 @@ impl<'a> SdistContext<'a> {
         if cached.is_none() {
             host.start_detecting();
         }
-        let path = runtime
-            .block_on(client.download(&sdist.url, &filename, &sdist.sha256))
-            .map_err(|source| BuildRequirementsError::Download {
-                package: name.clone(),
-                version: version.clone(),
-                what: format!("the sdist `{filename}`"),
-                source: Box::new(source),
-            })?;
-        let ((build_system, mentions_setup_requires), scratch) = match cached {
-            Some(cached) => (cached, None),
+        let ((build_system, source_facts), path, scratch) = match cached {
+            Some(cached) => {
+                let path = download_sdist(name, version, sdist, client, runtime)?;
+                (cached, path, None)
+            }
             None => {
-                let scratch = Scratch::unpack(name, version, &path)?;
-                let mentions = mentions_setup_requires(&scratch.tree.root);
+                let (path, scratch) =
+                    Scratch::download_unpacking(name, version, sdist, client, runtime)?;
+                let facts = read_source_facts(&scratch.tree);
                 // A failed cache write only costs unpacking again next time.
                 let _ = client.cache().write_entry(
                     Bucket::Metadata,
                     &cache_key,
-                    cached_build_system(&scratch.tree, mentions).as_bytes(),
+                    cached_build_system(&scratch.tree, facts).as_bytes(),
                 );
                 let build_system = scratch.tree.build_system.clone();
-                ((build_system, mentions), Some(scratch))
+                ((build_system, facts), path, Some(scratch))
             }
         };
         Ok(Self {
@@ -212,7 +202,7 @@ impl<'a> SdistContext<'a> {
             path,
             sha256: sdist.sha256.clone(),
             build_system,
-            mentions_setup_requires,
+            source_facts,
             host,
             platform: host.platform()?,
             settings,
@@ -262,9 +252,7 @@ impl<'a> SdistContext<'a> {
             .ok()
             .and_then(|name| first.packages.get(&name))
             .map(|resolved| &resolved.version);
-        if let Some(known) =
-            known_requires_answer(&self.build_system, self.mentions_setup_requires, setuptools)
-        {
+        if let Some(known) = known_requires_answer(self.source_facts, setuptools) {
             return Ok(known);
         }
         let wheels = self.best_wheels(first);
@@ -504,78 +492,17 @@ impl<'a> SdistContext<'a> {
     }
 }
 
-impl Scratch {
-    /// A new scratch folder with `sdist` unpacked in `source/`.
-    fn unpack(
-        name: &PackageName,
-        version: &Version,
-        sdist: &Path,
-    ) -> Result<Self, BuildRequirementsError> {
-        let folder_name = format!("env-{name}-");
-        let create = |parent: &Path| {
-            crate::scratch::Scratch::create_in(parent, crate::pep517::SCRATCH_FAMILY, &folder_name)
-        };
-        let sdist_size = std::fs::metadata(sdist).map_or(0, |metadata| metadata.len());
-        let in_memory = memory_scratch_parent(sdist_size).and_then(|parent| create(parent).ok());
-        let dir = match in_memory {
-            Some(dir) => dir,
-            None => {
-                create(&std::env::temp_dir()).map_err(|source| BuildRequirementsError::Scratch {
-                    package: name.clone(),
-                    source,
-                })?
-            }
-        };
-        let tree =
-            crate::pep517::unpack_sdist(sdist, &dir.path().join("source")).map_err(|source| {
-                BuildRequirementsError::Backend {
-                    package: name.clone(),
-                    version: version.clone(),
-                    action: "read the build requirements of",
-                    source: Box::new(source),
-                }
-            })?;
-        Ok(Self { dir, tree })
-    }
-}
-
-/// The memory file system tried for lock-time scratch folders.
-const MEMORY_SCRATCH: &str = "/dev/shm";
-/// `statfs`'s `f_type` of a tmpfs.
-const TMPFS_MAGIC: u64 = 0x0102_1994;
-
-/// Where the scratch folder of an sdist of `sdist_size` bytes goes, when
-/// not the system's temporary folder: [`MEMORY_SCRATCH`], when `TMPDIR` is
-/// not set (setting it is the user's choice of place) and it is a writable
-/// tmpfs that allows executing files (hooks load compiled modules and may
-/// run scripts from the tree; container runtimes often mount it `noexec`)
-/// with room to spare (1 GiB plus 20 times the sdist). What a lock writes
-/// there (the unpacked sdist, environments, what hooks write) is deleted
-/// before the lock ends, even when a hook fails (its log is in the cache); on a disk,
-/// creating those thousands of files was most of a cold lock's time.
-fn memory_scratch_parent(sdist_size: u64) -> Option<&'static Path> {
-    if std::env::var_os("TMPDIR").is_some_and(|value| !value.is_empty()) {
-        return None;
-    }
-    let parent = Path::new(MEMORY_SCRATCH);
-    let file_system = rustix::fs::statfs(parent).ok()?;
-    #[allow(clippy::unnecessary_cast)] // `f_type`'s type varies by architecture
-    let is_tmpfs = file_system.f_type as u64 == TMPFS_MAGIC;
-    let space = rustix::fs::statvfs(parent).ok()?;
-    let usable = !space
-        .f_flag
-        .intersects(rustix::fs::StatVfsMountFlags::NOEXEC | rustix::fs::StatVfsMountFlags::RDONLY);
-    let available = space.f_bavail.saturating_mul(space.f_frsize);
-    let needed = (1u64 << 30).saturating_add(sdist_size.saturating_mul(20));
-    (is_tmpfs && usable && available >= needed).then_some(parent)
-}
-
 /// What the cache keeps of an sdist's `[build-system]`: its
-/// `pyproject.toml` (read again with [`parse_build_system`], so a cached
-/// table means what a fresh read would), or that it has none.
-fn cached_build_system(tree: &SourceTree, mentions_setup_requires: bool) -> String {
-    let mentions = if mentions_setup_requires { "yes" } else { "no" };
-    let head = format!("{BUILD_SYSTEM_FORMAT}\nsetup-requires {mentions}");
+/// [`SourceFacts`] and its `pyproject.toml` (read again with
+/// [`parse_build_system`], so a cached table means what a fresh read
+/// would), or that it has none.
+fn cached_build_system(tree: &SourceTree, facts: SourceFacts) -> String {
+    let yes_no = |flag: bool| if flag { "yes" } else { "no" };
+    let head = format!(
+        "{BUILD_SYSTEM_FORMAT}\nsetup-requires {}\nsetuptools-hook {}",
+        yes_no(facts.mentions_setup_requires),
+        yes_no(facts.setuptools_hook)
+    );
     match std::fs::read_to_string(tree.root.join("pyproject.toml")) {
         Ok(text) => format!("{head}\npyproject.toml\n{text}"),
         // Unpacking read it, so it is missing (PEP 517's fallback applies).
@@ -583,27 +510,35 @@ fn cached_build_system(tree: &SourceTree, mentions_setup_requires: bool) -> Stri
     }
 }
 
-/// The `[build-system]` of a [`cached_build_system`] entry and whether
-/// the source mentions `setup_requires`; `None` when the entry is of
-/// another format or no longer parses.
-fn parse_cached_build_system(bytes: &[u8], sdist: &str) -> Option<(BuildSystem, bool)> {
+/// The `[build-system]` of a [`cached_build_system`] entry and the
+/// source's facts; `None` when the entry is of another format or no
+/// longer parses.
+fn parse_cached_build_system(bytes: &[u8], sdist: &str) -> Option<(BuildSystem, SourceFacts)> {
     let text = std::str::from_utf8(bytes).ok()?;
     let (format, rest) = text.split_once('\n')?;
     if format != BUILD_SYSTEM_FORMAT {
         return None;
     }
-    let (mentions, rest) = rest.split_once('\n')?;
-    let mentions = match mentions {
-        "setup-requires yes" => true,
-        "setup-requires no" => false,
-        _ => return None,
+    let flag = |rest: &mut &str, key: &str| -> Option<bool> {
+        let (line, after) = rest.split_once('\n')?;
+        *rest = after;
+        match line.strip_prefix(key)?.strip_prefix(' ')? {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        }
+    };
+    let mut rest = rest;
+    let facts = SourceFacts {
+        mentions_setup_requires: flag(&mut rest, "setup-requires")?,
+        setuptools_hook: flag(&mut rest, "setuptools-hook")?,
     };
     let pyproject = match rest.split_once('\n')? {
         ("none", "") => None,
         ("pyproject.toml", text) => Some(text),
         _ => return None,
     };
-    Some((parse_build_system(pyproject, sdist).ok()?, mentions))
+    Some((parse_build_system(pyproject, sdist).ok()?, facts))
 }
 
 /// Where a backend put the metadata it was asked for.
@@ -673,16 +608,23 @@ mod tests {
             "[build-system]\nrequires = [\"flit_core>=3.2,<4\"]\nbuild-backend = \"flit_core.buildapi\"\n",
         ));
         let fallback = tree(None);
-        for (tree, mentions) in [(&declared, true), (&fallback, false)] {
-            let entry = cached_build_system(tree, mentions);
+        let facts = |mentions_setup_requires, setuptools_hook| SourceFacts {
+            mentions_setup_requires,
+            setuptools_hook,
+        };
+        for (tree, facts) in [
+            (&declared, facts(true, false)),
+            (&fallback, facts(false, true)),
+        ] {
+            let entry = cached_build_system(tree, facts);
             assert_eq!(
                 parse_cached_build_system(entry.as_bytes(), "a-1.tar.gz"),
-                Some((tree.build_system.clone(), mentions))
+                Some((tree.build_system.clone(), facts))
             );
         }
         assert_ne!(declared.build_system, fallback.build_system);
         // Another format is a miss, not a misread.
-        let older = cached_build_system(&declared, false)
+        let older = cached_build_system(&declared, facts(false, false))
             .replace(BUILD_SYSTEM_FORMAT, "vendor-build-system-0");
         assert_eq!(
             parse_cached_build_system(older.as_bytes(), "a-1.tar.gz"),

@@ -192,6 +192,7 @@ impl<'a> BuildLocker<'a> {
         else {
             return;
         };
+        tracing::debug!("decided `{name}` {version}: its build environment is queued");
         let mut state = self.state();
         state.wanted.insert(name.clone(), version.clone());
         state.queue.push_back(Job {

@@ -65,15 +65,42 @@ pub(crate) fn unpack_with_limits(
     limits: UnpackLimits,
 ) -> Result<SourceTree, BuildError> {
     let label = file_label(sdist);
+    let kind = extension(sdist, &label)?;
+    unpack_into(&label, dest, limits, |unpacker| match kind {
+        SdistExtension::TarGz => {
+            unpacker.read_tar_gz(fs::File::open(sdist).map_err(io_error("read", sdist))?)
+        }
+        SdistExtension::Zip => unpacker.read_zip(sdist),
+        SdistExtension::TarBz2 | SdistExtension::TarXz => unreachable!("refused by extension()"),
+    })
+}
+
+/// Unpack the `.tar.gz` sdist `filename` from `reader` (its bytes as they
+/// download) into `dest`, as [`unpack_sdist`] does from a file. The tree
+/// is only as trustworthy as the bytes: use it once their digest is checked.
+pub fn unpack_tar_gz_from(
+    reader: impl io::Read,
+    filename: &str,
+    dest: &Path,
+) -> Result<SourceTree, BuildError> {
+    unpack_into(filename, dest, UnpackLimits::default(), |unpacker| {
+        unpacker.read_tar_gz(reader)
+    })
+}
+
+/// Unpack with `read` into `dest` (created if needed), then read the
+/// tree's build system.
+fn unpack_into(
+    label: &str,
+    dest: &Path,
+    limits: UnpackLimits,
+    read: impl FnOnce(&mut Unpacker<'_>) -> Result<(), BuildError>,
+) -> Result<SourceTree, BuildError> {
     fs::create_dir_all(dest).map_err(io_error("create", dest))?;
     // Hooks run with the tree as working directory: its paths must be absolute.
     let dest = &fs::canonicalize(dest).map_err(io_error("resolve", dest))?;
-    let mut unpacker = Unpacker::new(&label, dest, limits);
-    match extension(sdist, &label)? {
-        SdistExtension::TarGz => unpacker.read_tar_gz(sdist)?,
-        SdistExtension::Zip => unpacker.read_zip(sdist)?,
-        SdistExtension::TarBz2 | SdistExtension::TarXz => unreachable!("refused by extension()"),
-    }
+    let mut unpacker = Unpacker::new(label, dest, limits);
+    read(&mut unpacker)?;
     let top = unpacker.finish()?;
     let root = dest.join(&top);
     let pyproject = root.join("pyproject.toml");
@@ -82,11 +109,11 @@ pub(crate) fn unpack_with_limits(
         Err(error) if error.kind() == io::ErrorKind::NotFound => None,
         Err(error) => return Err(io_error("read", pyproject)(error)),
     };
-    let build_system = parse_build_system(text.as_deref(), &label)?;
+    let build_system = parse_build_system(text.as_deref(), label)?;
     Ok(SourceTree {
         root,
         build_system,
-        sdist: label,
+        sdist: label.to_string(),
     })
 }
 

@@ -85,9 +85,8 @@ impl<'a> Unpacker<'a> {
         }
     }
 
-    pub fn read_tar_gz(&mut self, sdist: &Path) -> Result<(), BuildError> {
-        let file = fs::File::open(sdist).map_err(io_error("read", sdist))?;
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    pub fn read_tar_gz(&mut self, compressed: impl Read) -> Result<(), BuildError> {
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(compressed));
         for entry in archive
             .entries()
             .map_err(|error| self.archive_error(error))?

@@ -391,3 +391,52 @@ fn reads_the_build_system_or_falls_back_to_setuptools() {
     let error = unpacked(&folder.path().join("demo-1.0.tar.bz2"), "bz2").unwrap_err();
     assert!(error.to_string().contains("`demo-1.0.tar.bz2`"), "{error}");
 }
+
+#[test]
+fn a_stream_unpacks_as_its_file_does_and_is_checked_the_same() {
+    let entries = [
+        TarEntry::Dir("demo-1.0/"),
+        TarEntry::File("demo-1.0/pyproject.toml", PYPROJECT.as_bytes(), 0o644),
+        TarEntry::File("demo-1.0/tool.sh", b"#!/bin/sh\n", 0o755),
+        TarEntry::Link("demo-1.0/docs/LICENSE", "../LICENSE"),
+        TarEntry::File("demo-1.0/LICENSE", b"MIT\n", 0o644),
+    ];
+    let (_file_folder, from_file) = unpack(&entries);
+    let from_file = from_file.unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let bytes = tar_gz(&entries);
+    let streamed = unpack_tar_gz_from(
+        bytes.as_slice(),
+        "demo-1.0.tar.gz",
+        &folder.path().join("src"),
+    )
+    .unwrap();
+    assert_eq!(streamed.build_system, from_file.build_system);
+    assert_eq!(streamed.sdist, from_file.sdist);
+    for path in ["pyproject.toml", "tool.sh", "LICENSE", "docs/LICENSE"] {
+        assert_eq!(
+            fs::read(streamed.root.join(path)).unwrap(),
+            fs::read(from_file.root.join(path)).unwrap(),
+            "{path}"
+        );
+    }
+    let executable = fs::metadata(streamed.root.join("tool.sh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(executable & 0o111, 0o111);
+
+    // A cut stream is an archive error, not a shorter tree.
+    let cut = &bytes[..bytes.len() / 2];
+    let error = unpack_tar_gz_from(cut, "demo-1.0.tar.gz", &folder.path().join("cut")).unwrap_err();
+    assert!(error.to_string().contains("demo-1.0.tar.gz"), "{error}");
+    // The same refusals as from a file.
+    let hostile = tar_gz(&[TarEntry::File("demo-1.0/../../escape", b"x", 0o644)]);
+    let error = unpack_tar_gz_from(
+        hostile.as_slice(),
+        "demo-1.0.tar.gz",
+        &folder.path().join("bad"),
+    )
+    .unwrap_err();
+    assert!(matches!(error, BuildError::Refused { .. }), "{error}");
+}
