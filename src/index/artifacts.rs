@@ -48,7 +48,10 @@ impl IndexClient {
     }
 
     async fn load_metadata(&self, file: &IndexFile) -> Result<Arc<CoreMetadata>, IndexError> {
-        let cache_key = file.sha256.as_ref().map(metadata_key);
+        let cache_key = file
+            .sha256
+            .as_ref()
+            .map(|sha256| metadata_key(sha256, &file.filename));
         let cached = cache_key
             .as_ref()
             .and_then(|key| self.inner.cache.read_entry(Bucket::Metadata, key))
@@ -380,8 +383,13 @@ async fn read_wheel_file(path: PathBuf, wheel: WheelFilename) -> Result<String, 
     .map_err(|error| IndexError::Task(error.to_string()))?
 }
 
-fn metadata_key(sha256: &Sha256) -> String {
-    format!("{}.metadata", sharded_key(sha256))
+fn metadata_key(sha256: &Sha256, filename: &DistFilename) -> String {
+    match filename {
+        DistFilename::Wheel(_) => format!("{}.metadata", sharded_key(sha256)),
+        // Bumped when what is read from an sdist changes (2: `requires.txt`
+        // of a `setup.py` that looks at the interpreter is not trusted).
+        DistFilename::Sdist(_) => format!("{}.sdist-metadata-2", sharded_key(sha256)),
+    }
 }
 
 /// Where the verdict "only the backend can tell" is kept for an sdist.

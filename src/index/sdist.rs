@@ -4,7 +4,10 @@
 //! [`SdistMetadata`]: the top-level `PKG-INFO` when it is static (Metadata-Version
 //! 2.2+ with `Requires-Dist` / `Requires-Python` not `Dynamic`); else, for
 //! setuptools sdists written before 2.2, `PKG-INFO` plus
-//! `*.egg-info/requires.txt`; else "needs the PEP 517 hook".
+//! `*.egg-info/requires.txt` when `setup.py` does not ask which
+//! interpreter or platform it runs on (then `requires.txt` holds what it
+//! computed on the machine that made the sdist); else "needs the PEP 517
+//! hook".
 //!
 //! Invariant: only the few small files named above are read into memory;
 //! nothing is extracted to disk and nothing is executed.
@@ -84,6 +87,14 @@ fn decide(files: &SdistFiles, sdist: &SdistFilename) -> Result<SdistMetadata, Sd
     let Some(egg_info) = egg_info_folder(files, sdist) else {
         return Ok(SdistMetadata::NeedsBuild);
     };
+    if files
+        .get("setup.py")
+        .is_some_and(|setup| looks_at_the_interpreter(setup))
+    {
+        // `requires.txt` says what `setup.py` computed on the machine that
+        // made the sdist (`enum34` added there for a Python before 3.4).
+        return Ok(SdistMetadata::NeedsBuild);
+    }
     let headers = files
         .get(&format!("{egg_info}/PKG-INFO"))
         .map(|text| Headers::parse(text))
@@ -104,6 +115,28 @@ fn decide(files: &SdistFiles, sdist: &SdistFilename) -> Result<SdistMetadata, Sd
         }
     }
     Ok(SdistMetadata::EggInfo(metadata))
+}
+
+/// What a `setup.py` spells when it asks which interpreter or platform it
+/// runs on, as one that computes its requirements from them must.
+const INTERPRETER_QUESTIONS: &[&str] = &[
+    "sys.version",
+    "version_info",
+    "hexversion",
+    "platform",
+    "implementation",
+    "os.name",
+    "PY2",
+    "PY3",
+];
+
+/// Whether `setup.py` asks about the interpreter or platform: then its
+/// `requires.txt` may hold the answer for the machine that made the sdist,
+/// not for the target, and only the backend can tell.
+fn looks_at_the_interpreter(setup: &str) -> bool {
+    INTERPRETER_QUESTIONS
+        .iter()
+        .any(|question| setup.contains(question))
 }
 
 /// The `*.egg-info` folder (top level or under `src/`) of this package.
@@ -130,7 +163,7 @@ fn egg_info_folder(files: &SdistFiles, sdist: &SdistFilename) -> Option<String> 
 fn is_relevant(relative: &str) -> bool {
     let parts: Vec<&str> = relative.split('/').collect();
     match parts.as_slice() {
-        ["PKG-INFO"] => true,
+        ["PKG-INFO" | "setup.py"] => true,
         [folder, "PKG-INFO" | "requires.txt"] => folder.ends_with(".egg-info"),
         ["src", folder, "PKG-INFO" | "requires.txt"] => folder.ends_with(".egg-info"),
         _ => false,
@@ -258,6 +291,27 @@ pub(crate) mod tests {
         assert!(
             matches!(outcome, SdistMetadata::EggInfo(metadata) if metadata.requires_dist.is_empty())
         );
+    }
+
+    #[test]
+    fn egg_info_of_a_setup_py_that_asks_about_the_interpreter_is_not_trusted() {
+        let pkg_info = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n";
+        // python-u2flib-server 5.0.1: `requires.txt` was written on Python 2.
+        let asking = "import sys\ninstall_requires = ['six']\n\
+                      if sys.version_info < (3, 4):\n    install_requires.append('enum34')\n";
+        let plain = "from setuptools import setup\nsetup(install_requires=['six'])\n";
+        let with_setup = |setup| {
+            read(&[
+                ("PKG-INFO", pkg_info),
+                ("setup.py", setup),
+                ("demo.egg-info/PKG-INFO", pkg_info),
+                ("demo.egg-info/requires.txt", "six\nenum34\n"),
+            ])
+        };
+        assert!(matches!(with_setup(asking), SdistMetadata::NeedsBuild));
+        let platform = "import platform\nif platform.system() == 'Windows': pass\n";
+        assert!(matches!(with_setup(platform), SdistMetadata::NeedsBuild));
+        assert!(matches!(with_setup(plain), SdistMetadata::EggInfo(_)));
     }
 
     #[test]
