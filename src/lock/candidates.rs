@@ -119,6 +119,28 @@ impl VersionMap {
             .map(|position| releases[position].version().clone())
     }
 
+    /// Up to `count` versions in `range` allowed under `policy` and lower
+    /// than `below`, highest first: what a walk back from `below` would try
+    /// next.
+    pub fn candidates_below(
+        &self,
+        range: &Ranges<Version>,
+        policy: ChoicePolicy<'_>,
+        below: &Version,
+        count: usize,
+    ) -> Vec<Version> {
+        let releases = self.project.releases();
+        self.positions()
+            .rev()
+            .map(|position| (position, releases[position].version()))
+            .filter(|(position, version)| {
+                *version < below && range.contains(version) && self.is_allowed(*position, policy)
+            })
+            .take(count)
+            .map(|(_, version)| version.clone())
+            .collect()
+    }
+
     /// Whether release number `position` may be chosen under `policy`.
     fn is_allowed(&self, position: usize, policy: ChoicePolicy<'_>) -> bool {
         let version = self.project.releases()[position].version();

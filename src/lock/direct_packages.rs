@@ -323,4 +323,8 @@ impl MetadataSource for Overlay<'_> {
             self.inner.prefetch(name, pick);
         }
     }
+
+    fn prefetch_metadata(&self, files: Vec<IndexFile>) {
+        self.inner.prefetch_metadata(files);
+    }
 }

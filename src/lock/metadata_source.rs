@@ -70,6 +70,15 @@ impl MetadataSource for IndexMetadata<'_> {
         }
     }
 
+    fn prefetch_metadata(&self, files: Vec<IndexFile>) {
+        for file in files {
+            let client = self.client.clone();
+            self.runtime.spawn(async move {
+                let _ = client.metadata(&file).await;
+            });
+        }
+    }
+
     fn prefetch(&self, name: &PackageName, pick: MetadataPick) {
         let client = self.client.clone();
         let name = name.clone();

@@ -50,6 +50,10 @@ pub trait MetadataSource {
     /// the file `pick` chooses, without blocking the caller. Sources that
     /// answer at once ignore it.
     fn prefetch(&self, _name: &PackageName, _pick: MetadataPick) {}
+
+    /// The metadata of `files` will likely be asked for soon: fetch it
+    /// without blocking the caller.
+    fn prefetch_metadata(&self, _files: Vec<IndexFile>) {}
 }
 
 /// What to resolve.
@@ -207,6 +211,14 @@ const MAX_RESTARTS: usize = 8;
 /// looks for the decided package that keeps rejecting them.
 const WALK_LIMIT: usize = 6;
 
+/// Versions of one package tried before the metadata of the next ones is
+/// fetched in batches ([`Provider::prefetch_walk`]), when a walk cannot
+/// restart the run; when it can, batches wait until [`WALK_LIMIT`] has
+/// found no package to defer (a boto3-shaped walk ends there).
+const BATCH_AFTER: usize = 5;
+/// Versions whose metadata one batch fetches.
+const BATCH_SIZE: usize = 50;
+
 /// One PubGrub run over `provider`.
 fn solve(provider: Provider<'_>) -> Result<Resolution, ResolveError> {
     let root_version = Version::new([0]);
@@ -262,6 +274,9 @@ struct Provider<'a> {
     choices: RefCell<HashMap<PackageName, (Version, usize)>>,
     /// Whether a walk through a package's history may restart the run.
     restarts: bool,
+    /// Per package walked back: the lowest version whose metadata a batch
+    /// has asked for.
+    prefetch_floors: RefCell<HashMap<PackageName, Version>>,
 }
 
 type Constraints = DependencyConstraints<ResolverPackage, Ranges<Version>>;
@@ -325,6 +340,7 @@ impl<'a> Provider<'a> {
             requested_by: RefCell::default(),
             deferred,
             choices: RefCell::default(),
+            prefetch_floors: RefCell::default(),
             restarts: true,
         })
     }
@@ -375,6 +391,58 @@ impl<'a> Provider<'a> {
                     && &requirement.name != name)
                     .then(|| requirement.name.clone())
             })
+    }
+
+    /// A package walked back through its versions (chosen past
+    /// [`WALK_LIMIT`], or [`BATCH_AFTER`] times once restarts are spent) gets the metadata of its next [`BATCH_SIZE`]
+    /// candidates below `chosen` fetched at once, as uv does, instead of
+    /// one round trip per version tried (Django walked back from 5.2 to
+    /// 4.1 by a cap on `sqlparse`: 300 versions in one minute, one by one).
+    /// The next batch starts where the last ended, once fewer than half a
+    /// batch of fetched versions are left ahead of the walk.
+    fn prefetch_walk(
+        &self,
+        name: &PackageName,
+        map: &VersionMap,
+        range: &Ranges<Version>,
+        chosen: &Version,
+    ) {
+        let tries = self
+            .choices
+            .borrow()
+            .get(name)
+            .map_or(0, |(_, tries)| *tries);
+        let threshold = if self.restarts {
+            WALK_LIMIT + 1
+        } else {
+            BATCH_AFTER
+        };
+        if tries < threshold {
+            return;
+        }
+        let policy = self.choice_policy(name);
+        let floor = self.prefetch_floors.borrow().get(name).cloned();
+        if let Some(floor) = &floor {
+            let ahead = map.candidates_below(range, policy, chosen, BATCH_SIZE / 2);
+            if ahead.last().is_none_or(|last| last >= floor) {
+                return;
+            }
+        }
+        let start = match &floor {
+            Some(floor) if floor < chosen => floor,
+            _ => chosen,
+        };
+        let batch = map.candidates_below(range, policy, start, BATCH_SIZE);
+        let files = batch
+            .iter()
+            .filter_map(|version| map.metadata_file(version).cloned())
+            .collect();
+        self.source.prefetch_metadata(files);
+        if let Some(lowest) = batch.last() {
+            self.prefetch_floors
+                .borrow_mut()
+                .insert(name.clone(), lowest.clone());
+        }
     }
 
     /// ` (required by …)` for error messages; nothing for a top-level
@@ -819,6 +887,7 @@ impl DependencyProvider for Provider<'_> {
             if let Some(defer) = self.walk_culprit(name, version, range) {
                 return Err(ResolveError::Restart { defer });
             }
+            self.prefetch_walk(name, &map, range, version);
         }
         if choice.is_none() && map.has_sdist_only_version_in(range) {
             return Err(ResolveError::NoWheel {

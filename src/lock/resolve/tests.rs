@@ -23,6 +23,8 @@ struct InMemoryIndex {
     metadata_reads: Cell<usize>,
     /// Which projects it was told to prefetch.
     prefetched: RefCell<Vec<PackageName>>,
+    /// Which files' metadata it was told to prefetch.
+    prefetched_metadata: RefCell<Vec<String>>,
 }
 
 impl InMemoryIndex {
@@ -107,6 +109,12 @@ impl MetadataSource for InMemoryIndex {
 
     fn prefetch(&self, name: &PackageName, _pick: crate::lock::MetadataPick) {
         self.prefetched.borrow_mut().push(name.clone());
+    }
+
+    fn prefetch_metadata(&self, files: Vec<IndexFile>) {
+        self.prefetched_metadata
+            .borrow_mut()
+            .extend(files.iter().map(|file| file.filename.to_string()));
     }
 }
 
@@ -276,6 +284,36 @@ fn a_capped_dependency_decided_first_does_not_walk_a_sibling_back_through_its_hi
     );
     let reads = index.metadata_reads.get();
     assert!(reads < 40, "read the metadata of {reads} versions");
+}
+
+/// Django walked back from 5.2 to 4.1 by a cap on `sqlparse`, which
+/// only the oldest releases allow: no decided package to defer, a genuine
+/// walk. The metadata of the versions ahead is asked for in batches, not
+/// one round trip at a time, and not far past what the walk needs.
+#[test]
+fn a_genuine_walk_back_prefetches_the_metadata_ahead_in_batches() {
+    let mut index = InMemoryIndex::default()
+        .with("sqlparse", "0.3", &[])
+        .with("sqlparse", "0.5", &[])
+        .with("django", "4.1", &["sqlparse>=0.2"]);
+    let versions: Vec<&'static str> = (1..=120)
+        .map(|patch| &*Box::leak(format!("5.{patch}").into_boxed_str()))
+        .collect();
+    for version in &versions {
+        index = index.with("django", version, &["sqlparse>=0.4"]);
+    }
+    let resolved = resolve_with(&index, &["django", "sqlparse<0.4"], &BTreeMap::new()).unwrap();
+    assert_eq!(resolved, pins(&[("django", "4.1"), ("sqlparse", "0.3")]));
+    let prefetched: BTreeSet<String> = index.prefetched_metadata.borrow().iter().cloned().collect();
+    let walked = versions.len() + 1;
+    assert!(
+        prefetched.len() >= walked - 2 * WALK_LIMIT && prefetched.len() <= walked,
+        "{} of {walked} versions prefetched",
+        prefetched.len()
+    );
+    assert!(prefetched.contains("django-4.1-py3-none-any.whl"));
+    // In a few batches, each asked for once.
+    assert_eq!(index.prefetched_metadata.borrow().len(), prefetched.len());
 }
 
 #[test]
