@@ -8,7 +8,8 @@
 # django-storages[s3] (boto3 and botocore), a Flask app with three sdists
 # to build (psycopg-c, mysqlclient, uWSGI), and two more apps' own files:
 # healthchecks (Django, pycurl from source) and CTFd (Flask, a uv export
-# with markers). LOCK_SETS picks some by name.
+# with markers), and Sentry's unpinned requirements-base.txt (a long walk
+# back through Django's releases). LOCK_SETS picks some by name.
 LOCK_SET_FILES=(
     "django-app=test-data/requirements/django-app.in"
     "netbox=test-data/requirements/netbox-4.4.10.txt"
@@ -16,6 +17,7 @@ LOCK_SET_FILES=(
     "sdists=test-data/requirements/sdists-app.in"
     "healthchecks=test-data/requirements/healthchecks-5e274e6a.txt"
     "ctfd=test-data/requirements/ctfd-3.8.7.txt"
+    "sentry=test-data/requirements/sentry-0014a48d.txt"
 )
 
 # Run "$@", print "SECONDS PEAK_KB" (wall clock; the peak resident set of

@@ -4,8 +4,8 @@
 //! [`SdistMetadata`]: the top-level `PKG-INFO` when it is static (Metadata-Version
 //! 2.2+ with `Requires-Dist` / `Requires-Python` not `Dynamic`); else, for
 //! setuptools sdists written before 2.2, `PKG-INFO` plus
-//! `*.egg-info/requires.txt` when `setup.py` does not ask which
-//! interpreter or platform it runs on (then `requires.txt` holds what it
+//! `*.egg-info/requires.txt` unless `setup.py` passes requirements and asks
+//! which interpreter or platform it runs on (then `requires.txt` holds what it
 //! computed on the machine that made the sdist); else "needs the PEP 517
 //! hook".
 //!
@@ -119,24 +119,34 @@ fn decide(files: &SdistFiles, sdist: &SdistFilename) -> Result<SdistMetadata, Sd
 
 /// What a `setup.py` spells when it asks which interpreter or platform it
 /// runs on, as one that computes its requirements from them must.
+/// (`platforms=` alone, a `setup()` keyword of old sdists, asks nothing.)
 const INTERPRETER_QUESTIONS: &[&str] = &[
     "sys.version",
     "version_info",
     "hexversion",
-    "platform",
+    "sys.platform",
+    "platform.",
+    "import platform",
     "implementation",
     "os.name",
     "PY2",
     "PY3",
 ];
 
-/// Whether `setup.py` asks about the interpreter or platform: then its
-/// `requires.txt` may hold the answer for the machine that made the sdist,
-/// not for the target, and only the backend can tell.
+/// Whether `setup.py` passes requirements and asks about the interpreter
+/// or platform: then its `requires.txt` may hold the answer for the machine
+/// that made the sdist, not for the target, and only the backend can tell.
+/// A `setup.py` that passes none (psycopg2's asks about the platform only
+/// to configure its build) leaves `requires.txt` to `setup.cfg`, which is
+/// static.
 fn looks_at_the_interpreter(setup: &str) -> bool {
-    INTERPRETER_QUESTIONS
+    let passes_requirements = ["install_requires", "extras_require"]
         .iter()
-        .any(|question| setup.contains(question))
+        .any(|keyword| setup.contains(keyword));
+    passes_requirements
+        && INTERPRETER_QUESTIONS
+            .iter()
+            .any(|question| setup.contains(question))
 }
 
 /// The `*.egg-info` folder (top level or under `src/`) of this package.
@@ -299,7 +309,8 @@ pub(crate) mod tests {
         // python-u2flib-server 5.0.1: `requires.txt` was written on Python 2.
         let asking = "import sys\ninstall_requires = ['six']\n\
                       if sys.version_info < (3, 4):\n    install_requires.append('enum34')\n";
-        let plain = "from setuptools import setup\nsetup(install_requires=['six'])\n";
+        let plain =
+            "from setuptools import setup\nsetup(install_requires=['six'], platforms='any')\n";
         let with_setup = |setup| {
             read(&[
                 ("PKG-INFO", pkg_info),
@@ -309,9 +320,13 @@ pub(crate) mod tests {
             ])
         };
         assert!(matches!(with_setup(asking), SdistMetadata::NeedsBuild));
-        let platform = "import platform\nif platform.system() == 'Windows': pass\n";
+        let platform = "import platform\nextras_require = {}\n\
+                        if platform.system() == 'Windows': extras_require['win'] = ['pywin32']\n";
         assert!(matches!(with_setup(platform), SdistMetadata::NeedsBuild));
         assert!(matches!(with_setup(plain), SdistMetadata::EggInfo(_)));
+        // Asking only to configure the build: `requires.txt` is trusted.
+        let configuring = "import sys\nif sys.platform == 'win32': pass\nsetup(name='demo')\n";
+        assert!(matches!(with_setup(configuring), SdistMetadata::EggInfo(_)));
     }
 
     #[test]

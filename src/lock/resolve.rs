@@ -186,8 +186,10 @@ pub fn resolve(
     source: &dyn MetadataSource,
 ) -> Result<Resolution, ResolveError> {
     let mut deferred = HashSet::new();
+    // Kept across restarts: a map's usable files are worked out once.
+    let version_maps = RefCell::default();
     loop {
-        let provider = Provider::new(request, source, deferred.clone())?;
+        let provider = Provider::new(request, source, deferred.clone(), &version_maps)?;
         match solve(provider) {
             // A package walked back through its history because of one
             // decided earlier: decide that one last and start again (the
@@ -196,7 +198,8 @@ pub fn resolve(
                 deferred.insert(defer);
             }
             Err(ResolveError::Restart { .. }) => {
-                return solve(Provider::new(request, source, deferred)?.without_restarts())
+                let provider = Provider::new(request, source, deferred, &version_maps)?;
+                return solve(provider.without_restarts());
             }
             other => return other,
         }
@@ -264,7 +267,9 @@ struct Provider<'a> {
     /// `--hash` values per package, with where they were given: only files
     /// with one of these digests are candidates.
     hashes: HashMap<PackageName, (BTreeSet<Sha256>, String)>,
-    version_maps: RefCell<HashMap<PackageName, Arc<VersionMap>>>,
+    /// The candidate versions of each project, shared by every run of one
+    /// resolution.
+    version_maps: &'a VersionMaps,
     metadata: RefCell<HashMap<(PackageName, Version), Arc<CoreMetadata>>>,
     discovery_order: RefCell<HashMap<ResolverPackage, usize>>,
     requested_by: RefCell<HashMap<PackageName, String>>,
@@ -280,12 +285,14 @@ struct Provider<'a> {
 }
 
 type Constraints = DependencyConstraints<ResolverPackage, Ranges<Version>>;
+type VersionMaps = RefCell<HashMap<PackageName, Arc<VersionMap>>>;
 
 impl<'a> Provider<'a> {
     fn new(
         request: &'a ResolveRequest<'a>,
         source: &'a dyn MetadataSource,
         deferred: HashSet<PackageName>,
+        version_maps: &'a VersionMaps,
     ) -> Result<Self, ResolveError> {
         let environment = request.target.marker_environment();
         let mut constraints: HashMap<PackageName, Ranges<Version>> = HashMap::new();
@@ -334,7 +341,7 @@ impl<'a> Provider<'a> {
             explicit_prerelease,
             exact_pins,
             hashes,
-            version_maps: RefCell::default(),
+            version_maps,
             metadata: RefCell::default(),
             discovery_order: RefCell::default(),
             requested_by: RefCell::default(),
