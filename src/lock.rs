@@ -18,6 +18,7 @@
 mod build_environment;
 mod build_locker;
 mod build_plan;
+mod build_requirements_error;
 mod candidates;
 mod direct_packages;
 mod known_answers;

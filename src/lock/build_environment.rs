@@ -36,9 +36,10 @@ use tokio::runtime::Handle;
 
 pub use crate::targets::python_series;
 
+pub use super::build_requirements_error::BuildRequirementsError;
 use super::known_answers::{known_requires_answer, read_source_facts, SourceFacts};
 use super::metadata_source::IndexMetadata;
-use super::resolve::{self, Resolution, ResolveError};
+use super::resolve::{self, Resolution};
 use super::sdist_scratch::{download_sdist, Scratch};
 use crate::cache::Bucket;
 use crate::filename::DistFilename;
@@ -53,71 +54,6 @@ use crate::policy::model::BuildSettings;
 use crate::policy::Policies;
 use crate::requirements::{FormatControl, Origin, SourcedRequirement};
 use crate::targets::Target;
-
-/// Why a build environment could not be worked out. Every message names
-/// the package built from source.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildRequirementsError {
-    #[error(transparent)]
-    Host(#[from] crate::host::HostError),
-    #[error("`{package}` {version} must be built from source, but no sdist of it is locked")]
-    NoSdist {
-        package: PackageName,
-        version: Version,
-    },
-    #[error("cannot download {what} of `{package}` {version}: {source}")]
-    Download {
-        package: PackageName,
-        version: Version,
-        what: String,
-        #[source]
-        source: Box<IndexError>,
-    },
-    #[error("cannot lock the build requirements of `{package}` {version} ({requirements}) for the build host:\n{source}")]
-    Resolve {
-        package: PackageName,
-        version: Version,
-        /// The requirements resolved, as written.
-        requirements: String,
-        #[source]
-        source: Box<ResolveError>,
-    },
-    #[error("cannot {action} `{package}` {version}:\n{source}")]
-    Backend {
-        package: PackageName,
-        version: Version,
-        /// `read the build requirements of`, `prepare the metadata of`.
-        action: &'static str,
-        #[source]
-        source: Box<crate::pep517::BuildError>,
-    },
-    #[error("the metadata the backend of `{package}` {version} made is unreadable: {reason}")]
-    BuiltMetadata {
-        package: PackageName,
-        version: Version,
-        reason: String,
-    },
-    #[error("vendor will not build `{filename}` to read its metadata: {reason}")]
-    WillNotBuild { filename: String, reason: String },
-    #[error("cannot create a folder for the build environment of `{package}`: {source}")]
-    Scratch {
-        package: PackageName,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl crate::hint::Hint for BuildRequirementsError {
-    fn hint(&self) -> Option<String> {
-        match self {
-            Self::NoSdist { .. } => Some("it has no wheel for the target; publish its sdist to the index or a `--find-links` folder, or pick a version that has a wheel".to_string()),
-            Self::BuiltMetadata { .. } => Some("the package's build backend made broken metadata; report it to the package's publisher".to_string()),
-            Self::WillNotBuild { .. } => Some("use an index that publishes sha256 hashes, or pick a version of the package with a wheel or static sdist metadata".to_string()),
-            Self::Host(inner) => inner.hint(),
-            _ => None,
-        }
-    }
-}
 
 /// Bumped when what [`SdistContext::asked_by_backend`] caches changes.
 const ASKED_FORMAT: &str = "vendor-get-requires-1";

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use pep440_rs::Version;
 use tokio::runtime::Handle;
 
-use super::build_environment::BuildRequirementsError;
+use super::build_requirements_error::BuildRequirementsError;
 use crate::filename::{DistFilename, SdistExtension};
 use crate::index::{IndexClient, IndexError};
 use crate::lock::model::LockedArtifact;
