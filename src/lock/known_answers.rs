@@ -153,7 +153,7 @@ fn backend_module_file(folders: &[PathBuf], dotted: &str) -> Option<PathBuf> {
 
 /// Whether any source file of the tree at `root` spells `setup_requires`
 /// (`true` when that cannot be told).
-pub fn mentions_setup_requires(root: &Path) -> bool {
+fn mentions_setup_requires(root: &Path) -> bool {
     let mut budget = MOST_BYTES_READ;
     scan(root, READ_EXTENSIONS, &["setup_requires"], &mut budget).unwrap_or(true)
 }

@@ -42,8 +42,15 @@ impl Scratch {
     ) -> Result<Self, BuildRequirementsError> {
         let sdist_size = std::fs::metadata(sdist).map_or(0, |metadata| metadata.len());
         let dir = create_folder(name, sdist_size)?;
-        let tree = crate::pep517::unpack_sdist(sdist, &dir.path().join("source"))
-            .map_err(unreadable(name, version))?;
+        let tree =
+            crate::pep517::unpack_sdist(sdist, &dir.path().join("source")).map_err(|source| {
+                BuildRequirementsError::Backend {
+                    package: name.clone(),
+                    version: version.clone(),
+                    action: "read the build requirements of",
+                    source: Box::new(source),
+                }
+            })?;
         Ok(Self { dir, tree })
     }
 
@@ -144,17 +151,6 @@ fn create_folder(
     }
 }
 
-fn unreadable<'a>(
-    name: &'a PackageName,
-    version: &'a Version,
-) -> impl FnOnce(crate::pep517::BuildError) -> BuildRequirementsError + 'a {
-    move |source| BuildRequirementsError::Backend {
-        package: name.clone(),
-        version: version.clone(),
-        action: "read the build requirements of",
-        source: Box::new(source),
-    }
-}
 /// The memory file system tried for lock-time scratch folders.
 const MEMORY_SCRATCH: &str = "/dev/shm";
 /// `statfs`'s `f_type` of a tmpfs.
