@@ -212,6 +212,26 @@ impl PageFiles {
             .collect()
     }
 
+    /// Whether a file of release number `position` has one of `digests`,
+    /// read without decoding the release's files (no URL or name parsed).
+    pub(crate) fn release_has_digest(
+        &self,
+        position: usize,
+        digests: &std::collections::BTreeSet<Sha256>,
+    ) -> bool {
+        let Some(release) = self.releases.get(position) else {
+            return false;
+        };
+        postcard::from_bytes::<Vec<StoredFile>>(&self.bytes[release.range.clone()]).is_ok_and(
+            |stored| {
+                stored.iter().any(|file| {
+                    file.sha256
+                        .is_some_and(|bytes| digests.contains(&Sha256::from_bytes(bytes)))
+                })
+            },
+        )
+    }
+
     /// Every file of the page, release by release.
     pub(crate) fn all_files(&self) -> Vec<IndexFile> {
         (0..self.releases.len())
@@ -323,6 +343,34 @@ mod tests {
         );
         assert_eq!(page.all_files().len(), 4);
         assert!(page.files_of(3).is_empty());
+    }
+
+    #[test]
+    fn a_digest_filter_keeps_only_the_files_with_those_digests() {
+        let files = vec![
+            file("demo-1.0.tar.gz", None, 1),
+            file("demo-2.0-py3-none-any.whl", None, 2),
+            file("demo-2.0.tar.gz", None, 4),
+            file("demo-3.0.tar.gz", None, 5),
+        ];
+        let wanted: std::collections::BTreeSet<Sha256> = [files[1].sha256.clone().unwrap()].into();
+        let page = PageFiles::decode(encode(&files)).unwrap();
+        assert!(!page.release_has_digest(0, &wanted));
+        assert!(page.release_has_digest(1, &wanted));
+        assert!(!page.release_has_digest(9, &wanted), "no such release");
+        let project = super::super::project_files::ProjectFiles::from_page(
+            "demo".parse().unwrap(),
+            page,
+            "https://index.example/simple/",
+            None,
+        );
+        let hashed = project.with_digests(&wanted);
+        let names: Vec<&str> = hashed
+            .all_files()
+            .map(|file| file.filename.as_str())
+            .collect();
+        assert_eq!(names, ["demo-2.0-py3-none-any.whl"]);
+        assert!(project.with_digests(&Default::default()).is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //!   at an unknown time) are dropped; files given directly are kept;
 //! - files named for another project are dropped, as a page may list them.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -20,6 +21,7 @@ use pep440_rs::Version;
 
 use super::page_files::PageFiles;
 use super::IndexFile;
+use crate::hash::Sha256;
 use crate::name::PackageName;
 
 /// Every file of one project, across releases.
@@ -128,14 +130,42 @@ impl ProjectFiles {
         &self.releases
     }
 
+    /// The files whose sha256 is one of `digests` (the `--hash` values of
+    /// a requirement). Only releases with a matching digest are decoded:
+    /// botocore's page lists thousands of files and a hashed lock needs two.
+    pub fn with_digests(&self, digests: &BTreeSet<Sha256>) -> Self {
+        let files = self
+            .releases
+            .iter()
+            .filter(|release| release.may_have_digest(digests))
+            .flat_map(Release::files)
+            .filter(|file| {
+                file.sha256
+                    .as_ref()
+                    .is_some_and(|sha256| digests.contains(sha256))
+            })
+            .cloned()
+            .collect();
+        Self::from_files(self.name.clone(), files)
+    }
+
     /// Every file of every release, in ascending version order (this
-    /// decodes them all: for hash filters and small listings).
+    /// decodes them all: for small listings).
     pub fn all_files(&self) -> impl Iterator<Item = &IndexFile> {
         self.releases.iter().flat_map(Release::files)
     }
 }
 
 impl Release {
+    /// Whether a file of this release may have one of `digests`: the
+    /// page's releases are asked without decoding their files.
+    fn may_have_digest(&self, digests: &BTreeSet<Sha256>) -> bool {
+        match (&self.encoded, self.files.get()) {
+            (Some((source, position)), None) => source.page.release_has_digest(*position, digests),
+            _ => true,
+        }
+    }
+
     pub fn version(&self) -> &Version {
         &self.version
     }

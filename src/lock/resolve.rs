@@ -526,25 +526,14 @@ impl<'a> Provider<'a> {
         let Some((allowed, origin)) = self.hashes.get(name) else {
             return Ok(project);
         };
-        let files: Vec<IndexFile> = project
-            .all_files()
-            .filter(|file| {
-                file.sha256
-                    .as_ref()
-                    .is_some_and(|sha256| allowed.contains(sha256))
-            })
-            .cloned()
-            .collect();
-        if files.is_empty() {
+        let hashed = project.with_digests(allowed);
+        if hashed.is_empty() {
             return Err(ResolveError::HashesMatchNothing {
                 name: name.clone(),
                 origin: origin.clone(),
             });
         }
-        Ok(Arc::new(ProjectFiles::from_files(
-            project.name.clone(),
-            files,
-        )))
+        Ok(Arc::new(hashed))
     }
 
     fn package_metadata(
