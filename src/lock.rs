@@ -28,6 +28,7 @@ mod package;
 mod project;
 pub mod pylock;
 pub mod resolve;
+mod run_memo;
 mod sdist_metadata;
 mod sdist_scratch;
 

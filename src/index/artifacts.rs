@@ -55,7 +55,7 @@ impl IndexClient {
         let cached = cache_key
             .as_ref()
             .and_then(|key| self.inner.cache.read_entry(Bucket::Metadata, key))
-            .and_then(|bytes| CoreMetadata::parse(&String::from_utf8_lossy(&bytes)).ok());
+            .and_then(|bytes| CoreMetadata::parse_bytes(&bytes).ok());
         if let Some(metadata) = cached {
             return Ok(Arc::new(metadata));
         }

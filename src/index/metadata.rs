@@ -113,6 +113,18 @@ impl CoreMetadata {
         Self::from_headers(&Headers::parse(text))
     }
 
+    /// Parse a metadata file's bytes, decoding only its headers (bytes
+    /// that are not UTF-8 replaced): the description after them is often
+    /// most of the file, and a lock reads hundreds of these.
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let end = bytes
+            .windows(2)
+            .position(|pair| pair == b"\n\n")
+            .or_else(|| bytes.windows(3).position(|triple| triple == b"\n\r\n"))
+            .map_or(bytes.len(), |newline| newline + 1);
+        Self::parse(&String::from_utf8_lossy(&bytes[..end]))
+    }
+
     pub fn from_headers(headers: &Headers) -> Result<Self, String> {
         let name = headers.get("name").ok_or("no `Name` field")?;
         let name = PackageName::from_str(name)
@@ -237,6 +249,15 @@ Requires-Dist: not-a-header (this is the description body)
     fn round_trips_through_text() {
         let metadata = CoreMetadata::parse(METADATA).unwrap();
         let again = CoreMetadata::parse(&metadata.to_metadata_text()).unwrap();
+        assert_eq!(
+            CoreMetadata::parse_bytes(METADATA.as_bytes()).unwrap(),
+            metadata
+        );
+        let crlf = METADATA.replace('\n', "\r\n");
+        assert_eq!(
+            CoreMetadata::parse_bytes(crlf.as_bytes()).unwrap(),
+            metadata
+        );
         assert_eq!(again, metadata);
     }
 

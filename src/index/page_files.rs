@@ -5,6 +5,12 @@
 //! [`PageFiles`]: the page's releases (version, earliest upload time) read
 //! at once, each release's files decoded only when first asked for.
 //!
+//! The form is `[header length: u32 LE][header][release][release]…`. The
+//! header lists each release with the length and crc32 of its bytes; the
+//! page entry keeps the crc32 of the length and header ([`header_crc32`]).
+//! A large form is read lazily from its file ([`ReleaseBytes::File`]):
+//! its header at once, each release's bytes when the release is decoded.
+//!
 //! Invariants:
 //! - decoding what [`encode`] wrote gives back the same files, except
 //!   [`IndexFile::index`], which is the reader's to set;
@@ -12,17 +18,22 @@
 //!   order the page lists them;
 //! - only what the page parsers accepted is stored, so decoding re-parses
 //!   file names, URLs and specifiers that are known to be valid; a release
-//!   that does not decode (the checksum in the page entry guards against
-//!   that) has no files.
+//!   whose bytes do not read or fail their crc32 has no files (cache
+//!   entries are written whole and renamed into place, so that takes a
+//!   damaged disk).
 //!
 //! Why: a project page lists every file of every release (Django's about
 //! 600, botocore's several thousand) and a lock needs the files of a few
 //! releases. Parsing the JSON, joining each URL and parsing each file name
-//! was most of an offline lock's time; uv keeps its pages in a zero-copy
-//! form for the same reason.
+//! was most of an offline lock's time; then reading the whole form was
+//! (16 MB for Sentry's 143 pages, grpcio's alone 2 MB). uv keeps its pages
+//! in a zero-copy form for the same reason.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -36,7 +47,10 @@ use crate::hash::Sha256;
 
 /// Bumped whenever [`encode`]'s layout or the page parsers' reading of a
 /// page changes: a stored form of another format is rebuilt from the body.
-pub(crate) const FORMAT: u32 = 2;
+pub(crate) const FORMAT: u32 = 3;
+
+/// Bytes of the length that starts a form.
+pub(crate) const LENGTH_BYTES: usize = 4;
 
 #[derive(Serialize, Deserialize)]
 struct Header<'a> {
@@ -57,6 +71,7 @@ struct ReleaseHeader<'a> {
     earliest_upload: Option<i128>,
     /// Bytes of this release's files, which follow the header in release order.
     length: u32,
+    crc32: u32,
 }
 
 // Stored small, as a warm lock reads the compact forms of all its pages:
@@ -133,19 +148,48 @@ pub(crate) fn encode(files: &[IndexFile]) -> Vec<u8> {
                 version,
                 earliest_upload: *earliest_upload,
                 length: blob.len() as u32,
+                crc32: crc32fast::hash(blob),
             })
             .collect(),
     };
-    let mut bytes = postcard::to_allocvec(&header).unwrap_or_default();
+    let header = postcard::to_allocvec(&header).unwrap_or_default();
+    let mut bytes = (header.len() as u32).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&header);
     for blob in blobs {
         bytes.extend_from_slice(&blob);
     }
     bytes
 }
 
+/// How many bytes of a form its length and header take, from its first
+/// [`LENGTH_BYTES`].
+pub(crate) fn header_end(start: [u8; LENGTH_BYTES]) -> usize {
+    LENGTH_BYTES + u32::from_le_bytes(start) as usize
+}
+
+/// The checksum a page entry keeps of `form`: of its length and header,
+/// as the releases have their own.
+pub(crate) fn header_crc32(form: &[u8]) -> Option<u32> {
+    let start = form.get(..LENGTH_BYTES)?.try_into().ok()?;
+    Some(crc32fast::hash(form.get(..header_end(start))?))
+}
+
+/// Where the bytes of a form's releases are.
+pub(crate) enum ReleaseBytes {
+    /// After the header, in the same buffer.
+    Memory,
+    /// In `file`, from `offset` on: read when a release is decoded.
+    File { file: File, offset: u64 },
+}
+
 /// A page's files, read from their compact form.
 pub(crate) struct PageFiles {
+    /// The form from its start: the header, then the releases when they
+    /// are in [`ReleaseBytes::Memory`].
     bytes: Vec<u8>,
+    release_bytes: ReleaseBytes,
+    /// Where the first release starts in the form.
+    releases_start: usize,
     url_prefix: String,
     requires_python: Vec<(String, OnceLock<Option<VersionSpecifiers>>)>,
     releases: Vec<EncodedRelease>,
@@ -155,27 +199,57 @@ pub(crate) struct PageFiles {
 pub(crate) struct EncodedRelease {
     pub version: Version,
     pub earliest_upload: Option<jiff::Timestamp>,
+    /// Where its bytes are, counted from the first release's.
     range: Range<usize>,
+    crc32: u32,
 }
 
 impl PageFiles {
-    /// Read the header of a compact form; `Err` when it is not one.
+    /// Read a whole compact form; `Err` when it is not one.
     pub(crate) fn decode(bytes: Vec<u8>) -> Result<Self, String> {
-        let (header, rest) =
-            postcard::take_from_bytes::<Header>(&bytes).map_err(|error| error.to_string())?;
-        let mut start = bytes.len() - rest.len();
+        Self::decode_with(bytes, ReleaseBytes::Memory, None)
+    }
+
+    /// Read the length and header of a compact form of `length` bytes
+    /// whose releases are elsewhere (`release_bytes`).
+    pub(crate) fn decode_header(
+        header: Vec<u8>,
+        release_bytes: ReleaseBytes,
+        length: usize,
+    ) -> Result<Self, String> {
+        Self::decode_with(header, release_bytes, Some(length))
+    }
+
+    /// `length` is the whole form's when only its header is in `bytes`.
+    fn decode_with(
+        bytes: Vec<u8>,
+        release_bytes: ReleaseBytes,
+        length: Option<usize>,
+    ) -> Result<Self, String> {
+        let start: [u8; LENGTH_BYTES] = bytes
+            .get(..LENGTH_BYTES)
+            .and_then(|start| start.try_into().ok())
+            .ok_or("the form is shorter than its length")?;
+        let header_end = header_end(start);
+        let header_bytes = bytes
+            .get(LENGTH_BYTES..header_end)
+            .ok_or("the form is shorter than its header")?;
+        let header: Header =
+            postcard::from_bytes(header_bytes).map_err(|error| error.to_string())?;
+        let mut end = 0;
         let mut releases = Vec::with_capacity(header.releases.len());
         for release in &header.releases {
-            let end = start + release.length as usize;
+            let start = end;
+            end += release.length as usize;
             let version = Version::from_str(release.version).map_err(|error| error.to_string())?;
             releases.push(EncodedRelease {
                 version,
                 earliest_upload: release.earliest_upload.and_then(timestamp),
                 range: start..end,
+                crc32: release.crc32,
             });
-            start = end;
         }
-        if start != bytes.len() {
+        if header_end + end != length.unwrap_or(bytes.len()) {
             return Err("the releases do not add up to the stored length".into());
         }
         let requires_python = header
@@ -186,6 +260,8 @@ impl PageFiles {
         let url_prefix = header.url_prefix.to_string();
         Ok(Self {
             bytes,
+            release_bytes,
+            releases_start: header_end,
             url_prefix,
             requires_python,
             releases,
@@ -198,18 +274,45 @@ impl PageFiles {
 
     /// The files of release number `position` (page order).
     pub(crate) fn files_of(&self, position: usize) -> Vec<IndexFile> {
-        let Some(release) = self.releases.get(position) else {
+        let Some(bytes) = self.release_bytes(position) else {
             return Vec::new();
         };
-        let Ok(stored) =
-            postcard::from_bytes::<Vec<StoredFile>>(&self.bytes[release.range.clone()])
-        else {
+        let Ok(stored) = postcard::from_bytes::<Vec<StoredFile>>(&bytes) else {
             return Vec::new();
         };
         stored
             .iter()
             .filter_map(|file| self.index_file(file))
             .collect()
+    }
+
+    /// The bytes of release number `position`, when they read and match
+    /// their checksum.
+    fn release_bytes(&self, position: usize) -> Option<Cow<'_, [u8]>> {
+        let release = self.releases.get(position)?;
+        let bytes = match &self.release_bytes {
+            ReleaseBytes::Memory => {
+                let start = self.releases_start;
+                Cow::Borrowed(
+                    self.bytes
+                        .get(start + release.range.start..start + release.range.end)?,
+                )
+            }
+            ReleaseBytes::File { file, offset } => {
+                let mut bytes = vec![0; release.range.len()];
+                file.read_exact_at(&mut bytes, offset + release.range.start as u64)
+                    .ok()?;
+                Cow::Owned(bytes)
+            }
+        };
+        if crc32fast::hash(&bytes) != release.crc32 {
+            tracing::warn!(
+                "a cached page has a damaged release (`{}`)",
+                release.version
+            );
+            return None;
+        }
+        Some(bytes)
     }
 
     /// Whether a file of release number `position` has one of `digests`,
@@ -219,17 +322,15 @@ impl PageFiles {
         position: usize,
         digests: &std::collections::BTreeSet<Sha256>,
     ) -> bool {
-        let Some(release) = self.releases.get(position) else {
+        let Some(bytes) = self.release_bytes(position) else {
             return false;
         };
-        postcard::from_bytes::<Vec<StoredFile>>(&self.bytes[release.range.clone()]).is_ok_and(
-            |stored| {
-                stored.iter().any(|file| {
-                    file.sha256
-                        .is_some_and(|bytes| digests.contains(&Sha256::from_bytes(bytes)))
-                })
-            },
-        )
+        postcard::from_bytes::<Vec<StoredFile>>(&bytes).is_ok_and(|stored| {
+            stored.iter().any(|file| {
+                file.sha256
+                    .is_some_and(|bytes| digests.contains(&Sha256::from_bytes(bytes)))
+            })
+        })
     }
 
     /// Every file of the page, release by release.

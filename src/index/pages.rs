@@ -12,13 +12,15 @@
 //!   what is stored);
 //! - a page is parsed once, when it is fetched (or when an entry of an older
 //!   vendor is first read, which then gains its compact form): later runs
-//!   read the compact form, checked by its crc32;
+//!   read the compact form, checked by crc32s (see [`page_files`]); a large
+//!   one only up to its header, its releases when they are decoded;
 //! - 404s are stored too, so an offline run knows a project is absent from
 //!   an index rather than missing from the cache;
 //! - offline, only stored pages are served; anything else is
 //!   [`IndexError::Offline`] and no request is made.
 
-use std::io::{BufRead, BufReader, Read};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
 use reqwest::header::{
     HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE,
@@ -31,7 +33,7 @@ use url::Url;
 use super::credentials::strip_credentials;
 use super::error::IndexError;
 use super::http::{status_error, Http};
-use super::page_files::{self, PageFiles};
+use super::page_files::{self, PageFiles, ReleaseBytes};
 use super::simple;
 use crate::cache::{sharded_key, Bucket, Cache};
 use crate::hash::Sha256;
@@ -69,14 +71,27 @@ struct Envelope {
 struct CompactForm {
     format: u32,
     length: usize,
+    /// Of its length and header ([`page_files::header_crc32`]).
     crc32: u32,
+}
+
+/// Bytes of a compact form above which it is read up to its header, its
+/// releases from the file when decoded: grpcio's form is 2 MB, and a lock
+/// decodes a few of its releases.
+const READ_WHOLE_UP_TO: usize = 128 * 1024;
+
+/// A compact form, as read.
+enum Compact {
+    Whole(Vec<u8>),
+    /// Read up to its header; its releases stay in the entry's file.
+    Header(PageFiles),
 }
 
 /// A stored page: its envelope, the compact form of its files if it has a
 /// usable one, and its body if it was read.
 struct StoredPage {
     envelope: Envelope,
-    compact: Option<Vec<u8>>,
+    compact: Option<Compact>,
     /// `None` when only the compact form was wanted; such a page is never
     /// stored again (it would lose its body).
     body: Option<String>,
@@ -89,7 +104,13 @@ struct StoredPage {
 fn encode_entry(page: &StoredPage, body: &str) -> Result<Vec<u8>, serde_json::Error> {
     let mut envelope = serde_json::to_vec(&page.envelope)?;
     envelope.push(b'\n');
-    let compact = page.compact.as_deref().unwrap_or_default();
+    // A form read up to its header has no body with it, so it is never
+    // written again; were it, the empty form fails its check on reading
+    // and is rebuilt from the body.
+    let compact = match &page.compact {
+        Some(Compact::Whole(bytes)) => bytes.as_slice(),
+        _ => &[],
+    };
     let mut bytes = Vec::with_capacity(envelope.len() + compact.len() + body.len());
     bytes.extend_from_slice(&envelope);
     bytes.extend_from_slice(compact);
@@ -102,8 +123,10 @@ fn encode_entry(page: &StoredPage, body: &str) -> Result<Vec<u8>, serde_json::Er
 /// that is none of these (it is fetched again). The body is read when
 /// `with_body` is set or when the compact form is not usable: one of
 /// another format, or whose checksum fails, is left out so that it is
-/// rebuilt from the body.
-fn read_entry(mut reader: impl BufRead, with_body: bool) -> Option<StoredPage> {
+/// rebuilt from the body. Without the body, a form longer than
+/// `read_whole_up_to` is read up to its header.
+fn read_entry(file: File, with_body: bool, read_whole_up_to: usize) -> Option<StoredPage> {
+    let mut reader = BufReader::with_capacity(64 * 1024, &file);
     let mut line = Vec::new();
     reader.read_until(b'\n', &mut line).ok()?;
     if line.pop_if(|last| *last == b'\n').is_none() {
@@ -116,6 +139,27 @@ fn read_entry(mut reader: impl BufRead, with_body: bool) -> Option<StoredPage> {
         });
     }
     let mut envelope: Envelope = serde_json::from_slice(&line).ok()?;
+    let form_start = line.len() as u64 + 1;
+    if let Some(form) = envelope.files.filter(|form| {
+        !with_body && form.format == page_files::FORMAT && form.length > read_whole_up_to
+    }) {
+        let header = read_form_header(&mut reader, form);
+        if let Some((header, file)) = header.zip(file.try_clone().ok()) {
+            let release_bytes = ReleaseBytes::File {
+                file,
+                offset: form_start + header.len() as u64,
+            };
+            if let Ok(files) = PageFiles::decode_header(header, release_bytes, form.length) {
+                return Some(StoredPage {
+                    envelope,
+                    compact: Some(Compact::Header(files)),
+                    body: None,
+                });
+            }
+        }
+        // Read whole, the body too: the form is rebuilt from it.
+        reader.seek(SeekFrom::Start(form_start)).ok()?;
+    }
     let mut compact = Vec::new();
     if let Some(form) = envelope.files {
         // Room for all of it up front (grown step by step, the reads were a
@@ -131,7 +175,7 @@ fn read_entry(mut reader: impl BufRead, with_body: bool) -> Option<StoredPage> {
         }
     }
     let usable = envelope.files.is_some_and(|form| {
-        form.format == page_files::FORMAT && form.crc32 == crc32fast::hash(&compact)
+        form.format == page_files::FORMAT && Some(form.crc32) == page_files::header_crc32(&compact)
     });
     if !usable {
         envelope.files = None;
@@ -149,15 +193,32 @@ fn read_entry(mut reader: impl BufRead, with_body: bool) -> Option<StoredPage> {
     };
     Some(StoredPage {
         envelope,
-        compact: usable.then_some(compact),
+        compact: usable.then_some(Compact::Whole(compact)),
         body,
     })
 }
 
+/// The length and header of the compact form `form` at the reader's
+/// position, when they pass their checksum.
+fn read_form_header(reader: &mut impl Read, form: CompactForm) -> Option<Vec<u8>> {
+    let mut start = [0; page_files::LENGTH_BYTES];
+    reader.read_exact(&mut start).ok()?;
+    let header_end = page_files::header_end(start);
+    if header_end > form.length {
+        return None;
+    }
+    let mut header = start.to_vec();
+    header.resize(header_end, 0);
+    reader
+        .read_exact(&mut header[page_files::LENGTH_BYTES..])
+        .ok()?;
+    (crc32fast::hash(&header) == form.crc32).then_some(header)
+}
+
 /// The stored page at `key`, if there is a readable one.
 fn read_stored(cache: &Cache, key: &str, with_body: bool) -> Option<StoredPage> {
-    let file = std::fs::File::open(cache.entry_path(Bucket::Index, key)).ok()?;
-    read_entry(BufReader::with_capacity(64 * 1024, file), with_body)
+    let file = File::open(cache.entry_path(Bucket::Index, key)).ok()?;
+    read_entry(file, with_body, READ_WHOLE_UP_TO)
 }
 
 impl StoredPage {
@@ -191,9 +252,9 @@ impl StoredPage {
         self.envelope.files = Some(CompactForm {
             format: page_files::FORMAT,
             length: compact.len(),
-            crc32: crc32fast::hash(&compact),
+            crc32: page_files::header_crc32(&compact).unwrap_or_default(),
         });
-        self.compact = Some(compact);
+        self.compact = Some(Compact::Whole(compact));
         Ok(true)
     }
 
@@ -209,10 +270,15 @@ impl StoredPage {
         let Some(compact) = self.compact.filter(|_| found) else {
             return Ok(Page::NotFound);
         };
-        let files = PageFiles::decode(compact).map_err(|reason| IndexError::InvalidPage {
-            url: self.envelope.url.clone(),
-            reason: format!("the cached entry does not read: {reason}"),
-        })?;
+        let files = match compact {
+            Compact::Header(files) => files,
+            Compact::Whole(bytes) => {
+                PageFiles::decode(bytes).map_err(|reason| IndexError::InvalidPage {
+                    url: self.envelope.url.clone(),
+                    reason: format!("the cached entry does not read: {reason}"),
+                })?
+            }
+        };
         Ok(Page::Found(files))
     }
 }
@@ -426,6 +492,23 @@ mod tests {
         }
     }
 
+    /// `bytes` as a cache entry, read as [`read_stored`] does (or with
+    /// every form read up to its header when `lazy`).
+    fn read(bytes: &[u8], with_body: bool, lazy: bool) -> Option<StoredPage> {
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, bytes).unwrap();
+        file.rewind().unwrap();
+        let read_whole_up_to = if lazy { 0 } else { READ_WHOLE_UP_TO };
+        read_entry(file, with_body, read_whole_up_to)
+    }
+
+    fn whole_form(page: &StoredPage) -> Option<&[u8]> {
+        match &page.compact {
+            Some(Compact::Whole(bytes)) => Some(bytes),
+            _ => None,
+        }
+    }
+
     fn file_names(page: StoredPage) -> Vec<String> {
         match page.into_page().unwrap() {
             Page::Found(files) => files
@@ -444,14 +527,18 @@ mod tests {
         assert!(!page.complete().unwrap(), "built once");
         let bytes = encode_entry(&page, SIX_PAGE).unwrap();
         assert!(bytes.ends_with(SIX_PAGE.as_bytes()));
-        let without_body = read_entry(&bytes[..], false).unwrap();
+        let without_body = read(&bytes, false, false).unwrap();
         assert!(
             without_body.body.is_none(),
             "a usable compact form is enough"
         );
-        assert_eq!(without_body.compact, page.compact);
-        let decoded = read_entry(&bytes[..], true).unwrap();
-        assert_eq!(decoded.compact, page.compact);
+        assert_eq!(whole_form(&without_body), whole_form(&page));
+        let decoded = read(&bytes, true, true).unwrap();
+        assert_eq!(
+            whole_form(&decoded),
+            whole_form(&page),
+            "read whole for its body"
+        );
         assert_eq!(decoded.body.as_deref(), Some(SIX_PAGE));
         assert_eq!(decoded.envelope.etag.as_deref(), Some("\"abc\"\n"));
         assert_eq!(decoded.envelope.max_age, Some(600));
@@ -459,6 +546,25 @@ mod tests {
             file_names(decoded),
             ["six-1.16.0-py2.py3-none-any.whl https://pypi.org/six-1.16.0-py2.py3-none-any.whl"]
         );
+    }
+
+    #[test]
+    fn a_large_form_is_read_up_to_its_header_and_its_releases_from_the_file() {
+        let mut page = stored_page(SIX_PAGE);
+        page.complete().unwrap();
+        let bytes = encode_entry(&page, SIX_PAGE).unwrap();
+        let lazy = read(&bytes, false, true).unwrap();
+        assert!(matches!(lazy.compact, Some(Compact::Header(_))));
+        assert!(lazy.body.is_none());
+        assert_eq!(
+            file_names(lazy),
+            ["six-1.16.0-py2.py3-none-any.whl https://pypi.org/six-1.16.0-py2.py3-none-any.whl"]
+        );
+        // A damaged release reads as one without files; its header still reads.
+        let mut damaged = bytes.clone();
+        let body_start = damaged.len() - SIX_PAGE.len();
+        damaged[body_start - 1] ^= 0xff;
+        assert!(file_names(read(&damaged, false, true).unwrap()).is_empty());
     }
 
     #[test]
@@ -471,8 +577,12 @@ mod tests {
         damaged[compact_start] ^= 0xff;
         let mut older = page;
         older.envelope.files.as_mut().unwrap().format = page_files::FORMAT - 1;
-        for bytes in [damaged, encode_entry(&older, SIX_PAGE).unwrap()] {
-            let mut decoded = read_entry(&bytes[..], false).unwrap();
+        for (bytes, lazy) in [
+            (damaged.clone(), false),
+            (damaged, true),
+            (encode_entry(&older, SIX_PAGE).unwrap(), true),
+        ] {
+            let mut decoded = read(&bytes, false, lazy).unwrap();
             assert!(decoded.compact.is_none());
             assert_eq!(decoded.body.as_deref(), Some(SIX_PAGE), "read to rebuild");
             assert!(decoded.complete().unwrap());
@@ -489,13 +599,13 @@ mod tests {
         envelope["body"] = serde_json::Value::String(SIX_PAGE.into());
         let body_inside = serde_json::to_vec(&envelope).unwrap();
         for bytes in [body_after, body_inside] {
-            let mut decoded = read_entry(&bytes[..], false).unwrap();
+            let mut decoded = read(&bytes, false, true).unwrap();
             assert_eq!(decoded.body.as_deref(), Some(SIX_PAGE));
             assert!(decoded.complete().unwrap());
             assert_eq!(file_names(decoded).len(), 1);
         }
-        assert!(read_entry(&b"not json"[..], false).is_none());
-        assert!(read_entry(&b"not json\nbody"[..], false).is_none());
+        assert!(read(b"not json", false, false).is_none());
+        assert!(read(b"not json\nbody", false, false).is_none());
     }
 
     #[test]

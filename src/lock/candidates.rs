@@ -18,6 +18,7 @@
 //! `if-necessary-or-explicit`). With `--prefer-binary` the newest version
 //! with a wheel goes before newer ones with only an sdist, as pip does.
 
+use std::ops::Bound;
 use std::sync::{Arc, OnceLock};
 
 use pep440_rs::Version;
@@ -81,10 +82,9 @@ impl VersionMap {
         if self.formats.sdist {
             return false;
         }
-        self.positions().any(|position| {
+        self.positions_in_descending(range).any(|position| {
             let release = &self.project.releases()[position];
-            range.contains(release.version())
-                && self.usable_positions(position).is_empty()
+            self.usable_positions(position).is_empty()
                 && release.files().iter().any(|file| {
                     matches!(file.filename, DistFilename::Sdist(_)) && self.admits_python(file)
                 })
@@ -102,21 +102,22 @@ impl VersionMap {
                 return Some(preferred.clone());
             }
         }
-        let releases = self.project.releases();
-        let allowed = |position: &usize| {
-            range.contains(releases[*position].version()) && self.is_allowed(*position, policy)
-        };
+        let allowed = |position: &usize| self.is_allowed(*position, policy);
         let has_wheel = |position: &usize| {
             self.files_at(*position)
                 .any(|file| matches!(file.filename, DistFilename::Wheel(_)))
         };
         let newest_wheel = policy
             .prefer_wheel
-            .then(|| self.positions().rev().filter(allowed).find(has_wheel))
+            .then(|| {
+                self.positions_in_descending(range)
+                    .filter(allowed)
+                    .find(has_wheel)
+            })
             .flatten();
         newest_wheel
-            .or_else(|| self.positions().rev().find(allowed))
-            .map(|position| releases[position].version().clone())
+            .or_else(|| self.positions_in_descending(range).find(allowed))
+            .map(|position| self.project.releases()[position].version().clone())
     }
 
     /// Up to `count` versions in `range` allowed under `policy` and lower
@@ -130,14 +131,11 @@ impl VersionMap {
         count: usize,
     ) -> Vec<Version> {
         let releases = self.project.releases();
-        self.positions()
-            .rev()
-            .map(|position| (position, releases[position].version()))
-            .filter(|(position, version)| {
-                *version < below && range.contains(version) && self.is_allowed(*position, policy)
-            })
+        self.positions_in_descending(range)
+            .skip_while(|position| releases[*position].version() >= below)
+            .filter(|position| self.is_allowed(*position, policy))
             .take(count)
-            .map(|(_, version)| version.clone())
+            .map(|position| self.project.releases()[position].version().clone())
             .collect()
     }
 
@@ -183,6 +181,47 @@ impl VersionMap {
 
     fn positions(&self) -> std::ops::Range<usize> {
         0..self.usable.len()
+    }
+
+    /// The positions of the releases in `range`, highest first: from the
+    /// range's upper bound down (a binary search), each tested against the
+    /// range (another). A walk back through Django's history chooses from
+    /// ever narrower ranges with a hole for each version tried; testing
+    /// all of its hundreds of releases on every choice was most of a warm
+    /// resolution's time.
+    fn positions_in_descending<'a>(
+        &'a self,
+        range: &'a Ranges<Version>,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let releases = self.project.releases();
+        let first_not = |outside: &dyn Fn(&Version) -> bool| {
+            releases.partition_point(|release| outside(release.version()))
+        };
+        let (start, end) = match range.bounding_range() {
+            None => (0, 0),
+            Some((low, high)) => (
+                match low {
+                    Bound::Included(low) => first_not(&|version| version < low),
+                    Bound::Excluded(low) => first_not(&|version| version <= low),
+                    Bound::Unbounded => 0,
+                },
+                match high {
+                    Bound::Included(high) => first_not(&|version| version <= high),
+                    Bound::Excluded(high) => first_not(&|version| version < high),
+                    Bound::Unbounded => releases.len(),
+                },
+            ),
+        };
+        (start..end.max(start))
+            .rev()
+            .filter(move |position| range.contains(releases[*position].version()))
+    }
+
+    /// How many releases (candidates or not) lie in `[low, high)`.
+    pub fn releases_between(&self, low: &Version, high: &Version) -> usize {
+        let releases = self.project.releases();
+        let below = |bound: &Version| releases.partition_point(|release| release.version() < bound);
+        below(high).saturating_sub(below(low))
     }
 
     fn position_of(&self, version: &Version) -> Option<usize> {
@@ -422,5 +461,38 @@ mod tests {
             None,
             "--no-binary leaves no wheel"
         );
+    }
+
+    #[test]
+    fn choices_from_ranges_with_bounds_and_holes() {
+        let files = ["1.0", "1.1", "1.2", "2.0", "2.1", "3.0"]
+            .iter()
+            .map(|version| file(&format!("demo-{version}-py3-none-any.whl"), None, false))
+            .collect();
+        let map = map(files, false);
+        let pick = |range: Ranges<Version>| {
+            map.choose(&range, ChoicePolicy::default())
+                .map(|version| version.to_string())
+        };
+        let below_three = Ranges::strictly_lower_than(version("3.0"));
+        assert_eq!(pick(below_three.clone()).as_deref(), Some("2.1"));
+        let holes = below_three
+            .intersection(&Ranges::singleton(version("2.1")).complement())
+            .intersection(&Ranges::singleton(version("2.0")).complement());
+        assert_eq!(
+            pick(holes.clone()).as_deref(),
+            Some("1.2"),
+            "past the holes"
+        );
+        assert_eq!(
+            pick(Ranges::between(version("1.0.5"), version("1.2"))).as_deref(),
+            Some("1.1"),
+            "bounds between releases"
+        );
+        assert_eq!(pick(Ranges::higher_than(version("3.1"))), None);
+        assert_eq!(pick(Ranges::empty()), None);
+        let below = map.candidates_below(&holes, ChoicePolicy::default(), &version("1.2"), 5);
+        assert_eq!(below, [version("1.1"), version("1.0")]);
+        assert_eq!(map.releases_between(&version("1.1"), &version("3.0")), 4);
     }
 }

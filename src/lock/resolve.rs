@@ -18,12 +18,13 @@ use std::sync::Arc;
 use pep440_rs::{Operator, Version};
 use pep508_rs::{MarkerEnvironment, Requirement, VersionOrUrl};
 use pubgrub::{
-    DefaultStringReporter, Dependencies, DependencyConstraints, DependencyProvider,
-    PackageResolutionStatistics, PubGrubError, Ranges, Reporter,
+    DefaultStringReporter, Dependencies, DependencyProvider, PackageResolutionStatistics,
+    PubGrubError, Ranges, Reporter,
 };
 
 use super::candidates::{ChoicePolicy, VersionMap};
 use super::package::ResolverPackage;
+use super::run_memo::{Constraints, KnownDependencies, RunMemo};
 use crate::hash::Sha256;
 use crate::index::{CoreMetadata, IndexError, IndexFile, ProjectFiles};
 use crate::name::{ExtraName, PackageName};
@@ -186,19 +187,19 @@ pub fn resolve(
     source: &dyn MetadataSource,
 ) -> Result<Resolution, ResolveError> {
     let mut deferred = HashSet::new();
-    // Kept across restarts: a map's usable files are worked out once.
-    let version_maps = RefCell::default();
+    let memo = RunMemo::default();
     loop {
-        let provider = Provider::new(request, source, deferred.clone(), &version_maps)?;
+        let provider = Provider::new(request, source, deferred.clone(), &memo)?;
         match solve(provider) {
             // A package walked back through its history because of one
-            // decided earlier: decide that one last and start again (the
-            // metadata read so far is memoized by the source).
+            // decided earlier: decide that one last and start again (what
+            // the run read and worked out is kept in `memo`).
             Err(ResolveError::Restart { defer }) if deferred.len() < MAX_RESTARTS => {
+                tracing::debug!("the resolution starts again with `{defer}` decided last");
                 deferred.insert(defer);
             }
             Err(ResolveError::Restart { .. }) => {
-                let provider = Provider::new(request, source, deferred, &version_maps)?;
+                let provider = Provider::new(request, source, deferred, &memo)?;
                 return solve(provider.without_restarts());
             }
             other => return other,
@@ -267,10 +268,8 @@ struct Provider<'a> {
     /// `--hash` values per package, with where they were given: only files
     /// with one of these digests are candidates.
     hashes: HashMap<PackageName, (BTreeSet<Sha256>, String)>,
-    /// The candidate versions of each project, shared by every run of one
-    /// resolution.
-    version_maps: &'a VersionMaps,
-    metadata: RefCell<HashMap<(PackageName, Version), Arc<CoreMetadata>>>,
+    /// What every run of one resolution shares.
+    memo: &'a RunMemo,
     discovery_order: RefCell<HashMap<ResolverPackage, usize>>,
     requested_by: RefCell<HashMap<PackageName, String>>,
     /// Packages decided after all others (see [`resolve`]).
@@ -279,20 +278,14 @@ struct Provider<'a> {
     choices: RefCell<HashMap<PackageName, (Version, usize)>>,
     /// Whether a walk through a package's history may restart the run.
     restarts: bool,
-    /// Per package walked back: the lowest version whose metadata a batch
-    /// has asked for.
-    prefetch_floors: RefCell<HashMap<PackageName, Version>>,
 }
-
-type Constraints = DependencyConstraints<ResolverPackage, Ranges<Version>>;
-type VersionMaps = RefCell<HashMap<PackageName, Arc<VersionMap>>>;
 
 impl<'a> Provider<'a> {
     fn new(
         request: &'a ResolveRequest<'a>,
         source: &'a dyn MetadataSource,
         deferred: HashSet<PackageName>,
-        version_maps: &'a VersionMaps,
+        memo: &'a RunMemo,
     ) -> Result<Self, ResolveError> {
         let environment = request.target.marker_environment();
         let mut constraints: HashMap<PackageName, Ranges<Version>> = HashMap::new();
@@ -341,13 +334,11 @@ impl<'a> Provider<'a> {
             explicit_prerelease,
             exact_pins,
             hashes,
-            version_maps,
-            metadata: RefCell::default(),
+            memo,
             discovery_order: RefCell::default(),
             requested_by: RefCell::default(),
             deferred,
             choices: RefCell::default(),
-            prefetch_floors: RefCell::default(),
             restarts: true,
         })
     }
@@ -428,12 +419,14 @@ impl<'a> Provider<'a> {
             return;
         }
         let policy = self.choice_policy(name);
-        let floor = self.prefetch_floors.borrow().get(name).cloned();
-        if let Some(floor) = &floor {
-            let ahead = map.candidates_below(range, policy, chosen, BATCH_SIZE / 2);
-            if ahead.last().is_none_or(|last| last >= floor) {
-                return;
-            }
+        let floor = self.memo.walk_floor(name);
+        // Counting releases, not candidates, keeps this check cheap on
+        // every choice of a walk; a batch may then start a little late.
+        if floor
+            .as_ref()
+            .is_some_and(|floor| map.releases_between(floor, chosen) >= BATCH_SIZE / 2)
+        {
+            return;
         }
         let start = match &floor {
             Some(floor) if floor < chosen => floor,
@@ -446,9 +439,7 @@ impl<'a> Provider<'a> {
             .collect();
         self.source.prefetch_metadata(files);
         if let Some(lowest) = batch.last() {
-            self.prefetch_floors
-                .borrow_mut()
-                .insert(name.clone(), lowest.clone());
+            self.memo.keep_walk_floor(name, lowest.clone());
         }
     }
 
@@ -494,8 +485,8 @@ impl<'a> Provider<'a> {
 
     /// The project's candidate versions, fetched once.
     fn version_map(&self, name: &PackageName) -> Result<Arc<VersionMap>, ResolveError> {
-        if let Some(map) = self.version_maps.borrow().get(name) {
-            return Ok(map.clone());
+        if let Some(map) = self.memo.version_map(name) {
+            return Ok(map);
         }
         let project = self.source.project(name)?;
         if project.is_empty() {
@@ -511,9 +502,7 @@ impl<'a> Provider<'a> {
             &self.request.target.python,
             self.formats(name),
         ));
-        self.version_maps
-            .borrow_mut()
-            .insert(name.clone(), map.clone());
+        self.memo.keep_version_map(name, map.clone());
         Ok(map)
     }
 
@@ -541,9 +530,8 @@ impl<'a> Provider<'a> {
         name: &PackageName,
         version: &Version,
     ) -> Result<Option<Arc<CoreMetadata>>, ResolveError> {
-        let key = (name.clone(), version.clone());
-        if let Some(metadata) = self.metadata.borrow().get(&key) {
-            return Ok(Some(metadata.clone()));
+        if let Some(metadata) = self.memo.metadata(name, version) {
+            return Ok(Some(metadata));
         }
         let map = self.version_map(name)?;
         let Some(file) = map.metadata_file(version) else {
@@ -557,18 +545,18 @@ impl<'a> Provider<'a> {
                 expected: version.clone(),
             });
         }
-        self.metadata.borrow_mut().insert(key, metadata.clone());
+        self.memo.keep_metadata(name, version, metadata.clone());
         Ok(Some(metadata))
     }
 
     /// Add `requirement` (evaluated under `extras`) to `constraints`,
-    /// expanding extras into virtual packages.
+    /// expanding extras into virtual packages, each noted in `discovered`.
     fn add_requirement(
         &self,
         constraints: &mut Constraints,
+        discovered: &mut Vec<ResolverPackage>,
         sourced_range: Ranges<Version>,
         requirement: &Requirement,
-        parent: &ResolverPackage,
     ) {
         let name = &requirement.name;
         let range = match self.constraints.get(name) {
@@ -583,7 +571,7 @@ impl<'a> Provider<'a> {
                 .map(|extra| ResolverPackage::Extra(name.clone(), extra.clone())),
         );
         for package in targets {
-            self.note_discovery(&package, parent);
+            discovered.push(package.clone());
             constraints
                 .entry(package)
                 .and_modify(|existing| *existing = existing.intersection(&range))
@@ -593,8 +581,11 @@ impl<'a> Provider<'a> {
 
     fn note_discovery(&self, package: &ResolverPackage, parent: &ResolverPackage) {
         let mut order = self.discovery_order.borrow_mut();
+        if order.contains_key(package) {
+            return;
+        }
         let next = order.len();
-        order.entry(package.clone()).or_insert(next);
+        order.insert(package.clone(), next);
         if let Some(name) = package.name() {
             self.requested_by
                 .borrow_mut()
@@ -605,6 +596,7 @@ impl<'a> Provider<'a> {
 
     fn root_dependencies(&self) -> Result<Constraints, ResolveError> {
         let mut constraints = Constraints::default();
+        let mut discovered = Vec::new();
         for sourced in self.request.requirements {
             if !sourced.requirement.marker.evaluate(&self.environment, &[]) {
                 continue;
@@ -612,10 +604,13 @@ impl<'a> Provider<'a> {
             let range = requirement_range(sourced)?;
             self.add_requirement(
                 &mut constraints,
+                &mut discovered,
                 range,
                 &sourced.requirement,
-                &ResolverPackage::Root,
             );
+        }
+        for package in &discovered {
+            self.note_discovery(package, &ResolverPackage::Root);
         }
         Ok(constraints)
     }
@@ -652,10 +647,41 @@ impl<'a> Provider<'a> {
         if let (None, Some(watch)) = (extra, self.request.on_decision) {
             (watch.on_decision)(name, version, &self.version_map(name)?.files(version));
         }
+        let known = match self.memo.dependencies(package, version) {
+            Some(known) => known,
+            None => {
+                let known = Arc::new(self.read_dependencies(name, extra, version)?);
+                self.memo
+                    .keep_dependencies(package, version, Arc::clone(&known));
+                known
+            }
+        };
+        match &*known {
+            KnownDependencies::Unavailable(reason) => Ok(Dependencies::Unavailable(reason.clone())),
+            KnownDependencies::Available {
+                constraints,
+                discovered,
+            } => {
+                for discovered in discovered {
+                    self.note_discovery(discovered, package);
+                }
+                self.prefetch(constraints);
+                Ok(Dependencies::Available(constraints.clone()))
+            }
+        }
+    }
+
+    /// The dependencies of `package` at `version`, from its metadata.
+    fn read_dependencies(
+        &self,
+        name: &PackageName,
+        extra: Option<&ExtraName>,
+        version: &Version,
+    ) -> Result<KnownDependencies, ResolveError> {
         let metadata = match self.package_metadata(name, version) {
             Ok(Some(metadata)) => metadata,
             Ok(None) => {
-                return Ok(Dependencies::Unavailable(
+                return Ok(KnownDependencies::Unavailable(
                     "has no file usable on the target".to_string(),
                 ))
             }
@@ -664,14 +690,14 @@ impl<'a> Provider<'a> {
             // skip it; only if nothing else fits does it show, as the
             // reason in the explanation.
             Err(ResolveError::Index(IndexError::InvalidMetadata { filename, reason })) => {
-                return Ok(Dependencies::Unavailable(format!(
+                return Ok(KnownDependencies::Unavailable(format!(
                     "has invalid metadata (`{filename}`: {reason})"
                 )))
             }
             Err(ResolveError::MetadataMismatch {
                 filename, found, ..
             }) => {
-                return Ok(Dependencies::Unavailable(format!(
+                return Ok(KnownDependencies::Unavailable(format!(
                     "has inconsistent metadata (`{filename}` says version {found})"
                 )))
             }
@@ -680,12 +706,13 @@ impl<'a> Provider<'a> {
         let python = &self.request.target.python;
         if let Some(requires_python) = &metadata.requires_python {
             if !requires_python.contains(python) {
-                return Ok(Dependencies::Unavailable(format!(
+                return Ok(KnownDependencies::Unavailable(format!(
                     "requires Python {requires_python} (the target has {python})"
                 )));
             }
         }
         let mut constraints = Constraints::default();
+        let mut discovered = Vec::new();
         if extra.is_some() {
             constraints.insert(
                 ResolverPackage::Base(name.clone()),
@@ -702,15 +729,17 @@ impl<'a> Provider<'a> {
                     Ranges::from(specifiers.clone())
                 }
                 Some(VersionOrUrl::Url(_)) => {
-                    return Ok(Dependencies::Unavailable(format!(
+                    return Ok(KnownDependencies::Unavailable(format!(
                         "depends on a direct URL (`{requirement}`)"
                     )))
                 }
             };
-            self.add_requirement(&mut constraints, range, requirement, package);
+            self.add_requirement(&mut constraints, &mut discovered, range, requirement);
         }
-        self.prefetch(&constraints);
-        Ok(Dependencies::Available(constraints))
+        Ok(KnownDependencies::Available {
+            constraints,
+            discovered,
+        })
     }
 
     /// Start fetching the project pages and the likely version's metadata of
@@ -720,7 +749,7 @@ impl<'a> Provider<'a> {
             let ResolverPackage::Base(name) = package else {
                 continue;
             };
-            if self.version_maps.borrow().contains_key(name) {
+            if self.memo.has_version_map(name) || !self.memo.first_prefetch(name) {
                 continue;
             }
             let tags = self.tags.clone();
@@ -881,6 +910,7 @@ impl DependencyProvider for Provider<'_> {
         let choice = map.choose(range, self.choice_policy(name));
         if let (Some(version), ResolverPackage::Base(_)) = (&choice, package) {
             if let Some(defer) = self.walk_culprit(name, version, range) {
+                tracing::debug!("`{name}` walks back to {version}: `{defer}` rejects its newest");
                 return Err(ResolveError::Restart { defer });
             }
             self.prefetch_walk(name, &map, range, version);
