@@ -198,6 +198,12 @@ impl<K: Eq + Hash + Clone, V> Memo<K, V> {
         let mut cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(cells.entry(key.clone()).or_default())
     }
+
+    /// Whether `key` was asked for (its value may still be on the way).
+    fn is_asked(&self, key: &K) -> bool {
+        let cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+        cells.contains_key(key)
+    }
 }
 
 impl IndexClient {

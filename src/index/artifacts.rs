@@ -47,6 +47,21 @@ impl IndexClient {
             .map(Arc::clone)
     }
 
+    /// Whether the metadata of `file` is at hand without the network (read
+    /// already, or stored in the cache): prefetching it would only read
+    /// ahead what a warm lock reads faster when asked, and mostly never.
+    pub fn has_local_metadata(&self, file: &IndexFile) -> bool {
+        let key = file.url.to_string();
+        self.inner.metadata.is_asked(&key)
+            || file.sha256.as_ref().is_some_and(|sha256| {
+                let key = metadata_key(sha256, &file.filename);
+                self.inner
+                    .cache
+                    .entry_path(Bucket::Metadata, &key)
+                    .is_file()
+            })
+    }
+
     async fn load_metadata(&self, file: &IndexFile) -> Result<Arc<CoreMetadata>, IndexError> {
         let cache_key = file
             .sha256

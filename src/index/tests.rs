@@ -621,6 +621,7 @@ async fn reads_wheel_metadata_with_range_requests() {
     let (server, _) = wheel_index(wheel, true);
     let setup = client_with(index_settings(&server), None);
     let project = setup.client.project(&name("demo")).await.unwrap();
+    assert!(!setup.client.has_local_metadata(&files_of(&project)[0]));
     let metadata = setup.client.metadata(&files_of(&project)[0]).await.unwrap();
     assert_eq!(metadata.requires_dist[0].name.as_ref(), "six");
     let wheel_requests = server.requests_to("/files/demo-1.0-py3-none-any.whl");
@@ -638,6 +639,11 @@ async fn reads_wheel_metadata_with_range_requests() {
     let before = server.requests().len();
     let second = client_with(index_settings(&server), Some(setup.cache_folder));
     let project = second.client.project(&name("demo")).await.unwrap();
+    assert!(
+        second.client.has_local_metadata(&files_of(&project)[0]),
+        "stored: not prefetched again"
+    );
+    assert!(!second.client.has_local_metadata(&files_of(&project)[1]));
     second
         .client
         .metadata(&files_of(&project)[0])

@@ -72,6 +72,9 @@ impl MetadataSource for IndexMetadata<'_> {
 
     fn prefetch_metadata(&self, files: Vec<IndexFile>) {
         for file in files {
+            if self.client.has_local_metadata(&file) {
+                continue;
+            }
             let client = self.client.clone();
             self.runtime.spawn(async move {
                 let _ = client.metadata(&file).await;
