@@ -274,6 +274,17 @@ impl PageFiles {
 
     /// The files of release number `position` (page order).
     pub(crate) fn files_of(&self, position: usize) -> Vec<IndexFile> {
+        self.files_of_where(position, &|_| true)
+    }
+
+    /// The files of release number `position` whose names `keep` accepts,
+    /// decoded no further than their names otherwise (a release of grpcio
+    /// lists 60 wheels, a target uses one or two).
+    pub(crate) fn files_of_where(
+        &self,
+        position: usize,
+        keep: &dyn Fn(&DistFilename) -> bool,
+    ) -> Vec<IndexFile> {
         let Some(bytes) = self.release_bytes(position) else {
             return Vec::new();
         };
@@ -282,7 +293,10 @@ impl PageFiles {
         };
         stored
             .iter()
-            .filter_map(|file| self.index_file(file))
+            .filter_map(|file| {
+                let filename = DistFilename::from_str(file.filename).ok()?;
+                keep(&filename).then(|| self.index_file(file, filename))?
+            })
             .collect()
     }
 
@@ -340,13 +354,13 @@ impl PageFiles {
             .collect()
     }
 
-    fn index_file(&self, file: &StoredFile) -> Option<IndexFile> {
+    fn index_file(&self, file: &StoredFile, filename: DistFilename) -> Option<IndexFile> {
         let mut url = format!("{}{}", self.url_prefix, file.url_middle);
         if file.url_ends_with_filename {
             url.push_str(file.filename);
         }
         Some(IndexFile {
-            filename: DistFilename::from_str(file.filename).ok()?,
+            filename,
             url: Url::parse(&url).ok()?,
             index: None,
             sha256: file.sha256.map(Sha256::from_bytes),

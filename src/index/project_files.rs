@@ -21,6 +21,7 @@ use pep440_rs::Version;
 
 use super::page_files::PageFiles;
 use super::IndexFile;
+use crate::filename::DistFilename;
 use crate::hash::Sha256;
 use crate::name::PackageName;
 
@@ -172,22 +173,39 @@ impl Release {
 
     /// The release's files in page order, then those added.
     pub fn files(&self) -> &[IndexFile] {
-        self.files.get_or_init(|| {
-            let Some((source, position)) = &self.encoded else {
-                return Vec::new();
-            };
-            let mut files = source.page.files_of(*position);
-            files.retain(|file| {
-                file.filename.name() == &source.name
-                    && source.cutoff.is_none_or(|cutoff| {
-                        file.upload_time.is_some_and(|uploaded| uploaded <= cutoff)
-                    })
-            });
-            for file in &mut files {
-                file.index = Some(source.index.clone());
-            }
-            files
-        })
+        self.files.get_or_init(|| self.decode_where(&|_| true))
+    }
+
+    /// Copies of the release's files whose names `keep` accepts. Until
+    /// [`Self::files`] is asked for, only those are decoded past their
+    /// names: a lock keeps a target's wheels of each release it looks at,
+    /// and parsing the URLs of all the others was a fifth of a warm lock.
+    pub fn files_where(&self, keep: &dyn Fn(&DistFilename) -> bool) -> Vec<IndexFile> {
+        match self.files.get() {
+            Some(files) => files
+                .iter()
+                .filter(|file| keep(&file.filename))
+                .cloned()
+                .collect(),
+            None => self.decode_where(keep),
+        }
+    }
+
+    fn decode_where(&self, keep: &dyn Fn(&DistFilename) -> bool) -> Vec<IndexFile> {
+        let Some((source, position)) = &self.encoded else {
+            return Vec::new();
+        };
+        let mut files = source.page.files_of_where(*position, keep);
+        files.retain(|file| {
+            file.filename.name() == &source.name
+                && source.cutoff.is_none_or(|cutoff| {
+                    file.upload_time.is_some_and(|uploaded| uploaded <= cutoff)
+                })
+        });
+        for file in &mut files {
+            file.index = Some(source.index.clone());
+        }
+        files
     }
 }
 

@@ -36,10 +36,10 @@ pub struct VersionMap {
     tags: Arc<Tags>,
     python: Version,
     formats: Formats,
-    /// Per release of `project`: the positions of its usable files, worked
-    /// out the first time the release is looked at (a lock looks at a few
-    /// releases of a history of hundreds).
-    usable: Vec<OnceLock<Vec<usize>>>,
+    /// Per release of `project`: its usable files, worked out the first
+    /// time the release is looked at (a lock looks at a few releases of a
+    /// history of hundreds).
+    usable: Vec<OnceLock<Vec<IndexFile>>>,
     has_final_release: OnceLock<bool>,
 }
 
@@ -84,7 +84,7 @@ impl VersionMap {
         }
         self.positions_in_descending(range).any(|position| {
             let release = &self.project.releases()[position];
-            self.usable_positions(position).is_empty()
+            self.usable_files(position).is_empty()
                 && release.files().iter().any(|file| {
                     matches!(file.filename, DistFilename::Sdist(_)) && self.admits_python(file)
                 })
@@ -142,7 +142,7 @@ impl VersionMap {
     /// Whether release number `position` may be chosen under `policy`.
     fn is_allowed(&self, position: usize, policy: ChoicePolicy<'_>) -> bool {
         let version = self.project.releases()[position].version();
-        if self.usable_positions(position).is_empty() {
+        if self.usable_files(position).is_empty() {
             return false;
         }
         let prerelease_ok =
@@ -158,7 +158,7 @@ impl VersionMap {
         *self.has_final_release.get_or_init(|| {
             self.positions().rev().any(|position| {
                 !self.project.releases()[position].version().any_prerelease()
-                    && !self.usable_positions(position).is_empty()
+                    && !self.usable_files(position).is_empty()
             })
         })
     }
@@ -233,28 +233,25 @@ impl VersionMap {
 
     /// Every usable file of release number `position`, yanked or not.
     fn files_at(&self, position: usize) -> impl Iterator<Item = &IndexFile> {
-        let files = self.project.releases()[position].files();
-        self.usable_positions(position)
-            .iter()
-            .map(move |file| &files[*file])
+        self.usable_files(position).iter()
     }
 
-    /// Which files of release number `position` the target can use.
-    fn usable_positions(&self, position: usize) -> &[usize] {
+    /// The files of release number `position` the target can use, decoded
+    /// from the page only when their names say so.
+    fn usable_files(&self, position: usize) -> &[IndexFile] {
         self.usable[position].get_or_init(|| {
-            let files = self.project.releases()[position].files();
-            (0..files.len())
-                .filter(|file| self.is_usable(&files[*file]))
-                .collect()
+            let mut files =
+                self.project.releases()[position].files_where(&|name| self.has_usable_format(name));
+            files.retain(|file| self.admits_python(file));
+            files
         })
     }
 
-    fn is_usable(&self, file: &IndexFile) -> bool {
-        let usable_format = match &file.filename {
+    fn has_usable_format(&self, filename: &DistFilename) -> bool {
+        match filename {
             DistFilename::Wheel(wheel) => self.formats.wheel && self.tags.is_compatible(wheel),
             DistFilename::Sdist(_) => self.formats.sdist,
-        };
-        usable_format && self.admits_python(file)
+        }
     }
 
     fn admits_python(&self, file: &IndexFile) -> bool {
