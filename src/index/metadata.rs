@@ -33,13 +33,33 @@ pub struct CoreMetadata {
     pub home_page: Option<String>,
 }
 
+/// The fields [`CoreMetadata::from_headers`] reads.
+const USED_FIELDS: [&str; 8] = [
+    "name",
+    "version",
+    "requires-dist",
+    "requires-python",
+    "provides-extra",
+    "summary",
+    "license",
+    "home-page",
+];
+
 /// The header block of a metadata file, in order, names lowercased.
 #[derive(Clone, Debug, Default)]
 pub struct Headers(Vec<(String, String)>);
 
 impl Headers {
     pub fn parse(text: &str) -> Self {
+        Self::parse_where(text, |_| true)
+    }
+
+    /// The headers whose names `keep` accepts (given as written): the
+    /// others, often a long `Description` continued over hundreds of lines
+    /// in old metadata, are skipped without being copied.
+    pub fn parse_where(text: &str, keep: impl Fn(&str) -> bool) -> Self {
         let mut headers: Vec<(String, String)> = Vec::new();
+        let mut continues_kept = false;
         for line in text.lines() {
             // Only a truly empty line ends the headers: a line of blanks is a
             // continuation (MarkupSafe's multi-line `License` has them).
@@ -47,7 +67,7 @@ impl Headers {
                 break;
             }
             if line.starts_with([' ', '\t']) {
-                if let Some((_, value)) = headers.last_mut() {
+                if let Some((_, value)) = headers.last_mut().filter(|_| continues_kept) {
                     value.push('\n');
                     value.push_str(line.trim());
                 }
@@ -56,7 +76,11 @@ impl Headers {
             // A line without `:` outside a continuation is not a header:
             // some old PKG-INFO files have stray lines; skip them.
             if let Some((name, value)) = line.split_once(':') {
-                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+                let name = name.trim();
+                continues_kept = keep(name);
+                if continues_kept {
+                    headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+                }
             }
         }
         Self(headers)
@@ -110,7 +134,11 @@ impl Headers {
 impl CoreMetadata {
     /// Parse a `METADATA` / `PKG-INFO` text.
     pub fn parse(text: &str) -> Result<Self, String> {
-        Self::from_headers(&Headers::parse(text))
+        Self::from_headers(&Headers::parse_where(text, |name| {
+            USED_FIELDS
+                .iter()
+                .any(|field| field.eq_ignore_ascii_case(name))
+        }))
     }
 
     /// Parse a metadata file's bytes, decoding only its headers (bytes
@@ -243,6 +271,20 @@ Requires-Dist: not-a-header (this is the description body)
             Some("BSD-3-Clause\nwith a continuation line")
         );
         assert!(!headers.has_static_dependencies());
+    }
+
+    #[test]
+    fn skips_the_headers_it_is_not_asked_for_with_their_continuations() {
+        let old_style = "Name: a\nVersion: 1\nDescription: Long\n        Requires-Dist: b\n        |\nRequires-Dist: c\n  ; extra == 'x'\n";
+        let headers = Headers::parse_where(old_style, |name| name != "Description");
+        assert_eq!(headers.get("description"), None);
+        assert_eq!(
+            headers.all("requires-dist").collect::<Vec<_>>(),
+            ["c\n; extra == 'x'"]
+        );
+        let metadata = CoreMetadata::parse(old_style).unwrap();
+        assert_eq!(metadata.requires_dist.len(), 1);
+        assert_eq!(metadata.requires_dist[0].name.as_ref(), "c");
     }
 
     #[test]
