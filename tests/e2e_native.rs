@@ -358,7 +358,9 @@ fn psycopg3_with_its_c_implementation_builds_and_verifies() {
 /// releases: xmlsec and pycurl built against the system's xmlsec1, libxml2
 /// and libcurl (xmlsec and lxml sharing one libxml2, signing for real);
 /// argon2-cffi's bindings and psycopg's binary wheel as published, each
-/// proven by its probe (a hash computed, the binary implementation picked).
+/// proven by its probe (a hash computed, the binary implementation picked);
+/// the RPMs install with dnf over the el9 stand-in, whose sonames are
+/// EL9's, and import from the installed root.
 #[test]
 fn native_packages_of_real_apps_build_and_pass_their_policies() {
     let project = locked_app("lxml\nxmlsec\npycurl\nargon2-cffi\npsycopg[binary,pool]\n");
@@ -389,6 +391,18 @@ fn native_packages_of_real_apps_build_and_pass_their_policies() {
     };
     assert!(requires("xmlsec").contains("libxmlsec1.so.1()(64bit)"));
     assert!(requires("pycurl").contains("libcurl.so.4()(64bit)"));
+    let locked = project.pylock().packages().len();
+    let (_, root) = rpm_tools::check_and_install_repository(
+        &project.file("dist/el9"),
+        locked,
+        &[],
+        &format!("{APP}-deps"),
+        project.home(),
+    );
+    let venv = root.path().join(PREFIX.trim_start_matches('/'));
+    let program = "import lxml.etree, xmlsec, pycurl; print(pycurl.version_info()[1])";
+    let report = rpm_tools::run_venv_python(&venv, root.path(), &["-c", program]);
+    assert!(!report.trim().is_empty(), "{report}");
     let verify = project.run(&["verify"]);
     verify.assert_success();
     for probe in [

@@ -8,8 +8,10 @@
 # django-storages[s3] (boto3 and botocore), a Flask app with three sdists
 # to build (psycopg-c, mysqlclient, uWSGI), and two more apps' own files:
 # healthchecks (Django, pycurl from source) and CTFd (Flask, a uv export
-# with markers), and Sentry's unpinned requirements-base.txt (a long walk
-# back through Django's releases). LOCK_SETS picks some by name.
+# with markers), Sentry's unpinned requirements-base.txt (a long walk
+# back through Django's releases) and Tandoor Recipes' top-level pins (154
+# packages: litellm, boto3, python-ldap and xmlsec from source). LOCK_SETS
+# picks some by name.
 LOCK_SET_FILES=(
     "django-app=test-data/requirements/django-app.in"
     "netbox=test-data/requirements/netbox-4.4.10.txt"
@@ -18,6 +20,7 @@ LOCK_SET_FILES=(
     "healthchecks=test-data/requirements/healthchecks-5e274e6a.txt"
     "ctfd=test-data/requirements/ctfd-3.8.7.txt"
     "sentry=test-data/requirements/sentry-0014a48d.txt"
+    "tandoor=test-data/requirements/tandoor-0021af3a.txt"
 )
 
 # Run "$@", print "SECONDS PEAK_KB" (wall clock; the peak resident set of
