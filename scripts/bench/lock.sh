@@ -10,8 +10,8 @@
 # healthchecks (Django, pycurl from source) and CTFd (Flask, a uv export
 # with markers), Sentry's unpinned requirements-base.txt (a long walk
 # back through Django's releases) and Tandoor Recipes' top-level pins (154
-# packages: litellm, boto3, python-ldap and xmlsec from source). LOCK_SETS
-# picks some by name.
+# packages with litellm and boto3; python-ldap and xmlsec from source).
+# LOCK_SETS picks some by name.
 LOCK_SET_FILES=(
     "django-app=test-data/requirements/django-app.in"
     "netbox=test-data/requirements/netbox-4.4.10.txt"

@@ -285,6 +285,12 @@ Requires-Dist: not-a-header (this is the description body)
         let metadata = CoreMetadata::parse(old_style).unwrap();
         assert_eq!(metadata.requires_dist.len(), 1);
         assert_eq!(metadata.requires_dist[0].name.as_ref(), "c");
+        // `USED_FIELDS` names every field `from_headers` reads: parsing only
+        // those gives what parsing every header gives.
+        assert_eq!(
+            CoreMetadata::parse(METADATA).unwrap(),
+            CoreMetadata::from_headers(&Headers::parse(METADATA)).unwrap()
+        );
     }
 
     #[test]
