@@ -6,13 +6,18 @@
 //!
 //! Invariant: a signed repository is always configured with `gpgcheck=1`
 //! and `repo_gpgcheck=1` and its published key; an unsigned one says so in
-//! a comment instead of pretending.
+//! a comment instead of pretending. The repository's metadata expires after
+//! five minutes: with dnf's default of 48 hours, `dnf upgrade` on a server
+//! that looked at the repository before a release was published would find
+//! nothing to do.
 
 /// The `.repo` file of `app`'s repository at `baseurl`.
 pub fn repo_file(app: &str, target: &str, baseurl: &str, signed: bool) -> String {
     let baseurl = baseurl.trim_end_matches('/');
     let mut text = format!(
-        "# {app}: the Python packages vendor built for {target}\n[{app}]\nname={app} ({target})\nbaseurl={baseurl}\nenabled=1\n"
+        "# {app}: the Python packages vendor built for {target}\n[{app}]\nname={app} ({target})\nbaseurl={baseurl}\nenabled=1\n\
+         # a new release is seen within 5 minutes (`dnf upgrade --refresh`: at once)\n\
+         metadata_expire=300\n"
     );
     if signed {
         text.push_str(&format!(
@@ -41,7 +46,9 @@ mod tests {
         assert_eq!(
             signed,
             "# mysite: the Python packages vendor built for el9\n[mysite]\nname=mysite (el9)\n\
-             baseurl=https://repo.example.org/mysite/el9\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\n\
+             baseurl=https://repo.example.org/mysite/el9\nenabled=1\n\
+             # a new release is seen within 5 minutes (`dnf upgrade --refresh`: at once)\n\
+             metadata_expire=300\ngpgcheck=1\nrepo_gpgcheck=1\n\
              gpgkey=https://repo.example.org/mysite/el9/RPM-GPG-KEY-mysite\n"
         );
         let unsigned = repo_file("mysite", "el9", "file:///srv/mysite", false);
